@@ -1,0 +1,297 @@
+"""The knowledge base: recommendations, frameworks, agencies, states and vocabularies, loaded from YAML."""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import CatalogError, nearest
+from .source import read_yaml
+
+Basis = Literal["document", "general_knowledge"]
+CITATION = re.compile(r"^(\d{1,2})(?:\((\d{1,2})\))?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Group(_Strict):
+    id: str
+    title: str
+    recommendations: list[int]
+
+
+class Recommendation(_Strict):
+    number: int
+    title: str
+    summary: str
+    items: dict[int, str] = {}
+    group: str = ""
+
+
+class Framework(_Strict):
+    id: str = ""
+    name: str
+    short: str | None = None
+    status: Literal["existing", "proposed"]
+    layer: str
+    family: Literal["deterrence", "cooperation"] | None = None
+    members: list[str] = []
+    basis: Basis | None = None
+    note: str | None = None
+    cited_in: list[int]
+
+
+class Agency(_Strict):
+    id: str = ""
+    name: str
+    short: str | None = None
+    part_of: str | None = None
+    note: str | None = None
+    cited_in: list[int]
+
+
+class State(_Strict):
+    code: str = ""
+    name: str
+    east_asia: bool = False
+    aliases: list[str] = []
+
+
+class TypeEntry(_Strict):
+    category: str
+    label: str
+    aliases: list[str] = []
+    note: str | None = None
+
+
+class RegionEntry(_Strict):
+    label: str
+    within: list[str] = []
+    aliases: list[str] = []
+
+
+class Labelled(_Strict):
+    label: str
+    aliases: list[str] = []
+
+
+class Severity(_Strict):
+    rank: int
+    aliases: list[str] = []
+
+
+class Remark(_Strict):
+    """A caveat or a measure: a sentence in the project's words tied to a citation."""
+
+    id: str = ""
+    recommendation: str
+    text: str
+
+
+class Vocabulary(_Strict):
+    categories: dict[str, str]
+    types: dict[str, TypeEntry]
+    regions: dict[str, RegionEntry]
+    targets: dict[str, Labelled]
+    actors: dict[str, Labelled]
+    severities: dict[str, Severity]
+    attributes: dict[str, str]
+    derived: dict[str, str]
+    roles: dict[str, str]
+    layers: dict[str, str]
+    families: dict[str, str]
+
+
+def fold(text: str) -> str:
+    """Fold what a person types into the form of a canonical id (case, spaces, hyphens)."""
+    out = re.sub(r"[\s\-]+", "_", str(text).strip().lower())
+    return out[4:] if out.startswith("the_") else out
+
+
+class Catalog(BaseModel):
+    """Everything the rules may refer to, with look-ups that forgive what people type."""
+
+    model_config = ConfigDict(frozen=True)
+
+    groups: list[Group]
+    recommendations: dict[int, Recommendation]
+    frameworks: dict[str, Framework]
+    agencies: dict[str, Agency]
+    states: dict[str, State]
+    state_groups: dict[str, list[str]]
+    vocabulary: Vocabulary
+    caveats: dict[str, Remark]
+    measures: dict[str, Remark]
+    source: str = ""
+
+    # --- vocabulary look-ups ----------------------------------------------------
+
+    @cached_property
+    def _aliases(self) -> dict[str, dict[str, str]]:
+        v = self.vocabulary
+        table: dict[str, dict[str, str]] = {}
+        for field, entries in (("type", v.types), ("region", v.regions), ("targets", v.targets),
+                               ("actor", v.actors), ("severity", v.severities)):
+            names: dict[str, str] = {}
+            for key, entry in entries.items():
+                names[fold(key)] = key
+                for alias in entry.aliases:
+                    names.setdefault(fold(alias), key)
+            table[field] = names
+        states: dict[str, str] = {}
+        for code, state in self.states.items():
+            states[fold(code)] = code
+            states.setdefault(fold(state.name), code)
+            for alias in state.aliases:
+                states.setdefault(fold(alias), code)
+        table["states"] = states
+        table["attributes"] = {fold(k): k for k in v.attributes}
+        return table
+
+    def canonical(self, field: str) -> list[str]:
+        """The canonical ids of a descriptor field's vocabulary."""
+        v = self.vocabulary
+        return list({"type": v.types, "region": v.regions, "targets": v.targets, "actor": v.actors,
+                     "severity": v.severities, "states": self.states,
+                     "attributes": v.attributes}[field])
+
+    def resolve(self, field: str, value: str) -> str | None:
+        """The canonical id for what a person typed in `field`, or None."""
+        return self._aliases[field].get(fold(value))
+
+    def hint(self, field: str, value: str) -> str:
+        """The nearest valid values for an unknown one (canonical ids and aliases)."""
+        folded = fold(value)
+        names = self._aliases[field]
+        close = nearest(folded, names)
+        if close.startswith("one of"):
+            return close
+        ids = []
+        for quoted in close.split(" or "):
+            ids.append(f"'{names[quoted.strip(chr(39))]}'")
+        return " or ".join(dict.fromkeys(ids))
+
+    def regions_around(self, region: str) -> list[str]:
+        """The region and every region it lies within, nearest first."""
+        out, todo = [], [region]
+        while todo:
+            r = todo.pop(0)
+            if r not in out:
+                out.append(r)
+                todo.extend(self.vocabulary.regions[r].within)
+        return out
+
+    def expand_states(self, codes: list[str]) -> list[str]:
+        """State codes with group names (e.g. `asean`) replaced by their members."""
+        out: list[str] = []
+        for code in codes:
+            for c in self.state_groups.get(code, [code]):
+                if c not in out:
+                    out.append(c)
+        return out
+
+    def citation(self, text: str) -> tuple[int, int | None]:
+        """Parse and check a citation such as `12` or `12(2)`; raise ValueError if unknown."""
+        m = CITATION.match(str(text).strip())
+        if not m:
+            raise ValueError(f"'{text}' is not a citation like '12' or '12(2)'")
+        number, item = int(m.group(1)), m.group(2)
+        if number not in self.recommendations:
+            raise ValueError(f"there is no recommendation {number} (there are 1 to {len(self.recommendations)})")
+        if item is not None:
+            items = self.recommendations[number].items
+            if int(item) not in items:
+                valid = ", ".join(f"{number}({i})" for i in items) or "none"
+                raise ValueError(f"recommendation {number} has no item ({item}) (its items: {valid})")
+            return number, int(item)
+        return number, None
+
+    def state_name(self, code: str) -> str:
+        return self.states[code].name if code in self.states else code
+
+
+def _check(catalog: Catalog) -> list[str]:
+    """Cross-references inside the catalog; returns problems as text."""
+    v = catalog.vocabulary
+    problems = []
+    for key, fw in catalog.frameworks.items():
+        if fw.layer not in v.layers:
+            problems.append(f"frameworks.yaml: {key}: unknown layer '{fw.layer}' (did you mean {nearest(fw.layer, v.layers)}?)")
+        for code in fw.members:
+            if code not in catalog.states:
+                problems.append(f"frameworks.yaml: {key}: unknown member state '{code}'")
+        if fw.members and fw.basis is None and fw.members != ["JPN"]:
+            problems.append(f"frameworks.yaml: {key}: a member list needs a basis (document or general_knowledge)")
+        for n in fw.cited_in:
+            if n not in catalog.recommendations:
+                problems.append(f"frameworks.yaml: {key}: cited_in names no recommendation {n}")
+    for key, t in v.types.items():
+        if t.category not in v.categories:
+            problems.append(f"vocabulary.yaml: types.{key}: unknown category '{t.category}'")
+    for key, r in v.regions.items():
+        for w in r.within:
+            if w not in v.regions:
+                problems.append(f"vocabulary.yaml: regions.{key}: within unknown region '{w}'")
+    for name, members in catalog.state_groups.items():
+        for code in members:
+            if code not in catalog.states:
+                problems.append(f"states.yaml: groups.{name}: unknown state '{code}'")
+    for kind, remarks in (("caveats", catalog.caveats), ("measures", catalog.measures)):
+        for key, remark in remarks.items():
+            try:
+                catalog.citation(remark.recommendation)
+            except ValueError as exc:
+                problems.append(f"{kind}.yaml: {key}: {exc}")
+    numbers = sorted(n for g in catalog.groups for n in g.recommendations)
+    if numbers != sorted(catalog.recommendations):
+        problems.append("recommendations.yaml: the groups do not cover each recommendation exactly once")
+    for key, agency in catalog.agencies.items():
+        if agency.part_of and agency.part_of not in catalog.agencies:
+            problems.append(f"agencies.yaml: {key}: part_of unknown agency '{agency.part_of}'")
+    return problems
+
+
+FILES = ("recommendations", "frameworks", "agencies", "states", "vocabulary", "caveats", "measures")
+
+
+def load_catalog(directory: Path) -> Catalog:
+    """Load and cross-check the catalog YAML files of `directory`."""
+    raw = {}
+    for name in FILES:
+        path = directory / f"{name}.yaml"
+        raw[name] = read_yaml(path, error=CatalogError)
+    try:
+        groups = [Group.model_validate(g) for g in raw["recommendations"]["groups"]]
+        group_of = {n: g.id for g in groups for n in g.recommendations}
+        recs = {}
+        for r in raw["recommendations"]["recommendations"]:
+            rec = Recommendation.model_validate({**r, "group": group_of.get(r.get("number"), "")})
+            recs[rec.number] = rec
+        catalog = Catalog(
+            groups=groups,
+            recommendations=recs,
+            frameworks={k: Framework.model_validate({**f, "id": k}) for k, f in raw["frameworks"]["frameworks"].items()},
+            agencies={k: Agency.model_validate({**a, "id": k}) for k, a in raw["agencies"]["agencies"].items()},
+            states={k: State.model_validate({**s, "code": k}) for k, s in raw["states"]["states"].items()},
+            state_groups=raw["states"].get("groups", {}),
+            vocabulary=Vocabulary.model_validate(raw["vocabulary"]),
+            caveats={k: Remark.model_validate({**c, "id": k}) for k, c in raw["caveats"]["caveats"].items()},
+            measures={k: Remark.model_validate({**c, "id": k}) for k, c in raw["measures"]["measures"].items()},
+            source=str(directory),
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise CatalogError(f"{err['msg']}", path=str(directory), loc=".".join(map(str, err["loc"]))) from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CatalogError(f"malformed catalog: {exc}", path=str(directory)) from None
+    problems = _check(catalog)
+    if problems:
+        raise CatalogError("catalog is inconsistent",
+                           problems=[CatalogError(p, path=str(directory)) for p in problems])
+    return catalog
+

@@ -1,0 +1,322 @@
+"""Running a rule base on durable-rules and turning its firings into an assessment.
+
+One Host per process (durable-rules cannot delete a ruleset); each rule base is
+registered once under its digest. An assessment owns one engine state from its
+first assert to its `delete_state`, behind a lock, so assessments never see each
+other. Forward chaining runs in steps: the facts a step concludes are asserted
+together in the next, until nothing new follows.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+from .compiler import CATCH_ALL, Compiled, View, compile_rulebase, conclusion_fact, tally_fact, threat_fact
+from .errors import EngineError, EngineUnavailable
+from .models import (AgencyOut, Assessment, Descriptor, FrameworkOut, Meta, Nature, RecommendationOut,
+                     RemarkOut, RoleOut, StateOut, TraceEntry)
+from .rules import Rule, Rulebase
+
+ROLE_RANK = {"lead": 0, "coordinate": 1, "support": 2}
+SID = "assessment"
+MAX_STEPS = 100
+ENGINE_ERRORS = {
+    "302": "the threat has too many properties for the engine",
+    "303": "too many rule conditions matched one fact at once",
+    "202": "a number the engine cannot handle",
+    "314": "a string too long for the engine",
+}
+
+
+def _durable():
+    try:
+        import durable_rules_engine
+        from durable import engine
+    except ImportError as exc:  # e.g. Python 3.13: undefined symbol PyEval_CallObject
+        import sys
+
+        raise EngineUnavailable(
+            f"the rule engine durable-rules cannot be loaded on Python "
+            f"{sys.version_info.major}.{sys.version_info.minor} ({exc}); advisor needs Python 3.10 to 3.12"
+        ) from None
+    return engine, durable_rules_engine
+
+
+class _Recorder:
+    """Collects the names of rules whose action ran during one assert."""
+
+    def __init__(self) -> None:
+        self.fired: list[str] = []
+
+    def make_action(self, name: str):
+        fired = self.fired
+
+        def action(c):  # exactly one parameter: two would make durable-rules treat it as async
+            fired.append(name)
+
+        return action
+
+
+_HOST = None
+_LOCK = threading.RLock()
+_RECORDER = _Recorder()
+_REGISTERED: dict[str, tuple[dict[str, Compiled], list[str]]] = {}
+
+
+def _host():
+    global _HOST
+    if _HOST is None:
+        engine, _ = _durable()
+
+        class Host(engine.Host):
+            """durable-rules Host without timer threads, whose actions record firings."""
+
+            def get_action(self, action_name):
+                return _RECORDER.make_action(action_name)
+
+            def _run(self):  # no timers: they would run actions on other threads
+                pass
+
+        _HOST = Host()
+    return _HOST
+
+
+def prepare(rulebase: Rulebase) -> tuple[dict[str, Compiled], list[str]]:
+    """Compile and register a rule base once per process; returns its compiled rules and rulesets."""
+    with _LOCK:
+        if rulebase.digest not in _REGISTERED:
+            compiled, rulesets = compile_rulebase(rulebase)
+            _, dre = _durable()
+            try:
+                _host().register_rulesets(copy.deepcopy(rulesets))  # Ruleset() mutates its input
+            except dre.error as exc:
+                raise EngineError(f"the engine refused the rule base: {exc}") from None
+            _REGISTERED[rulebase.digest] = (compiled, list(rulesets))
+        return _REGISTERED[rulebase.digest]
+
+
+@dataclass
+class Firing:
+    rule: Rule
+    step: int
+    matched: dict[str, Any]
+
+
+@dataclass
+class _Run:
+    """The conclusions of one assessment as they accumulate."""
+
+    view: View
+    firings: list[Firing] = field(default_factory=list)
+    fired: set[str] = field(default_factory=set)
+
+
+def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
+    _RECORDER.fired.clear()
+    for name in names:
+        try:
+            host.assert_facts(name, [{**f, "sid": SID} for f in facts])
+        except dre.error as exc:
+            code = str(exc).rsplit(" ", 1)[-1]
+            raise EngineError(f"the engine failed: {ENGINE_ERRORS.get(code, str(exc))}") from None
+        state = host.get_state(name, SID)
+        if "exception" in state:
+            raise EngineError(f"a rule action failed: {state['exception']}")
+    return list(_RECORDER.fired)
+
+
+def run(threat: Descriptor, rulebase: Rulebase) -> _Run:
+    """Fire the rule base on one threat; returns every firing in order, with its step."""
+    compiled, names = prepare(rulebase)
+    catalog = rulebase.catalog
+    _, dre = _durable()
+    host = _host()
+    fact = threat_fact(threat, catalog)
+    result = _Run(view=View(fact=fact))
+    view = result.view
+    with _LOCK:
+        try:
+            facts = [fact]
+            step = 0
+            while facts:
+                step += 1
+                if step > MAX_STEPS:
+                    raise EngineError("forward chaining did not settle")
+                fired = _assert(host, names, facts, dre)
+                facts = []
+                counts_before = dict(view.counts)
+                for rule_id in fired:
+                    if rule_id == CATCH_ALL or rule_id in result.fired:
+                        continue  # `$or` may fire a rule twice; a rule counts once
+                    rule = compiled[rule_id].rule
+                    result.fired.add(rule_id)
+                    result.firings.append(Firing(rule, step, compiled[rule_id].evidence(view)))
+                    facts.extend(_conclude(rule, view, catalog, threat))
+                for of, n in view.counts.items():
+                    if counts_before.get(of) != n:
+                        facts.append(tally_fact(of, n))
+        finally:
+            for name in names:
+                try:
+                    host.delete_state(name, SID)
+                except dre.error:
+                    pass  # the state was never created (no fact reached this ruleset)
+    return result
+
+
+def _conclude(rule: Rule, view: View, catalog, threat: Descriptor) -> list[dict]:
+    """Record a rule's conclusions in the view; return the facts that are new to the engine."""
+    new: list[dict] = []
+    then = rule.then
+    for kind, refs in (("derived", then.derive), ("framework", then.frameworks), ("agency", list(then.agencies))):
+        table = {"derived": view.derived, "framework": view.frameworks, "agency": view.agencies}[kind]
+        for ref in refs:
+            if ref not in table:
+                table[ref] = []
+                new.append(conclusion_fact(kind, ref))
+                if kind == "framework":
+                    layer = catalog.frameworks[ref].layer
+                    view.counts[layer] = view.counts.get(layer, 0) + 1
+            table[ref].append(rule.id)
+    view.counts["frameworks"] = len(view.frameworks)
+    view.counts["agencies"] = len(view.agencies)
+    view.states.update(_states_of(rule, catalog, threat))
+    view.counts["states"] = len(view.states)
+    return new
+
+
+def _states_of(rule: Rule, catalog, threat: Descriptor) -> dict[str, str]:
+    """The states a rule brings in, each with the basis for it."""
+    out: dict[str, str] = {}
+    then = rule.then
+    for code in catalog.expand_states(then.states):
+        out.setdefault(code, rule.basis)
+    if then.involved_states:
+        for code in threat.states:
+            out.setdefault(code, rule.basis)
+    for fw in then.members_of:
+        framework = catalog.frameworks[fw]
+        basis = "document" if rule.basis == "document" and framework.basis == "document" else "general_knowledge"
+        for code in framework.members:
+            if out.get(code) != "document":
+                out[code] = basis
+    return out
+
+
+# --- building the assessment ----------------------------------------------------------
+
+def _basis(rules: list[Rule]) -> str:
+    return "document" if any(r.basis == "document" for r in rules) else "general_knowledge"
+
+
+def _numbers(rules: list[Rule]) -> list[int]:
+    return sorted({n for r in rules for n in r.numbers})
+
+
+def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
+    """Assess one threat with one rule base: every conclusion with the rules and recommendations behind it."""
+    catalog = rulebase.catalog
+    result = run(threat, rulebase)
+    fired = [f.rule for f in result.firings]
+
+    def rules_for(pred) -> list[Rule]:
+        return [r for r in fired if pred(r)]
+
+    # frameworks, in the catalog's layer order then catalog order
+    layer_order = list(catalog.vocabulary.layers)
+    fw_order = list(catalog.frameworks)
+    frameworks = []
+    for fid in sorted(result.view.frameworks, key=lambda f: (layer_order.index(catalog.frameworks[f].layer), fw_order.index(f))):
+        fw = catalog.frameworks[fid]
+        by = rules_for(lambda r, fid=fid: fid in r.then.frameworks)
+        frameworks.append(FrameworkOut(
+            id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=fw.members,
+            members_basis=fw.basis, recommendations=_numbers(by), rules=[r.id for r in by], basis=_basis(by)))
+
+    # states
+    state_rules: dict[str, list[tuple[Rule, str]]] = {}
+    for rule in fired:
+        for code, basis in _states_of(rule, catalog, threat).items():
+            state_rules.setdefault(code, []).append((rule, basis))
+    states = []
+    for code in sorted(state_rules):
+        pairs = state_rules[code]
+        by = [r for r, _ in pairs]
+        states.append(StateOut(
+            code=code, name=catalog.state_name(code),
+            frameworks=[f.id for f in frameworks if code in f.members],
+            recommendations=_numbers(by), rules=[r.id for r in by],
+            basis="document" if any(b == "document" for _, b in pairs) else "general_knowledge"))
+
+    # agencies: the strongest role any rule gives
+    agency_order = list(catalog.agencies)
+    agencies = []
+    for aid in result.view.agencies:
+        by = rules_for(lambda r, aid=aid: aid in r.then.agencies)
+        roles = [RoleOut(role=r.then.agencies[aid], rule=r.id) for r in by]
+        role = min((x.role for x in roles), key=ROLE_RANK.__getitem__)
+        agencies.append(AgencyOut(id=aid, name=catalog.agencies[aid].name, role=role, roles=roles,
+                                  recommendations=_numbers(by), rules=[r.id for r in by], basis=_basis(by)))
+    agencies.sort(key=lambda a: (ROLE_RANK[a.role], agency_order.index(a.id)))
+
+    def remarks(kind: str) -> list[RemarkOut]:
+        table = getattr(catalog, kind)
+        out = []
+        for rid in table:
+            by = rules_for(lambda r, rid=rid: rid in getattr(r.then, kind))
+            if by:
+                remark = table[rid]
+                number, _ = catalog.citation(remark.recommendation)
+                out.append(RemarkOut(id=rid, text=remark.text, citation=remark.recommendation,
+                                     recommendations=[number], rules=[r.id for r in by]))
+        return out
+
+    # recommendations reached: every number any fired rule cites
+    recommendations = []
+    for number, rec in sorted(catalog.recommendations.items()):
+        by = rules_for(lambda r, number=number: number in r.numbers)
+        if by:
+            cites = sorted({c for r in by for c in r.cites if catalog.citation(c)[0] == number},
+                           key=lambda c: catalog.citation(c)[1] or 0)
+            recommendations.append(RecommendationOut(
+                number=number, title=rec.title, group=rec.group, summary=rec.summary,
+                citations=cites, rules=[r.id for r in by]))
+
+    trace = [TraceEntry(step=f.step, rule=f.rule.id, recommendations=f.rule.numbers, citations=f.rule.cites,
+                        because=f.rule.because, basis=f.rule.basis, matched=f.matched,
+                        concluded=_concluded(f.rule, catalog, threat))
+             for f in result.firings]
+
+    notes = [f"attribute '{a}' is not used by any rule" for a in threat.unused_attributes(catalog)]
+    if not fired:
+        notes.append("no rule applies to this threat")
+    return Assessment(
+        threat=threat.model_dump(mode="json", exclude_defaults=False),
+        nature=Nature(category=catalog.vocabulary.types[threat.type].category,
+                      derived=list(result.view.derived)),
+        recommendations=recommendations, frameworks=frameworks, states=states, agencies=agencies,
+        measures=remarks("measures"), caveats=remarks("caveats"), trace=trace, notes=notes,
+        advisor=Meta(version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
+    )
+
+
+def _concluded(rule: Rule, catalog, threat: Descriptor) -> dict[str, Any]:
+    then = rule.then
+    out: dict[str, Any] = {}
+    if then.derive:
+        out["derived"] = list(then.derive)
+    if then.frameworks:
+        out["frameworks"] = list(then.frameworks)
+    states = sorted(_states_of(rule, catalog, threat))
+    if states:
+        out["states"] = states
+    if then.agencies:
+        out["agencies"] = dict(then.agencies)
+    if then.measures:
+        out["measures"] = list(then.measures)
+    if then.caveats:
+        out["caveats"] = list(then.caveats)
+    return out

@@ -1,0 +1,107 @@
+"""Every error advisor raises on purpose: one root, an input family and an authoring family."""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class AdvisorError(Exception):
+    """Root of advisor's own errors; `exit_code` is what the CLI exits with."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | None = None, loc: str | None = None,
+                 line: int | None = None, value: object = None, suggestion: str | None = None,
+                 problems: list["AdvisorError"] | None = None):
+        self.message = message
+        self.path = path
+        self.loc = loc
+        self.line = line
+        self.value = value
+        self.suggestion = suggestion
+        self.problems = problems or []
+        super().__init__(self.render())
+
+    def where(self) -> str:
+        """The `file:line: field` prefix of the message, for whatever is known."""
+        head = self.path or ""
+        if self.line is not None:
+            head = f"{head}:{self.line}" if head else f"line {self.line}"
+        parts = [p for p in (head, self.loc) if p]
+        return ": ".join(parts)
+
+    def render(self) -> str:
+        if self.problems:
+            return "\n".join(p.render() for p in self.problems)
+        text = self.message
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion}?)"
+        where = self.where()
+        return f"{where}: {text}" if where else text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+# --- input: descriptors and files a user hands to a command ---------------------
+
+class InputError(AdvisorError):
+    """Something the user gave us is unusable (exit 2)."""
+
+
+class DescriptorError(InputError):
+    """A threat descriptor is invalid; may hold several problems of one file."""
+
+
+class FileReadError(InputError):
+    """A file is missing, unreadable, not UTF-8 or not well-formed JSON/YAML."""
+
+
+# --- authoring: rule files and the catalog ------------------------------------
+
+class AuthoringError(AdvisorError):
+    """A rule file or catalog file is invalid (refused at load time, exit 2)."""
+
+
+class RuleFileError(AuthoringError):
+    """A rule file breaks the rule language; may hold several problems."""
+
+
+class CatalogError(AuthoringError):
+    """The catalog (knowledge base) is inconsistent."""
+
+
+# --- faults --------------------------------------------------------------------
+
+class EngineError(AdvisorError):
+    """The rule engine failed or cannot be loaded."""
+
+    exit_code = 3
+
+
+class EngineUnavailable(EngineError):
+    """durable-rules cannot be imported on this Python."""
+
+    exit_code = 2
+
+
+def suggest(value: object, choices: Iterable[str], n: int = 3) -> str | None:
+    """The closest valid values to `value`, quoted and joined, or None."""
+    pool = sorted(set(choices))
+    text = str(value).strip().lower()
+    close = difflib.get_close_matches(text, pool, n=n, cutoff=0.6)
+    if not close:
+        close = [c for c in pool if text and (text in c or c in text)][:n]
+    if not close:
+        return None
+    return " or ".join(f"'{c}'" for c in close)
+
+
+def nearest(value: object, choices: Iterable[str]) -> str:
+    """One `(did you mean ..?)` suffix or a short list of valid values."""
+    hint = suggest(value, choices)
+    if hint:
+        return hint
+    pool = sorted(set(choices))
+    shown = ", ".join(f"'{c}'" for c in pool[:6])
+    return f"one of {shown}{', ...' if len(pool) > 6 else ''}"

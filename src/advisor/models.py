@@ -1,0 +1,265 @@
+"""Typed models: the threat descriptor (CONTRACT.md section 1) and the assessment (section 2)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
+
+from .catalog import Catalog, fold
+from .errors import DescriptorError, suggest
+
+MAX_LIST = 60
+MAX_TEXT = 10_000
+MAX_ID = 200
+FIELDS = ("id", "title", "description", "type", "region", "states", "targets", "actor", "severity",
+          "attributes")
+TRUE_WORDS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
+
+
+def _catalog(info: ValidationInfo) -> Catalog:
+    return info.context["catalog"]
+
+
+def _one(field: str, value: Any, catalog: Catalog) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
+    found = catalog.resolve(field, value)
+    if found is None:
+        raise ValueError(f"unknown value '{value}' (did you mean {catalog.hint(field, value)}?)")
+    return found
+
+
+class Descriptor(BaseModel):
+    """A threat as the rules see it: every value canonical, every list de-duplicated and sorted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(default="threat", max_length=MAX_ID, description="stable identifier; default: the file's stem")
+    title: str | None = Field(default=None, max_length=MAX_TEXT, description="free text for people; never matched")
+    description: str | None = Field(default=None, max_length=MAX_TEXT, description="free text; never matched")
+    type: str = Field(description="what kind of threat")
+    region: str | None = Field(default=None, description="where")
+    states: list[str] = Field(default=[], max_length=MAX_LIST, description="states involved, ISO 3166-1 alpha-3")
+    targets: list[str] = Field(default=[], max_length=MAX_LIST, description="what is threatened")
+    actor: str = Field(default="unknown", description="state, non_state or unknown")
+    severity: str = Field(default="moderate", description="low, moderate, high or critical")
+    attributes: dict[str, bool] = Field(default={}, max_length=MAX_LIST, description="extra facts")
+    extensions: dict[str, Any] = Field(default={}, description="the x_ fields, kept as given")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_extensions(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise ValueError(f"a descriptor is a JSON object, not {type(raw).__name__}")
+        known, ext = {}, {}
+        for key, value in raw.items():
+            if isinstance(key, str) and key.startswith("x_"):
+                ext[key] = value
+            else:
+                known[key] = value
+        if ext:
+            known["extensions"] = ext
+        return known
+
+    @field_validator("type", "actor", "severity", mode="before")
+    @classmethod
+    def _scalar(cls, value: Any, info: ValidationInfo) -> str:
+        return _one(info.field_name, value, _catalog(info))
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: Any, info: ValidationInfo) -> str | None:
+        return None if value is None else _one("region", value, _catalog(info))
+
+    @field_validator("states", "targets", mode="before")
+    @classmethod
+    def _list(cls, value: Any, info: ValidationInfo) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of text, got {type(value).__name__}")
+        if len(value) > MAX_LIST:
+            raise ValueError(f"at most {MAX_LIST} entries, got {len(value)}")
+        catalog = _catalog(info)
+        problems, out = [], set()
+        for i, item in enumerate(value):
+            try:
+                out.add(_one(info.field_name, item, catalog))
+            except ValueError as exc:
+                problems.append(f"[{i}] {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return sorted(out)
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _attributes(cls, value: Any, info: ValidationInfo) -> dict[str, bool]:
+        if not isinstance(value, dict):
+            raise ValueError(f"expected an object of true/false values, got {type(value).__name__}")
+        catalog = _catalog(info)
+        out, problems = {}, []
+        for key, flag in value.items():
+            name = catalog.resolve("attributes", key) or fold(key)
+            if isinstance(flag, str) and flag.strip().lower() in TRUE_WORDS:
+                flag = TRUE_WORDS[flag.strip().lower()]
+            if not isinstance(flag, bool):
+                problems.append(f"{key}: expected true or false, got {flag!r}")
+                continue
+            out[name] = flag
+        if problems:
+            raise ValueError("; ".join(problems))
+        return dict(sorted(out.items()))
+
+    @field_validator("id", "title", "description", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"expected text, got {type(value).__name__}")
+        return value
+
+    def unused_attributes(self, catalog: Catalog) -> list[str]:
+        return [k for k in self.attributes if k not in catalog.vocabulary.attributes]
+
+
+def parse_descriptor(raw: Any, catalog: Catalog, *, path: str, default_id: str) -> Descriptor:
+    """Normalise a raw descriptor; every problem of the input is reported together."""
+    if isinstance(raw, dict) and "id" not in raw:
+        raw = {"id": default_id, **raw}
+    try:
+        return Descriptor.model_validate(raw, context={"catalog": catalog})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or None
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                alt = suggest(str(err["loc"][-1]), FIELDS)
+                msg = "unknown field; put extra facts under 'attributes' or prefix the name with 'x_'"
+                if alt:
+                    msg += f" (did you mean {alt}?)"
+            elif err["type"] == "missing":
+                msg = "required field is missing (e.g. \"type\": \"cyber_attack\")"
+            problems.append(DescriptorError(msg, path=path, loc=loc))
+        raise DescriptorError("invalid descriptor", path=path, problems=problems) from None
+
+
+def descriptor_schema(catalog: Catalog) -> dict:
+    """JSON Schema of the canonical descriptor, with the vocabularies as enums."""
+    schema = Descriptor.model_json_schema()
+    props = schema["properties"]
+    props.pop("extensions", None)
+    for field in ("type", "actor", "severity"):
+        props[field]["enum"] = catalog.canonical(field)
+    props["region"] = {"anyOf": [{"enum": catalog.canonical("region")}, {"type": "null"}],
+                       "default": None, "description": props["region"]["description"]}
+    props["states"]["items"] = {"enum": catalog.canonical("states")}
+    props["targets"]["items"] = {"enum": catalog.canonical("targets")}
+    props["attributes"]["propertyNames"] = {"pattern": "^[a-z][a-z0-9_]*$"}
+    props["attributes"]["description"] += "; rules use: " + ", ".join(catalog.vocabulary.attributes)
+    schema["patternProperties"] = {"^x_": {}}
+    schema["additionalProperties"] = False
+    schema["title"] = "advisor threat descriptor"
+    schema["description"] = ("A threat for `advisor assess`. advisor also accepts the aliases of "
+                             "`advisor catalog` (case, spaces and hyphens are forgiven) and "
+                             "normalises them to these canonical values.")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+# --- the assessment -----------------------------------------------------------
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecommendationOut(_Out):
+    number: int
+    title: str
+    group: str
+    summary: str
+    citations: list[str]
+    rules: list[str]
+
+
+class FrameworkOut(_Out):
+    id: str
+    name: str
+    status: str
+    layer: str
+    family: str | None = None
+    members: list[str]
+    members_basis: str | None = None
+    recommendations: list[int]
+    rules: list[str]
+    basis: str
+
+
+class StateOut(_Out):
+    code: str
+    name: str
+    frameworks: list[str]
+    recommendations: list[int]
+    rules: list[str]
+    basis: str
+
+
+class RoleOut(_Out):
+    role: str
+    rule: str
+
+
+class AgencyOut(_Out):
+    id: str
+    name: str
+    role: str
+    roles: list[RoleOut]
+    recommendations: list[int]
+    rules: list[str]
+    basis: str
+
+
+class RemarkOut(_Out):
+    id: str
+    text: str
+    citation: str
+    recommendations: list[int]
+    rules: list[str]
+
+
+class Nature(_Out):
+    category: str
+    derived: list[str]
+
+
+class TraceEntry(_Out):
+    step: int
+    rule: str
+    recommendations: list[int]
+    citations: list[str]
+    because: str
+    basis: str
+    matched: dict[str, Any]
+    concluded: dict[str, Any]
+
+
+class Meta(_Out):
+    version: str
+    rulebase: str
+    rules: int
+
+
+class Assessment(_Out):
+    """What `advisor assess` returns; keys of CONTRACT.md section 2 plus advisor's own."""
+
+    threat: dict[str, Any]
+    nature: Nature
+    recommendations: list[RecommendationOut]
+    frameworks: list[FrameworkOut]
+    states: list[StateOut]
+    agencies: list[AgencyOut]
+    measures: list[RemarkOut]
+    caveats: list[RemarkOut]
+    trace: list[TraceEntry]
+    notes: list[str]
+    advisor: Meta

@@ -1,0 +1,443 @@
+"""The rule language: loading and validating rule files, and what each condition means."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from .catalog import Catalog, load_catalog
+from .errors import RuleFileError, nearest
+from .source import LineDict, line_of, read_yaml
+
+RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+MAX_VALUES = 100  # alternatives in one test; the engine breaks at 512 (DURABLE_RULES.md)
+SCALARS = ("type", "category", "region", "actor", "severity")
+SETS = ("states", "targets")
+COUNTS = ("agencies", "frameworks", "states")
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, (str, int)) else value
+
+
+def _catalog(info: ValidationInfo) -> Catalog:
+    return info.context["catalog"]
+
+
+def _known(values: list[str], pool, what: str) -> list[str]:
+    for v in values:
+        if v not in pool:
+            raise ValueError(f"unknown {what} '{v}' (did you mean {nearest(v, pool)}?)")
+    if len(values) > MAX_VALUES:
+        raise ValueError(f"at most {MAX_VALUES} values in one test")
+    if len(set(values)) != len(values):
+        raise ValueError(f"a {what} is listed twice")
+    return values
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SetTest(_Strict):
+    """A test on a list field: any, all or none of the values are present."""
+
+    any: list[str] | None = None
+    all: list[str] | None = None
+    none: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> "SetTest":
+        modes = [m for m in ("any", "all", "none") if getattr(self, m) is not None]
+        if len(modes) != 1:
+            raise ValueError("give exactly one of 'any', 'all' or 'none'")
+        return self
+
+    @property
+    def mode(self) -> str:
+        return next(m for m in ("any", "all", "none") if getattr(self, m) is not None)
+
+    @property
+    def values(self) -> list[str]:
+        return getattr(self, self.mode)
+
+
+class SeverityTest(_Strict):
+    at_least: str | None = None
+    at_most: str | None = None
+
+
+class Tests(_Strict):
+    """Tests on the descriptor itself; all given tests must hold."""
+
+    type: list[str] | None = None
+    category: list[str] | None = None
+    region: list[str] | None = None
+    actor: list[str] | None = None
+    severity: list[str] | SeverityTest | None = None
+    states: SetTest | None = None
+    targets: SetTest | None = None
+    attributes: dict[str, bool] | None = None
+
+    @field_validator("type", "category", "region", "actor", mode="before")
+    @classmethod
+    def _scalar_list(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("states", "targets", mode="before")
+    @classmethod
+    def _set_shorthand(cls, value: Any) -> Any:
+        value = _as_list(value)
+        return {"any": value} if isinstance(value, list) else value
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity_shorthand(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("type")
+    @classmethod
+    def _types(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).vocabulary.types, "type")
+
+    @field_validator("category")
+    @classmethod
+    def _categories(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).vocabulary.categories, "category")
+
+    @field_validator("region")
+    @classmethod
+    def _regions(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).vocabulary.regions, "region")
+
+    @field_validator("actor")
+    @classmethod
+    def _actors(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).vocabulary.actors, "actor")
+
+    @field_validator("severity")
+    @classmethod
+    def _severities(cls, v, info):
+        pool = _catalog(info).vocabulary.severities
+        if isinstance(v, list):
+            return _known(v, pool, "severity")
+        if isinstance(v, SeverityTest):
+            given = [x for x in (v.at_least, v.at_most) if x is not None]
+            if not given:
+                raise ValueError("give 'at_least' or 'at_most'")
+            _known(given, pool, "severity")
+        return v
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, v, info):
+        if v is not None:
+            cat = _catalog(info)
+            _known(v.values, list(cat.states) + list(cat.state_groups), "state")
+        return v
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v, info):
+        if v is not None:
+            _known(v.values, _catalog(info).vocabulary.targets, "target")
+        return v
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes(cls, v, info):
+        if v is not None:
+            _known(list(v), _catalog(info).vocabulary.attributes, "attribute")
+        return v
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f) is None for f in Tests.model_fields)
+
+
+class When(Tests):
+    """A rule's conditions: descriptor tests, alternatives, an exception, and earlier conclusions."""
+
+    any: list[Tests] | None = None
+    unless: Tests | None = None
+    derived: list[str] | None = None
+    frameworks: list[str] | None = None
+    agencies: list[str] | None = None
+    count: dict[str, int] | None = None
+
+    @field_validator("derived", "frameworks", "agencies", mode="before")
+    @classmethod
+    def _join_list(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("derived")
+    @classmethod
+    def _derived(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).vocabulary.derived, "derived fact")
+
+    @field_validator("frameworks")
+    @classmethod
+    def _frameworks(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).frameworks, "framework")
+
+    @field_validator("agencies")
+    @classmethod
+    def _agencies(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).agencies, "agency")
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, v, info):
+        if v is None:
+            return v
+        pool = list(COUNTS) + list(_catalog(info).vocabulary.layers)
+        _known(list(v), pool, "count (agencies, frameworks, states or a layer)")
+        for key, n in v.items():
+            if n < 1:
+                raise ValueError(f"count of {key} must be at least 1")
+        return v
+
+    @field_validator("any")
+    @classmethod
+    def _any(cls, v):
+        if v is not None and len(v) < 2:
+            raise ValueError("'any' needs at least two alternatives")
+        return v
+
+    def descriptor_tests(self) -> Tests:
+        return Tests.model_construct(**{f: getattr(self, f) for f in Tests.model_fields})
+
+
+class Then(_Strict):
+    """What a rule concludes."""
+
+    derive: list[str] = []
+    frameworks: list[str] = []
+    states: list[str] = []
+    involved_states: bool = False
+    members_of: list[str] = []
+    agencies: dict[str, Literal["lead", "support", "coordinate"]] = {}
+    measures: list[str] = []
+    caveats: list[str] = []
+
+    @field_validator("derive", "frameworks", "states", "members_of", "measures", "caveats", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("derive")
+    @classmethod
+    def _derive(cls, v, info):
+        return _known(v, _catalog(info).vocabulary.derived, "derived fact")
+
+    @field_validator("frameworks", "members_of")
+    @classmethod
+    def _frameworks(cls, v, info):
+        return _known(v, _catalog(info).frameworks, "framework")
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, v, info):
+        cat = _catalog(info)
+        return _known(v, list(cat.states) + list(cat.state_groups), "state")
+
+    @field_validator("agencies")
+    @classmethod
+    def _agencies(cls, v, info):
+        _known(list(v), _catalog(info).agencies, "agency")
+        return v
+
+    @field_validator("measures")
+    @classmethod
+    def _measures(cls, v, info):
+        return _known(v, _catalog(info).measures, "measure")
+
+    @field_validator("caveats")
+    @classmethod
+    def _caveats(cls, v, info):
+        return _known(v, _catalog(info).caveats, "caveat")
+
+    @model_validator(mode="after")
+    def _something(self) -> "Then":
+        if not any(getattr(self, f) for f in Then.model_fields):
+            raise ValueError("a rule must conclude something")
+        return self
+
+
+class Rule(_Strict):
+    """One rule: conditions on a threat, what follows, and the recommendations behind it."""
+
+    id: str
+    cites: list[str] = Field(min_length=1)
+    because: str = Field(min_length=10, max_length=400)
+    basis: Literal["document", "general_knowledge"] = "document"
+    note: str | None = None
+    when: When
+    then: Then
+    file: str = ""
+    line: int = 0
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not RULE_ID.match(v) or len(v) > 80:
+            raise ValueError(f"rule id '{v}' must be lower-case words joined by hyphens, e.g. 'r12-piracy-wpns'")
+        return v
+
+    @field_validator("cites", mode="before")
+    @classmethod
+    def _cites_list(cls, value: Any) -> Any:
+        return [str(x) for x in _as_list(value)] if isinstance(_as_list(value), list) else value
+
+    @field_validator("cites")
+    @classmethod
+    def _cites(cls, v, info):
+        cat = _catalog(info)
+        for c in v:
+            cat.citation(c)
+        return v
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> "Rule":
+        w = self.when
+        if w.descriptor_tests().is_empty() and not (w.any or w.derived or w.frameworks or w.agencies or w.count):
+            raise ValueError("a rule needs at least one condition besides 'unless'")
+        if self.basis == "general_knowledge" and not self.note:
+            raise ValueError("a rule with basis general_knowledge needs a 'note' saying what goes beyond the document")
+        return self
+
+    @property
+    def numbers(self) -> list[int]:
+        return sorted({int(re.match(r"\d+", c).group()) for c in self.cites})
+
+
+class RuleFile(_Strict):
+    about: str | None = None
+    rules: list[dict] = Field(min_length=1)
+
+
+@dataclass
+class Rulebase:
+    """A loaded rule base: the catalog, the rules in file order, and a digest of both."""
+
+    catalog: Catalog
+    rules: list[Rule]
+    directory: str
+    files: list[str]
+    digest: str = ""
+    by_id: dict[str, Rule] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {r.id: r for r in self.rules}
+
+
+def _rule_problems(exc: ValidationError, raw: LineDict, path: str, rule_id: str) -> list[RuleFileError]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("list[str]", "SeverityTest", "list[Tests]")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            name = str(loc[-1])
+            parent = _model_at(loc[:-1])
+            msg = f"unknown field '{name}'"
+            if parent is not None:
+                msg += f" (did you mean {nearest(name, parent.model_fields)}?)"
+        where = ".".join(str(p) for p in loc)
+        out.append(RuleFileError(msg, path=path, line=line_of(raw, loc), loc=f"{rule_id}: {where}" if where else rule_id))
+    return out
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model class that a location inside a rule points into (for 'did you mean')."""
+    model: type[BaseModel] | None = Rule
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        model = {"when": When, "then": Then, "any": Tests, "unless": Tests, "states": SetTest,
+                 "targets": SetTest, "severity": SeverityTest}.get(part)
+    return model
+
+
+def parse_rule_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[RuleFileError]]:
+    """The valid rules of one file and the problems of the others."""
+    shown = str(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        return [], [RuleFileError("a rule file is a mapping with a 'rules' list", path=shown, line=1)]
+    try:
+        RuleFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        return [], [RuleFileError(err["msg"], path=shown, loc=".".join(map(str, err["loc"])),
+                                  line=line_of(data, err["loc"][:1]))]
+    rules, problems = [], []
+    for raw in data["rules"]:
+        rule_id = str(raw.get("id", "?")) if isinstance(raw, dict) else "?"
+        line = getattr(raw, "line", None)
+        if not isinstance(raw, dict):
+            problems.append(RuleFileError("a rule is a mapping", path=shown, line=line))
+            continue
+        try:
+            rule = Rule.model_validate({**raw, "file": shown, "line": line or 0}, context={"catalog": catalog})
+        except ValidationError as exc:
+            problems.extend(_rule_problems(exc, raw, shown, rule_id))
+            continue
+        except ValueError as exc:
+            problems.append(RuleFileError(str(exc), path=shown, line=line, loc=rule_id))
+            continue
+        rules.append(rule)
+    return rules, problems
+
+
+def default_rules_dir() -> Path:
+    """The rule base that ships inside the package (`rules/` of the source tree)."""
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("advisor.rulebase")))
+    except ModuleNotFoundError:  # an editable install of the source tree
+        return Path(__file__).resolve().parents[2] / "rules"
+
+
+def load_rulebase(directory: str | Path | None = None) -> Rulebase:
+    """Load every `*.yaml` rule file of `directory` (default: the shipped rule base).
+
+    The catalog comes from `directory/catalog/` when present, else the shipped one.
+    All problems of all files are collected and raised together.
+    """
+    root = Path(directory) if directory is not None else default_rules_dir()
+    if not root.is_dir():
+        raise RuleFileError("not a directory of rule files", path=str(root))
+    catalog_dir = root / "catalog" if (root / "catalog").is_dir() else default_rules_dir() / "catalog"
+    catalog = load_catalog(catalog_dir)
+    files = sorted(p for p in root.glob("*.yaml") if p.is_file()) + sorted(p for p in root.glob("*.yml") if p.is_file())
+    if not files:
+        raise RuleFileError("no rule files (*.yaml) in this directory", path=str(root))
+    rules: list[Rule] = []
+    problems: list[RuleFileError] = []
+    seen: dict[str, Rule] = {}
+    for path in files:
+        found, bad = parse_rule_file(path, catalog)
+        problems.extend(bad)
+        for rule in found:
+            if rule.id in seen:
+                first = seen[rule.id]
+                problems.append(RuleFileError(f"duplicate rule id (first defined at {first.file}:{first.line})",
+                                              path=rule.file, line=rule.line, loc=rule.id))
+                continue
+            seen[rule.id] = rule
+            rules.append(rule)
+    if problems:
+        raise RuleFileError("invalid rule base", path=str(root), problems=problems)
+    digest = hashlib.sha256()
+    digest.update(json.dumps(catalog.model_dump(mode="json", exclude={"source"}), sort_keys=True).encode())
+    for rule in rules:
+        digest.update(json.dumps(rule.model_dump(mode="json", exclude={"file", "line"}), sort_keys=True).encode())
+    return Rulebase(catalog=catalog, rules=rules, directory=str(root), files=[str(p) for p in files],
+                    digest=digest.hexdigest())

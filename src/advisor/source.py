@@ -1,0 +1,174 @@
+"""Reading the files advisor is given: strict JSON for descriptors, safe line-aware YAML for rules."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import FileReadError, RuleFileError
+
+MAX_DESCRIPTOR_BYTES = int(os.environ.get("ADVISOR_MAX_DESCRIPTOR_BYTES", 1_000_000))
+MAX_RULE_FILE_BYTES = 2_000_000
+MAX_YAML_ALIASES = 100
+
+
+def read_text(path: Path, *, limit: int, error=FileReadError) -> str:
+    """The file's text, refusing what is missing, a directory, too large, empty or not UTF-8."""
+    shown = str(path)
+    if not path.exists():
+        raise error("no such file", path=shown)
+    if path.is_dir():
+        raise error("is a directory, not a file", path=shown)
+    size = path.stat().st_size
+    if size > limit:
+        raise error(f"file is {size:,} bytes, over the limit of {limit:,}", path=shown)
+    raw = path.read_bytes()
+    return decode(raw, shown, error=error)
+
+
+def decode(raw: bytes, shown: str, *, error=FileReadError) -> str:
+    """UTF-8 text (a byte-order mark is accepted and dropped); empty input is an error."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text (byte {exc.start})", path=shown) from None
+    if not text.strip():
+        raise error("the file is empty", path=shown)
+    return text
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key '{key}'")
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse_json(text: str, shown: str) -> Any:
+    """Strict JSON: one document, no duplicate keys, no NaN or Infinity."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            raise FileReadError(f"more than one JSON value (line {exc.lineno}, column {exc.colno}); "
+                                "give one object per file", path=shown) from None
+        raise FileReadError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                            path=shown) from None
+    except ValueError as exc:
+        raise FileReadError(f"not valid JSON: {exc}", path=shown) from None
+    except RecursionError:
+        raise FileReadError("not valid JSON: nested too deeply", path=shown) from None
+
+
+def read_json(path: Path) -> Any:
+    """Parse one JSON file with the descriptor limits."""
+    return parse_json(read_text(path, limit=MAX_DESCRIPTOR_BYTES), str(path))
+
+
+# --- YAML with line numbers -------------------------------------------------------
+
+class LineDict(dict):
+    """A mapping from YAML that remembers the line of itself and of each key."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class LineList(list):
+    """A sequence from YAML that remembers its line and each item's line."""
+
+    line: int = 0
+    item_lines: list
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that records lines, refuses duplicate keys and caps aliases."""
+
+    def __init__(self, stream: str, shown: str):
+        super().__init__(stream)
+        self.shown = shown
+        self.aliases = 0
+
+    def compose_node(self, parent, index):  # noqa: D102 - PyYAML hook
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                event = self.peek_event()
+                raise RuleFileError(f"more than {MAX_YAML_ALIASES} YAML aliases", path=self.shown,
+                                    line=event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep)
+        out = LineDict()
+        out.line = node.start_mark.line + 1
+        out.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, bool)):
+                raise RuleFileError("a mapping key must be a plain value", path=self.shown,
+                                    line=key_node.start_mark.line + 1)
+            if key in out:
+                raise RuleFileError(f"duplicate key '{key}'", path=self.shown,
+                                    line=key_node.start_mark.line + 1)
+            out[key] = self.construct_object(value_node, deep=True)
+            out.key_lines[key] = key_node.start_mark.line + 1
+        return out
+
+    def construct_sequence(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        out = LineList(self.construct_object(child, deep=True) for child in node.value)
+        out.line = node.start_mark.line + 1
+        out.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return out
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+
+
+def parse_yaml(text: str, shown: str, error=RuleFileError) -> Any:
+    """Safe YAML (no object-building tags) with line numbers kept on mappings and lists."""
+    loader = _Loader(text, shown)
+    try:
+        return loader.get_single_data()
+    except error:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise error(f"not valid YAML: {exc.problem or exc.context}", path=shown, line=line) from None
+    except yaml.YAMLError as exc:
+        raise error(f"not valid YAML: {exc}", path=shown) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path, error=RuleFileError) -> Any:
+    """Parse one YAML data file of a rule base."""
+    return parse_yaml(read_text(path, limit=MAX_RULE_FILE_BYTES, error=error), str(path), error=error)
+
+
+def line_of(data: Any, loc: tuple) -> int | None:
+    """The line of the deepest element of `data` that `loc` (a pydantic location) reaches."""
+    line = getattr(data, "line", None) or None
+    node = data
+    for part in loc:
+        if isinstance(node, LineDict) and part in node:
+            line = node.key_lines.get(part, line)
+            node = node[part]
+        elif isinstance(node, LineList) and isinstance(part, int) and part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        else:
+            break
+    return line
