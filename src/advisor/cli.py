@@ -1,0 +1,185 @@
+"""The command line: thin commands over the library, one error handler at the edge."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import AdvisorError
+
+CATALOG_LISTS = ("recommendations", "frameworks", "agencies", "states", "types", "regions", "targets",
+                 "attributes", "derived")
+
+
+def _fail(exc: AdvisorError) -> None:
+    click.echo(f"error: {exc.render()}".replace("\n", "\nerror: "), err=True)
+    sys.exit(exc.exit_code)
+
+
+def guarded(command):
+    """Turn advisor's errors into a message and an exit code, and bugs into exit 3."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except AdvisorError as exc:
+            _fail(exc)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug: say so, show the traceback only with --debug
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                       "This is a bug in advisor; please report it with the input that caused it "
+                       "(run again with --debug for the traceback).", err=True)
+            sys.exit(3)
+
+    return wrapper
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print, or write a file through a temporary file and a rename (never a partial file)."""
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _rulebase(rules_dir: str | None):
+    from .api import load_rulebase
+
+    return load_rulebase(rules_dir)
+
+
+def _read_threat(source: str, rulebase):
+    from .api import load_threat, parse_threat
+    from .source import MAX_DESCRIPTOR_BYTES, decode, parse_json
+
+    if source == "-":
+        raw = sys.stdin.buffer.read(MAX_DESCRIPTOR_BYTES + 1)
+        if len(raw) > MAX_DESCRIPTOR_BYTES:
+            from .errors import FileReadError
+
+            raise FileReadError(f"input is over the limit of {MAX_DESCRIPTOR_BYTES:,} bytes", path="<stdin>")
+        data = parse_json(decode(raw, "<stdin>"), "<stdin>")
+        return parse_threat(data, rulebase, path="<stdin>", default_id="stdin")
+    return load_threat(source, rulebase)
+
+
+rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
+                            help="Directory of rule files to use instead of the shipped rule base.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="advisor")
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+def main(debug: bool) -> None:
+    """Assess East Asian security threats against the JFIR 2002 recommendations.
+
+    Every framework, state and Japanese agency in an answer is traced to the rule
+    that concluded it and to the recommendation numbers behind that rule.
+    """
+
+
+@main.command()
+@click.argument("threat", metavar="FILE|-")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default=None,
+              help="Output format [default: table on a terminal, json otherwise].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@rules_option
+@guarded
+def assess(threat: str, fmt: str | None, output: str | None, rules_dir: str | None) -> None:
+    """Assess one threat descriptor: recommendations, frameworks, states, agencies, trace.
+
+    Example:
+
+        advisor assess threats/malacca_piracy.json
+        advisor assess threats/cyber_attack.json --format json -o cyber.json
+    """
+    from .api import assess as run
+    from .render import render_assessment
+
+    rulebase = _rulebase(rules_dir)
+    descriptor = _read_threat(threat, rulebase)
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() and output is None else "json"
+    write_output(render_assessment(run(descriptor, rulebase), fmt), output)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@rules_option
+@guarded
+def validate(files: tuple[str, ...], rules_dir: str | None) -> None:
+    """Check threat descriptors without assessing them; report every problem.
+
+    Example:
+
+        advisor validate threats/*.json
+    """
+    rulebase = _rulebase(rules_dir)
+    problems: list[AdvisorError] = []
+    for name in files:
+        try:
+            descriptor = _read_threat(name, rulebase)
+        except AdvisorError as exc:
+            problems.append(exc)
+            continue
+        click.echo(f"{name}: ok ({descriptor.type})")
+    if problems:
+        from .errors import InputError
+
+        raise InputError("invalid input", problems=problems)
+
+
+@main.command()
+@rules_option
+@guarded
+def schema(rules_dir: str | None) -> None:
+    """Print the JSON Schema of the threat descriptor, with the vocabularies as enums.
+
+    Example:
+
+        advisor schema > descriptor.schema.json
+    """
+    from .models import descriptor_schema
+    from .render import to_json
+
+    click.echo(to_json(descriptor_schema(_rulebase(rules_dir).catalog)), nl=False)
+
+
+@main.command()
+@click.argument("what", type=click.Choice(CATALOG_LISTS))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True)
+@rules_option
+@guarded
+def catalog(what: str, fmt: str, rules_dir: str | None) -> None:
+    """List the knowledge base: recommendations, frameworks, agencies, states, vocabularies.
+
+    Example:
+
+        advisor catalog frameworks
+        advisor catalog types --format json
+    """
+    from .render import render_catalog
+
+    click.echo(render_catalog(_rulebase(rules_dir).catalog, what, fmt), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
