@@ -165,16 +165,15 @@ class Catalog(BaseModel):
         return self._aliases[field].get(fold(value))
 
     def hint(self, field: str, value: str) -> str:
-        """The nearest valid values for an unknown one (canonical ids and aliases)."""
-        folded = fold(value)
+        """The nearest valid values for an unknown one, matched against ids and aliases."""
         names = self._aliases[field]
-        close = nearest(folded, names)
+        close = nearest(fold(value), names)
         if close.startswith("one of"):
             return close
-        ids = []
-        for quoted in close.split(" or "):
-            ids.append(f"'{names[quoted.strip(chr(39))]}'")
-        return " or ".join(dict.fromkeys(ids))
+        ids = dict.fromkeys(names[q.strip("'")] for q in close.split(" or "))
+        if field == "states":
+            return " or ".join(f"'{c}' ({self.states[c].name})" for c in ids)
+        return " or ".join(f"'{c}'" for c in ids)
 
     def regions_around(self, region: str) -> list[str]:
         """The region and every region it lies within, nearest first."""

@@ -86,12 +86,13 @@ class EngineUnavailable(EngineError):
 
 
 def suggest(value: object, choices: Iterable[str], n: int = 3) -> str | None:
-    """The closest valid values to `value`, quoted and joined, or None."""
+    """The closest valid values to `value` (the best and any nearly as close), quoted, or None."""
     pool = sorted(set(choices))
     text = str(value).strip().lower()
-    close = difflib.get_close_matches(text, pool, n=n, cutoff=0.6)
+    scored = sorted(((difflib.SequenceMatcher(None, text, c.lower()).ratio(), c) for c in pool), reverse=True)
+    close = [c for score, c in scored[:n] if score >= 0.6 and score >= scored[0][0] - 0.05]
     if not close:
-        close = [c for c in pool if text and (text in c or c in text)][:n]
+        close = [c for c in pool if text and (text in c.lower() or c.lower() in text)][:n]
     if not close:
         return None
     return " or ".join(f"'{c}'" for c in close)

@@ -1,0 +1,59 @@
+"""Shared fixtures: the shipped rule base, an assess helper and one CLI invoke helper."""
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import advisor
+from advisor.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+THREATS = ROOT / "threats"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--regen-golden", action="store_true",
+                     help="rewrite tests/golden/*.json from the current rule base (review the diff!)")
+
+
+@pytest.fixture(scope="session")
+def rulebase():
+    return advisor.load_rulebase()
+
+
+@pytest.fixture(scope="session")
+def assess_raw(rulebase):
+    """Assess a descriptor given as a dict."""
+
+    def run(raw: dict):
+        return advisor.assess(advisor.parse_threat(raw, rulebase), rulebase)
+
+    return run
+
+
+@pytest.fixture()
+def invoke():
+    """Run the real CLI; fail with the traceback if it raised something unexpected."""
+    runner = CliRunner()
+
+    def run(args: list[str], exit_code: int = 0, input: str | bytes | None = None):
+        result = runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=True)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise AssertionError("".join(traceback.format_exception(*result.exc_info)))
+        assert result.exit_code == exit_code, (result.exit_code, result.output, result.stderr)
+        return result
+
+    return run
+
+
+def threat_files() -> list[Path]:
+    return sorted(THREATS.glob("*.json"))
+
+
+def load_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))

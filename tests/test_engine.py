@@ -1,0 +1,275 @@
+"""The engine on durable-rules: isolation, determinism, agreement with the plain-Python reading,
+and one test for each pitfall listed in ../shared/design/DURABLE_RULES.md."""
+import copy
+import inspect
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import advisor
+from advisor import engine
+from advisor.compiler import CATCH_ALL, View, compile_rulebase, threat_fact
+from advisor.errors import EngineError, EngineUnavailable
+from conftest import ROOT, threat_files
+
+PIRACY = {"type": "piracy", "region": "malacca_strait", "states": ["IDN"], "targets": ["shipping"]}
+KOREA = {"type": "missile_launch", "region": "korean_peninsula", "states": ["PRK"], "severity": "high"}
+
+
+def dump(a) -> str:
+    return a.model_dump_json()
+
+
+# --- isolation and determinism -------------------------------------------------
+
+def test_assessing_a_then_b_equals_b_alone(assess_raw):
+    b_alone = dump(assess_raw(KOREA))
+    assess_raw(PIRACY)
+    assert dump(assess_raw(KOREA)) == b_alone
+
+
+def test_sequence_of_all_examples_is_isolated(rulebase):
+    threats = [advisor.load_threat(p, rulebase) for p in threat_files()]
+    first = [dump(advisor.assess(t, rulebase)) for t in threats]
+    again = [dump(advisor.assess(t, rulebase)) for t in reversed(threats)]
+    assert first == list(reversed(again))
+
+
+def test_byte_identical_across_processes():
+    code = ("import sys, advisor; rb = advisor.load_rulebase();"
+            "from advisor.render import to_json;"
+            "sys.stdout.write(to_json(advisor.assess(advisor.load_threat(sys.argv[1], rb), rb)))")
+    path = ROOT / "threats" / "regime_collapse.json"
+    runs = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True).stdout
+            for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0]
+
+
+# --- durable-rules agrees with the plain-Python reading of the rules --------------
+
+@pytest.mark.parametrize("path", threat_files(), ids=lambda p: p.stem)
+def test_engine_agrees_with_python_reading(path, rulebase):
+    """Every rule that fired holds on the final conclusions, and every rule that holds fired."""
+    threat = advisor.load_threat(path, rulebase)
+    run = engine.run(threat, rulebase)
+    compiled, _ = compile_rulebase(rulebase)
+    holding = {rid for rid, c in compiled.items() if c.holds(run.view)}
+    assert holding == run.fired
+
+
+def test_maximal_descriptor_stays_within_engine_limits(rulebase, assess_raw):
+    """Every region flag, target and attribute at once: no engine error 303 (too many alpha tests)."""
+    cat = rulebase.catalog
+    raw = {"type": "armed_attack", "region": "malacca_strait", "states": sorted(cat.state_groups["east_asia"]) +
+           ["USA", "RUS", "AUS", "KAZ"], "targets": list(cat.vocabulary.targets), "actor": "state",
+           "severity": "critical", "attributes": {a: True for a in cat.vocabulary.attributes}}
+    for t in cat.vocabulary.types:
+        assert assess_raw({**raw, "type": t}).trace
+
+
+# --- the pitfalls of DURABLE_RULES.md ---------------------------------------------
+
+def test_ruleset_definitions_are_not_mutated(rulebase):
+    """Ruleset() deletes each `run` from the dict it is given: we pass a deep copy."""
+    _, rulesets = compile_rulebase(rulebase)
+    before = copy.deepcopy(rulesets)
+    engine.prepare(rulebase)
+    assert rulesets == before and all("run" in r for rs in rulesets.values() for r in rs.values())
+
+
+def test_actions_take_exactly_one_parameter():
+    """Two parameters would make durable-rules treat the action as asynchronous."""
+    action = engine._Recorder().make_action("x")
+    assert len(inspect.signature(action).parameters) == 1
+
+
+def test_each_action_records_its_own_rule():
+    """Actions come from a factory, not a closure over a loop variable."""
+    rec = engine._Recorder()
+    actions = [rec.make_action(name) for name in ("a", "b", "c")]
+    for act in actions:
+        act(None)
+    assert rec.fired == ["a", "b", "c"]
+
+
+def test_host_starts_no_timer_threads(rulebase):
+    before = {t.name for t in threading.enumerate()}
+    engine._host()
+    engine.prepare(rulebase)
+    assert {t.name for t in threading.enumerate()} - before == set()
+
+
+def test_facts_fire_every_matching_rule(assess_raw):
+    """Events would be consumed by the first matching rule; facts reach all of them."""
+    fired = {e.rule for e in assess_raw(PIRACY).trace if e.step == 1}
+    assert {"r03-non-traditional-coalition", "r12-maritime-security", "r12-imb-kuala-lumpur",
+            "r12-anti-piracy-conference"} <= fired
+
+
+def test_fact_matching_no_rule_is_accepted(tmp_path):
+    """A fact no rule matches would raise MessageNotHandledException without the catch-all."""
+    (tmp_path / "one.yaml").write_text(
+        "rules:\n  - id: r10-only-terror\n    cites: ['10']\n    because: 'A test rule about terrorism only.'\n"
+        "    when: {type: terrorism}\n    then: {frameworks: [east_asia_cyber_forum]}\n")
+    rb = advisor.load_rulebase(tmp_path)
+    a = advisor.assess(advisor.parse_threat({"type": "piracy"}, rb), rb)
+    assert a.trace == [] and a.notes == ["no rule applies to this threat"]
+    b = advisor.assess(advisor.parse_threat({"type": "terrorism"}, rb), rb)
+    assert [e.rule for e in b.trace] == ["r10-only-terror"]
+
+
+def test_same_conclusion_from_two_rules_is_asserted_once(assess_raw):
+    """A second identical fact would raise MessageObservedException."""
+    a = assess_raw(KOREA)
+    derivers = [e.rule for e in a.trace if "alliance_deterrence" in e.concluded.get("derived", [])]
+    assert len(derivers) >= 2
+
+
+def test_no_id_or_sid_in_facts_or_rule_tests(rulebase):
+    threat = advisor.parse_threat({"id": "sid", "type": "piracy"}, rulebase)
+    fact = threat_fact(threat, rulebase.catalog)
+    assert "id" not in fact and "sid" not in fact
+    text = json.dumps(compile_rulebase(rulebase)[1])
+    assert '"id"' not in text and '"sid"' not in text
+
+
+def test_flags_are_booleans_so_loose_typing_cannot_confuse_them(rulebase):
+    """durable-rules compares loosely ("5" == 5, 1 == true): only `sev` is a number."""
+    threat = advisor.parse_threat({"type": "piracy", "states": ["IDN"], "attributes": {"armed": True}}, rulebase)
+    fact = threat_fact(threat, rulebase.catalog)
+    numbers = [k for k, v in fact.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    assert numbers == ["sev"]
+
+
+def test_or_that_fires_twice_is_recorded_once(assess_raw):
+    """Both branches of `any` hold (region and target): the rule appears once in the trace."""
+    a = assess_raw({"type": "armed_attack", "region": "japan", "targets": ["japan_territory", "us_forces"]})
+    rules = [e.rule for e in a.trace]
+    assert rules.count("r04-japan-us-alliance-deterrence") == 1
+
+
+def test_priorities_are_positive(rulebase):
+    """Negative priorities wrap around to the lowest."""
+    _, rulesets = compile_rulebase(rulebase)
+    assert all(r["pri"] > 0 for rs in rulesets.values() for r in rs.values())
+
+
+def test_no_array_operators_in_compiled_rules(rulebase):
+    """$iall on [] is false and $iany on a missing field is false: we compile lists to flags instead."""
+    text = json.dumps(compile_rulebase(rulebase)[1])
+    assert "$iall" not in text and "$iany" not in text
+
+
+def test_state_is_deleted_even_when_an_assessment_fails(monkeypatch, assess_raw):
+    clean = dump(assess_raw(PIRACY))
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("fails mid-way")
+
+    monkeypatch.setattr(engine, "_conclude", boom)
+    with pytest.raises(RuntimeError):
+        assess_raw(KOREA)
+    monkeypatch.undo()
+    assert dump(assess_raw(PIRACY)) == clean
+
+
+def test_exception_in_an_action_is_raised_not_swallowed(monkeypatch, assess_raw):
+    """durable-rules stores an action's exception in the state; we check it after every assert."""
+    assess_raw(PIRACY)  # make sure the rule base is registered
+
+    def make_action(name):
+        def action(c):
+            raise ValueError("broken action")
+        return action
+
+    monkeypatch.setattr(engine._RECORDER, "make_action", make_action)
+    _, dre = engine._durable()
+    host = engine._host()
+    if "pitfall_action" not in host._ruleset_directory:  # a ruleset whose action raises
+        host.register_rulesets({"pitfall_action": {"r": {"all": [{"m": {"kind": "x"}}], "run": "r"}}})
+    with pytest.raises(EngineError, match="broken action"):
+        engine._assert(host, ["pitfall_action"], [{"kind": "x"}], dre)
+    host.delete_state("pitfall_action", engine.SID)
+
+
+def test_engine_error_codes_become_clear_messages(monkeypatch, assess_raw):
+    _, dre = engine._durable()
+    host = engine._host()
+
+    def fail(*args, **kwargs):
+        raise dre.error("Could not assert facts, error code: 303")
+
+    monkeypatch.setattr(host, "assert_facts", fail)
+    with pytest.raises(EngineError, match="too many rule conditions matched one fact at once"):
+        assess_raw(PIRACY)
+
+
+def test_large_rule_base_is_split_into_rulesets():
+    """256 rules sharing one test crash the engine: rule bases are split into rulesets of 200.
+    Run in a subprocess with a timeout, as a crash here would be a segfault."""
+    code = r'''
+import pathlib, tempfile, advisor
+d = pathlib.Path(tempfile.mkdtemp())
+rules = "".join(
+    f"  - id: r10-generated-{i}\n    cites: ['10']\n    because: 'A generated rule for the size test.'\n"
+    f"    when: {{category: non_traditional}}\n    then: {{frameworks: [east_asia_cyber_forum]}}\n"
+    for i in range(450))
+(d / "many.yaml").write_text("rules:\n" + rules)
+rb = advisor.load_rulebase(d)
+from advisor.compiler import compile_rulebase
+print(len(compile_rulebase(rb)[1]), len(advisor.assess(advisor.parse_threat({"type": "piracy"}, rb), rb).trace))
+'''
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3", "450"]
+
+
+def test_threads_are_serialised(rulebase, assess_raw):
+    """The C engine never releases the GIL and is unsafe under threads: one lock serialises it."""
+    expected = {name: dump(assess_raw(raw)) for name, raw in (("p", PIRACY), ("k", KOREA))}
+    results, errors = [], []
+
+    def work(name, raw):
+        try:
+            for _ in range(20):
+                results.append((name, dump(assess_raw(raw))))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=item) for item in (("p", PIRACY), ("k", KOREA))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(out == expected[name] for name, out in results) and len(results) == 40
+
+
+def test_unsupported_python_gets_a_clear_message(monkeypatch):
+    """On Python 3.13 durable-rules fails to import: the message says which Pythons work."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("durable"):
+            raise ImportError("undefined symbol: PyEval_CallObject")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(EngineUnavailable, match="needs Python 3.10 to 3.12"):
+        engine._durable()
+
+
+def test_catch_all_never_reaches_the_trace(assess_raw):
+    assert CATCH_ALL not in {e.rule for e in assess_raw(PIRACY).trace}
+
+
+def test_view_counts_match_conclusions(rulebase):
+    run = engine.run(advisor.parse_threat(PIRACY, rulebase), rulebase)
+    assert isinstance(run.view, View)
+    assert run.view.counts["frameworks"] == len(run.view.frameworks)
+    assert run.view.counts["agencies"] == len(run.view.agencies)

@@ -1,0 +1,122 @@
+"""Invalid rule files are refused at load time, with the file, the rule id and the line."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.errors import RuleFileError
+from conftest import ROOT
+
+GOOD = """rules:
+  - id: r10-test-rule
+    cites: ["10"]
+    because: "A test rule about terrorism only."
+    when:
+      type: terrorism
+    then:
+      frameworks: [east_asia_cyber_forum]
+"""
+
+
+def load(tmp_path: Path, text: str, name: str = "bad.yaml") -> list[str]:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(RuleFileError) as e:
+        advisor.load_rulebase(tmp_path)
+    return e.value.render().splitlines()
+
+
+def test_good_file_loads(tmp_path):
+    (tmp_path / "good.yaml").write_text(GOOD)
+    rb = advisor.load_rulebase(tmp_path)
+    assert [r.id for r in rb.rules] == ["r10-test-rule"]
+    assert rb.catalog.source.endswith("catalog")  # the shipped catalog when the directory has none
+
+
+def test_bad_yaml(tmp_path):
+    lines = load(tmp_path, GOOD.replace("type: terrorism", "type: [terrorism"))
+    assert lines[0].startswith(f"{tmp_path}/bad.yaml:7: not valid YAML")
+
+
+def test_unknown_field_names_rule_and_line(tmp_path):
+    lines = load(tmp_path, GOOD.replace("      type: terrorism", "      tpye: terrorism"))
+    assert lines == [f"{tmp_path}/bad.yaml:6: r10-test-rule: when.tpye: unknown field 'tpye' (did you mean 'type'?)"]
+
+
+def test_unknown_framework(tmp_path):
+    lines = load(tmp_path, GOOD.replace("east_asia_cyber_forum", "east_asia_cyberforum"))
+    assert lines == [f"{tmp_path}/bad.yaml:8: r10-test-rule: then.frameworks: unknown framework "
+                     "'east_asia_cyberforum' (did you mean 'east_asia_cyber_forum'?)"]
+
+
+def test_unknown_agency(tmp_path):
+    lines = load(tmp_path, GOOD.replace("frameworks: [east_asia_cyber_forum]",
+                                        "agencies: {national_police: lead}"))
+    assert lines == [f"{tmp_path}/bad.yaml:8: r10-test-rule: then.agencies: unknown agency 'national_police' "
+                     "(did you mean 'national_police_agency'?)"]
+
+
+@pytest.mark.parametrize("cite, message", [
+    ('"16"', "there is no recommendation 16 (there are 1 to 15)"),
+    ('"12(5)"', "recommendation 12 has no item (5) (its items: 12(1), 12(2), 12(3), 12(4))"),
+    ('"twelve"', "'twelve' is not a citation like '12' or '12(2)'"),
+])
+def test_unknown_recommendation(tmp_path, cite, message):
+    lines = load(tmp_path, GOOD.replace('"10"', cite))
+    assert lines == [f"{tmp_path}/bad.yaml:3: r10-test-rule: cites: {message}"]
+
+
+def test_duplicate_rule_id_across_files(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD)
+    lines = load(tmp_path, GOOD, name="b.yaml")
+    assert lines == [f"{tmp_path}/b.yaml:2: r10-test-rule: duplicate rule id (first defined at {tmp_path}/a.yaml:2)"]
+
+
+def test_duplicate_yaml_key(tmp_path):
+    lines = load(tmp_path, GOOD.replace("      type: terrorism", "      type: terrorism\n      type: piracy"))
+    assert lines == [f"{tmp_path}/bad.yaml:7: duplicate key 'type'"]
+
+
+def test_python_tags_are_refused(tmp_path):
+    lines = load(tmp_path, GOOD.replace("type: terrorism", "type: !!python/object/apply:os.system ['echo hi']"))
+    assert "not valid YAML" in lines[0] and "bad.yaml:6" in lines[0]
+
+
+def test_every_problem_of_every_file_is_reported(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD.replace("terrorism", "terrorisme"))
+    lines = load(tmp_path, GOOD.replace("r10-test-rule", "R10 bad id"), name="b.yaml")
+    assert len(lines) == 2 and "a.yaml:6" in lines[0] and "b.yaml:2" in lines[1]
+
+
+def test_rule_without_condition(tmp_path):
+    lines = load(tmp_path, GOOD.replace("      type: terrorism", "      unless: {type: piracy}"))
+    assert "a rule needs at least one condition besides 'unless'" in lines[0]
+
+
+def test_general_knowledge_needs_a_note(tmp_path):
+    lines = load(tmp_path, GOOD.replace('    because:', '    basis: general_knowledge\n    because:'))
+    assert "needs a 'note'" in lines[0]
+
+
+def test_no_rule_files(tmp_path):
+    with pytest.raises(RuleFileError, match="no rule files"):
+        advisor.load_rulebase(tmp_path)
+
+
+def test_directory_catalog_overrides(tmp_path):
+    """A rule base may bring its own catalog/; a broken one is refused with the file."""
+    shutil.copytree(ROOT / "rules" / "catalog", tmp_path / "catalog")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "catalog" / "frameworks.yaml").write_text(
+        (tmp_path / "catalog" / "frameworks.yaml").read_text().replace("layer: alliances", "layer: aliances", 1))
+    from advisor.errors import CatalogError
+
+    with pytest.raises(CatalogError, match="japan_us_alliance: unknown layer 'aliances'"):
+        advisor.load_rulebase(tmp_path)
+
+
+def test_shipped_rule_files_contain_no_code():
+    for path in (ROOT / "rules").rglob("*.yaml"):
+        text = path.read_text()
+        for word in ("!!python", "eval(", "exec(", "import "):
+            assert word not in text, (path, word)
