@@ -73,7 +73,7 @@ def assessment_table(a: Assessment) -> str:
         section("Measures and caveats", _table(rows, ["", "Text", "Cited"], [8, 78, 6]))
     section("Trace", _table(
         [[e.step, e.rule + _basis(e.basis), _nums(e.recommendations), e.because] for e in a.trace],
-        ["Step", "Rule", "Rec.", "Because"], [4, 34, 6, 50]) if a.trace else "(no rule fired)")
+        ["Step", "Rule", "Rec.", "Because"], [4, 34, 6, 46]) if a.trace else "(no rule fired)")
     for note in a.notes:
         out.append(f"note: {note}")
     if star:
@@ -131,19 +131,19 @@ def catalog_rows(catalog, what: str) -> tuple[list[str], list[list[Any]], list[i
     v = catalog.vocabulary
     if what == "recommendations":
         return (["No.", "Group", "Title", "Items"],
-                [[r.number, r.group, r.title, ", ".join(f"{r.number}({i})" for i in r.items)]
-                 for r in catalog.recommendations.values()], [4, 22, 56, 16])
+                [[r.number, r.group.replace("_", " "), r.title, ", ".join(f"{r.number}({i})" for i in r.items)]
+                 for r in catalog.recommendations.values()], [3, 14, 56, 16])
     if what == "frameworks":
-        return (["Id", "Name", "Status", "Layer", "Members"],
-                [[k, f.name, f.status, f.layer, " ".join(f.members) + ("" if f.basis != "general_knowledge" else " *")]
-                 for k, f in catalog.frameworks.items()], [26, 36, 9, 14, 14])
+        return (["Id", "Name", "Status", "Layer"],
+                [[k, f.name, f.status, f.layer.replace("_", " ")] for k, f in catalog.frameworks.items()],
+                [41, 28, 8, 13])
     if what == "agencies":
         return (["Id", "Name", "Cited in"],
-                [[k, a.name, _nums(a.cited_in)] for k, a in catalog.agencies.items()], [38, 50, 10])
+                [[k, a.name, _nums(a.cited_in)] for k, a in catalog.agencies.items()], [38, 48, 8])
     if what == "states":
-        return (["Code", "Name", "East Asia", "Aliases"],
+        return (["Code", "Name", "E.A.", "Aliases"],
                 [[k, s.name, "yes" if s.east_asia else "", ", ".join(s.aliases)] for k, s in catalog.states.items()],
-                [5, 30, 9, 52])
+                [4, 28, 4, 52])
     if what == "types":
         return (["Id", "Category", "Aliases"],
                 [[k, t.category, ", ".join(t.aliases)] for k, t in v.types.items()], [26, 16, 56])
