@@ -396,13 +396,14 @@ def parse_rule_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[Rule
 
 
 def default_rules_dir() -> Path:
-    """The rule base that ships inside the package (`rules/` of the source tree)."""
-    from importlib.resources import files
+    """The rule base that ships inside the package (`rules/` of the source tree).
 
-    try:
-        return Path(str(files("advisor.rulebase")))
-    except ModuleNotFoundError:  # an editable install of the source tree
-        return Path(__file__).resolve().parents[2] / "rules"
+    An installed advisor has it at `advisor/rulebase`; a source checkout (or an
+    editable install) reads `rules/` beside `src/`.
+    """
+    here = Path(__file__).resolve().parent
+    installed = here / "rulebase"
+    return installed if installed.is_dir() else here.parents[1] / "rules"
 
 
 def load_rulebase(directory: str | Path | None = None) -> Rulebase:
