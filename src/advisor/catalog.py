@@ -246,6 +246,17 @@ def _check(catalog: Catalog) -> list[str]:
                 catalog.citation(remark.recommendation)
             except ValueError as exc:
                 problems.append(f"{kind}.yaml: {key}: {exc}")
+    for field in ("type", "region", "targets", "actor", "severity", "states"):
+        entries = catalog.states if field == "states" else {
+            "type": v.types, "region": v.regions, "targets": v.targets, "actor": v.actors,
+            "severity": v.severities}[field]
+        owner: dict[str, str] = {}
+        for key, entry in entries.items():
+            names = [key, *entry.aliases] + ([entry.name] if field == "states" else [])
+            for name in names:
+                other = owner.setdefault(fold(name), key)
+                if other != key:
+                    problems.append(f"alias '{name}' of {field} means both '{other}' and '{key}'")
     numbers = sorted(n for g in catalog.groups for n in g.recommendations)
     if numbers != sorted(catalog.recommendations):
         problems.append("recommendations.yaml: the groups do not cover each recommendation exactly once")

@@ -1,0 +1,90 @@
+"""The knowledge base: faithful to the document where it quotes it, in our own words elsewhere."""
+import re
+import shutil
+
+import pytest
+
+import advisor
+from advisor.errors import CatalogError
+from conftest import ROOT
+
+SOURCE = ROOT.parent / "shared" / "source" / "jfir-2002-east-asia-security-recommendations.txt"
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+@pytest.fixture(scope="module")
+def source_text():
+    if not SOURCE.exists():
+        pytest.skip(f"the source document is not beside this clone ({SOURCE})")
+    return " ".join(words(SOURCE.read_text(encoding="utf-8")))
+
+
+def test_fifteen_recommendations_in_four_groups(rulebase):
+    cat = rulebase.catalog
+    assert sorted(cat.recommendations) == list(range(1, 16))
+    assert [g.recommendations for g in cat.groups] == [[1, 2, 3], [4, 5, 6, 7, 8], [9, 10, 11, 12, 13], [14, 15]]
+    assert {n: sorted(r.items) for n, r in cat.recommendations.items() if r.items} == {
+        2: [1, 2, 3], 4: [1, 2], 5: list(range(1, 9)), 12: [1, 2, 3, 4], 13: [1, 2, 3, 4]}
+
+
+def test_titles_are_quoted_verbatim(rulebase, source_text):
+    for rec in rulebase.catalog.recommendations.values():
+        assert " ".join(words(rec.title)) in source_text, rec.number
+
+
+def test_framework_names_as_the_document_spells_them(rulebase, source_text):
+    for key in ("wpns", "imb_kuala_lumpur", "anti_piracy_conference", "tcog", "east_asia_cyber_forum",
+                "east_asia_security_contact_group", "arf_risk_reduction_center", "four_party_talks",
+                "japan_us_alliance", "mtcr"):
+        name = rulebase.catalog.frameworks[key].name
+        core = " ".join(words(re.sub(r"\(.*?\)", "", name.split(",")[0])))
+        assert core in source_text, key
+
+
+def test_summaries_are_in_our_own_words(rulebase, source_text):
+    """No summary, caveat or measure repeats eight words in a row from the document."""
+    cat = rulebase.catalog
+    texts = [r.summary for r in cat.recommendations.values()]
+    texts += [r.text for r in cat.caveats.values()] + [r.text for r in cat.measures.values()]
+    for text in texts:
+        w = words(text)
+        for i in range(len(w) - 7):
+            assert " ".join(w[i:i + 8]) not in source_text, text
+
+
+def test_agencies_named_as_in_the_document(rulebase, source_text):
+    for agency in rulebase.catalog.agencies.values():
+        assert " ".join(words(agency.name.split(",")[0])) in source_text, agency.name
+
+
+def test_member_lists_say_their_basis(rulebase):
+    for key, fw in rulebase.catalog.frameworks.items():
+        if fw.members and fw.members != ["JPN"]:
+            assert fw.basis in ("document", "general_knowledge"), key
+
+
+def test_every_catalog_reference_is_used_or_listed(rulebase):
+    """Every framework is cited in a recommendation; every measure and caveat is used by some rule."""
+    used_measures = {m for r in rulebase.rules for m in r.then.measures}
+    used_caveats = {c for r in rulebase.rules for c in r.then.caveats}
+    assert used_measures == set(rulebase.catalog.measures)
+    assert used_caveats == set(rulebase.catalog.caveats)
+
+
+def test_ambiguous_alias_is_refused(tmp_path):
+    shutil.copytree(ROOT / "rules" / "catalog", tmp_path / "catalog")
+    (tmp_path / "r.yaml").write_text((ROOT / "rules" / "10-design.yaml").read_text())
+    vocab = tmp_path / "catalog" / "vocabulary.yaml"
+    vocab.write_text(vocab.read_text().replace("aliases: [pirates,", "aliases: [terror, pirates,"))
+    with pytest.raises(CatalogError, match="alias 'terror' of type means both 'terrorism' and 'piracy'"):
+        advisor.load_rulebase(tmp_path)
+
+
+@pytest.mark.parametrize("what", ["recommendations", "frameworks", "agencies", "states", "types", "regions",
+                                  "targets", "attributes", "derived"])
+def test_catalog_tables_fit_100_columns(invoke, what):
+    out = invoke(["catalog", what]).stdout
+    assert max(len(line) for line in out.splitlines()) <= 100
