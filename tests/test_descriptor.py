@@ -3,6 +3,7 @@ import pytest
 
 import advisor
 from advisor.errors import DescriptorError
+from conftest import threat_files
 
 
 def parse(rulebase, raw):
@@ -45,36 +46,33 @@ def test_attributes_are_folded_and_kept(rulebase):
 def test_x_fields_are_kept(rulebase):
     d = parse(rulebase, {"type": "piracy", "x_source": "IMB report"})
     assert d.extensions == {"x_source": "IMB report"}
+    assert d.to_output()["x_source"] == "IMB report"
+
+
+@pytest.mark.parametrize("path", threat_files(), ids=lambda p: p.stem)
+def test_normalised_threat_is_valid_input_that_normalises_to_itself(rulebase, path):
+    once = advisor.load_threat(path, rulebase)
+    assert parse(rulebase, once.to_output()) == once
 
 
 def messages(exc: DescriptorError) -> list[str]:
     return [p.render() for p in exc.problems]
 
 
-def test_unknown_value_suggests_closest(rulebase):
+@pytest.mark.parametrize("raw, expected", [
+    ({"type": "piracy", "region": "Malaka Strait"},
+     "t.json: region: unknown value 'Malaka Strait' (did you mean 'malacca_strait'?)"),
+    ({"type": "cyber atack"}, "t.json: type: unknown value 'cyber atack' (did you mean 'cyber_attack'?)"),
+    ({"type": "piracy", "states": ["IDN", "Malaysa"]},
+     "t.json: states: [1] unknown value 'Malaysa' (did you mean 'MYS' (Malaysia)?)"),
+    ({"type": "piracy", "regoin": "malacca_strait"},
+     "t.json: regoin: unknown field; put extra facts under 'attributes' or prefix the name with 'x_' "
+     "(did you mean 'region'?)"),
+])
+def test_one_problem_one_message_with_the_nearest_value(rulebase, raw, expected):
     with pytest.raises(DescriptorError) as e:
-        parse(rulebase, {"type": "piracy", "region": "Malaka Strait"})
-    assert messages(e.value) == ["t.json: region: unknown value 'Malaka Strait' (did you mean 'malacca_strait'?)"]
-
-
-def test_unknown_type_suggests(rulebase):
-    with pytest.raises(DescriptorError) as e:
-        parse(rulebase, {"type": "cyber atack"})
-    assert messages(e.value) == ["t.json: type: unknown value 'cyber atack' (did you mean 'cyber_attack'?)"]
-
-
-def test_unknown_state_in_list_names_the_item(rulebase):
-    with pytest.raises(DescriptorError) as e:
-        parse(rulebase, {"type": "piracy", "states": ["IDN", "Malaysa"]})
-    assert messages(e.value) == ["t.json: states: [1] unknown value 'Malaysa' (did you mean 'MYS' (Malaysia)?)"]
-
-
-def test_unknown_field_is_an_error_with_hint(rulebase):
-    with pytest.raises(DescriptorError) as e:
-        parse(rulebase, {"type": "piracy", "regoin": "malacca_strait"})
-    assert messages(e.value) == [
-        "t.json: regoin: unknown field; put extra facts under 'attributes' or prefix the name with 'x_' "
-        "(did you mean 'region'?)"]
+        parse(rulebase, raw)
+    assert messages(e.value) == [expected]
 
 
 def test_missing_type(rulebase):

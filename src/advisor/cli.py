@@ -67,16 +67,10 @@ def _rulebase(rules_dir: str | None):
 
 def _read_threat(source: str, rulebase):
     from .api import load_threat, parse_threat
-    from .source import MAX_DESCRIPTOR_BYTES, decode, parse_json
+    from .source import read_json_stream
 
     if source == "-":
-        raw = sys.stdin.buffer.read(MAX_DESCRIPTOR_BYTES + 1)
-        if len(raw) > MAX_DESCRIPTOR_BYTES:
-            from .errors import FileReadError
-
-            raise FileReadError(f"input is over the limit of {MAX_DESCRIPTOR_BYTES:,} bytes", path="<stdin>")
-        data = parse_json(decode(raw, "<stdin>"), "<stdin>")
-        return parse_threat(data, rulebase, path="<stdin>", default_id="stdin")
+        return parse_threat(read_json_stream(sys.stdin.buffer), rulebase, path="<stdin>", default_id="stdin")
     return load_threat(source, rulebase)
 
 

@@ -178,6 +178,7 @@ class RankBetween:
     low: int
     high: int
     label: str
+    field: str = "severity"
 
     def durable(self) -> dict:
         exprs = []
@@ -311,13 +312,10 @@ class Compiled:
 
     def evidence(self, view: View) -> dict[str, Any]:
         """What in the descriptor and in earlier conclusions satisfied the rule."""
-        out: dict[str, Any] = {}
-        for t in self.tests:
-            out[t.field if hasattr(t, "field") else "severity"] = t.evidence(view)
+        out: dict[str, Any] = {t.field: t.evidence(view) for t in self.tests}
         if self.branches:
             held = [b for b in self.branches if all(t.holds(view) for t in b)]
-            out["any"] = [{(t.field if hasattr(t, "field") else "severity"): t.evidence(view) for t in b}
-                          for b in held]
+            out["any"] = [{t.field: t.evidence(view) for t in b} for b in held]
         if self.unless:
             out["unless"] = "does not hold"
         for j in self.joins:

@@ -103,6 +103,7 @@ class Firing:
     rule: Rule
     step: int
     matched: dict[str, Any]
+    states: dict[str, str]  # the states this firing brings in, with their basis
 
 
 @dataclass
@@ -153,8 +154,9 @@ def run(threat: Descriptor, rulebase: Rulebase) -> _Run:
                         continue  # `$or` may fire a rule twice; a rule counts once
                     rule = compiled[rule_id].rule
                     result.fired.add(rule_id)
-                    result.firings.append(Firing(rule, step, compiled[rule_id].evidence(view)))
-                    facts.extend(_conclude(rule, view, catalog, threat))
+                    firing = Firing(rule, step, compiled[rule_id].evidence(view), _states_of(rule, catalog, threat))
+                    result.firings.append(firing)
+                    facts.extend(_conclude(firing, view, catalog))
                 for of, n in view.counts.items():
                     if counts_before.get(of) != n:
                         facts.append(tally_fact(of, n))
@@ -167,9 +169,10 @@ def run(threat: Descriptor, rulebase: Rulebase) -> _Run:
     return result
 
 
-def _conclude(rule: Rule, view: View, catalog, threat: Descriptor) -> list[dict]:
-    """Record a rule's conclusions in the view; return the facts that are new to the engine."""
+def _conclude(firing: Firing, view: View, catalog) -> list[dict]:
+    """Record a firing's conclusions in the view; return the facts that are new to the engine."""
     new: list[dict] = []
+    rule = firing.rule
     then = rule.then
     for kind, refs in (("derived", then.derive), ("framework", then.frameworks), ("agency", list(then.agencies))):
         table = {"derived": view.derived, "framework": view.frameworks, "agency": view.agencies}[kind]
@@ -183,7 +186,7 @@ def _conclude(rule: Rule, view: View, catalog, threat: Descriptor) -> list[dict]
             table[ref].append(rule.id)
     view.counts["frameworks"] = len(view.frameworks)
     view.counts["agencies"] = len(view.agencies)
-    view.states.update(_states_of(rule, catalog, threat))
+    view.states.update(firing.states)
     view.counts["states"] = len(view.states)
     return new
 
@@ -238,9 +241,9 @@ def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
 
     # states
     state_rules: dict[str, list[tuple[Rule, str]]] = {}
-    for rule in fired:
-        for code, basis in _states_of(rule, catalog, threat).items():
-            state_rules.setdefault(code, []).append((rule, basis))
+    for f in result.firings:
+        for code, basis in f.states.items():
+            state_rules.setdefault(code, []).append((f.rule, basis))
     states = []
     for code in sorted(state_rules):
         pairs = state_rules[code]
@@ -287,14 +290,14 @@ def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
 
     trace = [TraceEntry(step=f.step, rule=f.rule.id, recommendations=f.rule.numbers, citations=f.rule.cites,
                         because=f.rule.because, basis=f.rule.basis, matched=f.matched,
-                        concluded=_concluded(f.rule, catalog, threat))
+                        concluded=_concluded(f))
              for f in result.firings]
 
     notes = [f"attribute '{a}' is not used by any rule" for a in threat.unused_attributes(catalog)]
     if not fired:
         notes.append("no rule applies to this threat")
     return Assessment(
-        threat=threat.model_dump(mode="json", exclude_defaults=False),
+        threat=threat.to_output(),
         nature=Nature(category=catalog.vocabulary.types[threat.type].category,
                       derived=list(result.view.derived)),
         recommendations=recommendations, frameworks=frameworks, states=states, agencies=agencies,
@@ -303,16 +306,15 @@ def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
     )
 
 
-def _concluded(rule: Rule, catalog, threat: Descriptor) -> dict[str, Any]:
-    then = rule.then
+def _concluded(firing: Firing) -> dict[str, Any]:
+    then = firing.rule.then
     out: dict[str, Any] = {}
     if then.derive:
         out["derived"] = list(then.derive)
     if then.frameworks:
         out["frameworks"] = list(then.frameworks)
-    states = sorted(_states_of(rule, catalog, threat))
-    if states:
-        out["states"] = states
+    if firing.states:
+        out["states"] = sorted(firing.states)
     if then.agencies:
         out["agencies"] = dict(then.agencies)
     if then.measures:

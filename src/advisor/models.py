@@ -118,6 +118,12 @@ class Descriptor(BaseModel):
             raise ValueError(f"expected text, got {type(value).__name__}")
         return value
 
+    def to_output(self) -> dict[str, Any]:
+        """The normalised descriptor as JSON data, valid input again (x_ fields back at the top)."""
+        out = self.model_dump(mode="json", exclude={"extensions"})
+        out.update(self.extensions)
+        return out
+
     def unused_attributes(self, catalog: Catalog) -> list[str]:
         return [k for k in self.attributes if k not in catalog.vocabulary.attributes]
 

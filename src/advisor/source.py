@@ -74,6 +74,14 @@ def read_json(path: Path) -> Any:
     return parse_json(read_text(path, limit=MAX_DESCRIPTOR_BYTES), str(path))
 
 
+def read_json_stream(stream, shown: str = "<stdin>") -> Any:
+    """Parse JSON from a binary stream with the descriptor limits."""
+    raw = stream.read(MAX_DESCRIPTOR_BYTES + 1)
+    if len(raw) > MAX_DESCRIPTOR_BYTES:
+        raise FileReadError(f"input is over the limit of {MAX_DESCRIPTOR_BYTES:,} bytes", path=shown)
+    return parse_json(decode(raw, shown), shown)
+
+
 # --- YAML with line numbers -------------------------------------------------------
 
 class LineDict(dict):
