@@ -187,3 +187,18 @@ def test_every_command_has_help_with_an_example_and_a_readme_mention(invoke, com
     out = invoke([command, "--help"]).stdout
     assert "Example:" in out
     assert f"advisor {command}" in (ROOT / "README.md").read_text()
+
+
+def test_installed_command_works_from_any_directory(tmp_path):
+    """The rule base ships inside the package: no need to run from the repository."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "advisor", "assess", PIRACY, "--format", "json"],
+                        cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["threat"]["id"] == "malacca_piracy"
+    (tmp_path / "bad.json").write_text('{"type": ')
+    bad = subprocess.run([sys.executable, "-m", "advisor", "assess", "bad.json"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr == "error: bad.json: not valid JSON: Expecting value (line 1, column 10)\n"

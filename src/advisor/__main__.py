@@ -1,0 +1,4 @@
+"""`python -m advisor` runs the command line."""
+from .cli import main
+
+main()
