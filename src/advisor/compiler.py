@@ -217,7 +217,8 @@ def descriptor_tests(tests: Tests, catalog: Catalog) -> list:
         if isinstance(tests.severity, SeverityTest):
             low = ranks[tests.severity.at_least].rank if tests.severity.at_least else 1
             high = ranks[tests.severity.at_most].rank if tests.severity.at_most else 99
-            out.append(RankBetween(low, high, str(tests.severity.model_dump(exclude_none=True))))
+            label = " and ".join(f"{k.replace('_', ' ')} {v}" for k, v in tests.severity.model_dump(exclude_none=True).items())
+            out.append(RankBetween(low, high, label))
         else:
             out.append(ScalarIn("severity", tuple(tests.severity)))
     for name, prefix in (("states", "s_"), ("targets", "t_")):
@@ -281,15 +282,15 @@ class Compiled:
     rule: Rule
     tests: tuple
     branches: tuple[tuple, ...]
-    unless: tuple
+    unless: tuple[tuple, ...]
     joins: tuple
 
     def threat_expression(self) -> dict | None:
         exprs = [t.durable() for t in self.tests]
         if self.branches:
             exprs.append(_either([_all([t.durable() for t in b]) for b in self.branches]))
-        if self.unless:
-            exprs.append(_either([t.negated() for t in self.unless]))
+        for block in self.unless:
+            exprs.append(_either([t.negated() for t in block]))
         if not exprs:
             return None
         return {"$and": [{"kind": "threat"}, *exprs]}
@@ -307,7 +308,7 @@ class Compiled:
         """The same conditions checked in plain Python."""
         return (all(t.holds(view) for t in self.tests)
                 and (not self.branches or any(all(t.holds(view) for t in b) for b in self.branches))
-                and (not self.unless or not all(t.holds(view) for t in self.unless))
+                and not any(all(t.holds(view) for t in block) for block in self.unless)
                 and all(j.holds(view) for j in self.joins))
 
     def evidence(self, view: View) -> dict[str, Any]:
@@ -336,7 +337,7 @@ def compile_rule(rule: Rule, catalog: Catalog) -> Compiled:
         rule=rule,
         tests=tuple(descriptor_tests(when.descriptor_tests(), catalog)),
         branches=tuple(tuple(descriptor_tests(b, catalog)) for b in when.any or []),
-        unless=tuple(descriptor_tests(when.unless, catalog)) if when.unless else (),
+        unless=tuple(tuple(descriptor_tests(block, catalog)) for block in when.unless or []),
         joins=tuple(joins),
     )
 

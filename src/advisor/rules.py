@@ -163,7 +163,7 @@ class When(Tests):
     """A rule's conditions: descriptor tests, alternatives, an exception, and earlier conclusions."""
 
     any: list[Tests] | None = None
-    unless: Tests | None = None
+    unless: list[Tests] | None = None
     derived: list[str] | None = None
     frameworks: list[str] | None = None
     agencies: list[str] | None = None
@@ -173,6 +173,12 @@ class When(Tests):
     @classmethod
     def _join_list(cls, value: Any) -> Any:
         return _as_list(value)
+
+    @field_validator("unless", mode="before")
+    @classmethod
+    def _unless_blocks(cls, value: Any) -> Any:
+        # one block of tests, or a list of blocks: the rule is silent when any block holds
+        return [value] if isinstance(value, dict) else value
 
     @field_validator("derived")
     @classmethod

@@ -1,0 +1,325 @@
+"""Static analysis of a rule base: when can a rule fire, and what can lead to a conclusion.
+
+Each rule's conditions are expanded into disjunctive normal form over the descriptor
+alone: `any` branches and `unless` become alternatives, and a condition on an earlier
+conclusion (a derived fact, a framework, an agency) is replaced by the conditions of
+the rules that can produce it. A clause is then checked field by field for a descriptor
+that satisfies it. Conditions on counts ("three agencies") are taken as satisfiable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compiler import (AtLeast, Compiled, Concluded, FlagsAll, FlagsAny, FlagsNone, RankBetween, ScalarIn,
+                       compile_rule)
+from .rules import Rule, Rulebase
+
+MAX_CLAUSES = 4000
+
+Literal_ = tuple[Any, bool]  # (test, positive)
+Clause = tuple[Literal_, ...]
+
+
+@dataclass
+class Space:
+    """The descriptors a conjunction of tests allows, field by field."""
+
+    types: set[str]
+    actors: set[str]
+    severities: set[str]
+    regions: set[str | None]
+    flags: dict[str, dict[str, Any]] = field(default_factory=dict)  # prefix -> constraints
+    reason: str = ""
+
+    def flag(self, prefix: str) -> dict[str, Any]:
+        return self.flags.setdefault(prefix, {"true": set(), "false": set(), "some_true": [], "some_false": []})
+
+
+class Analyzer:
+    """Expands rules to clauses over the descriptor and decides which clauses can hold."""
+
+    def __init__(self, rulebase: Rulebase):
+        self.rulebase = rulebase
+        self.catalog = rulebase.catalog
+        self.compiled: dict[str, Compiled] = {r.id: compile_rule(r, self.catalog) for r in rulebase.rules}
+        self.producers: dict[tuple[str, str], list[Rule]] = {}
+        for rule in rulebase.rules:
+            for d in rule.then.derive:
+                self.producers.setdefault(("derived", d), []).append(rule)
+            for f in rule.then.frameworks:
+                self.producers.setdefault(("framework", f), []).append(rule)
+            for a in rule.then.agencies:
+                self.producers.setdefault(("agency", a), []).append(rule)
+        self._dnf: dict[str, list[Clause]] = {}
+        v = self.catalog.vocabulary
+        self._within = {r: set(self.catalog.regions_around(r)) for r in v.regions}
+
+    # --- clauses -------------------------------------------------------------------
+
+    def dnf(self, rule_id: str, _stack: tuple[str, ...] = ()) -> list[Clause]:
+        """The rule's conditions as alternatives of conjunctions of descriptor tests."""
+        if rule_id in self._dnf:
+            return self._dnf[rule_id]
+        if rule_id in _stack:
+            return [()]  # a cycle: treated as satisfiable here, reported by check()
+        c = self.compiled[rule_id]
+        clauses: list[Clause] = [tuple((t, True) for t in c.tests)]
+        if c.branches:
+            clauses = _product(clauses, [tuple((t, True) for t in b) for b in c.branches])
+        for block in c.unless:
+            clauses = _product(clauses, [((t, False),) for t in block])
+        for join in c.joins:
+            if isinstance(join, AtLeast):
+                continue
+            alternatives: list[Clause] = []
+            for producer in self.producers.get((join.kind, join.ref), []):
+                alternatives.extend(self.dnf(producer.id, _stack + (rule_id,)))
+            clauses = _product(clauses, alternatives)
+        clauses = [cl for cl in clauses if self.space(cl) is not None] or []
+        if not _stack:
+            self._dnf[rule_id] = clauses
+        return clauses
+
+    def space(self, clause: Clause) -> Space | None:
+        """The descriptors that satisfy a clause, or None when none does (reason in self.last_reason)."""
+        v = self.catalog.vocabulary
+        s = Space(types=set(v.types), actors=set(v.actors), severities=set(v.severities),
+                  regions=set(v.regions) | {None})
+        for test, positive in clause:
+            if isinstance(test, ScalarIn):
+                values = set(test.values)
+                if test.field == "type":
+                    s.types = s.types & values if positive else s.types - values
+                elif test.field == "category":
+                    match = {t for t in v.types if v.types[t].category in values}
+                    s.types = s.types & match if positive else s.types - match
+                elif test.field == "actor":
+                    s.actors = s.actors & values if positive else s.actors - values
+                elif test.field == "severity":
+                    s.severities = s.severities & values if positive else s.severities - values
+            elif isinstance(test, RankBetween):
+                match = {k for k, e in v.severities.items() if test.low <= e.rank <= test.high}
+                s.severities = s.severities & match if positive else s.severities - match
+            elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)) and test.field == "region":
+                inside = {r for r, around in self._within.items() if around & set(test.values)}
+                s.regions = s.regions & inside if positive else s.regions - inside
+            elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)):
+                f, vals = s.flag(test.prefix), set(test.values)
+                kind = (type(test), positive)
+                if kind in ((FlagsAny, True), (FlagsNone, False)):
+                    f["some_true"].append(vals)
+                elif kind in ((FlagsAll, True),):
+                    f["true"] |= vals
+                elif kind in ((FlagsNone, True), (FlagsAny, False)):
+                    f["false"] |= vals
+                else:  # FlagsAll negated: at least one is not set
+                    f["some_false"].append(vals)
+        for name, values in (("type", s.types), ("actor", s.actors), ("severity", s.severities),
+                             ("region", s.regions)):
+            if not values:
+                self.last_reason = f"no {name} satisfies every test"
+                return None
+        for prefix, f in s.flags.items():
+            what = {"s_": "states", "t_": "targets", "a_": "attributes"}[prefix]
+            if f["true"] & f["false"]:
+                self.last_reason = f"{what} {sorted(f['true'] & f['false'])} must be both present and absent"
+                return None
+            for group in f["some_true"]:
+                if not group - f["false"]:
+                    self.last_reason = f"{what}: one of {sorted(group)} must be present, but all are excluded"
+                    return None
+            for group in f["some_false"]:
+                if group <= f["true"]:
+                    self.last_reason = f"{what}: one of {sorted(group)} must be absent, but all are required"
+                    return None
+        return s
+
+    last_reason = ""
+
+    def example(self, clause: Clause) -> dict[str, Any] | None:
+        """One descriptor that satisfies the clause (the first value of each field, in catalog order)."""
+        s = self.space(clause)
+        if s is None:
+            return None
+        v = self.catalog.vocabulary
+        out: dict[str, Any] = {"type": next(t for t in v.types if t in s.types)}
+        region = next((r for r in v.regions if r in s.regions), None)
+        if None not in s.regions or (region is not None and clause_mentions(clause, "region")):
+            out["region"] = region
+        actor = next(a for a in ("unknown", "non_state", "state", *v.actors) if a in s.actors)
+        if actor != "unknown":
+            out["actor"] = actor
+        severity = "moderate" if "moderate" in s.severities else next(k for k in v.severities if k in s.severities)
+        if severity != "moderate":
+            out["severity"] = severity
+        for prefix, key in (("s_", "states"), ("t_", "targets"), ("a_", "attributes")):
+            f = s.flags.get(prefix)
+            if not f:
+                continue
+            chosen = set(f["true"])
+            for group in f["some_true"]:
+                if not group & chosen:
+                    chosen.add(sorted(group - f["false"])[0])
+            if chosen:
+                out[key] = {a: True for a in sorted(chosen)} if key == "attributes" else sorted(chosen)
+        return out
+
+
+def clause_mentions(clause: Clause, field_name: str) -> bool:
+    return any(getattr(t, "field", None) == field_name for t, _ in clause)
+
+
+def _product(left: list[Clause], right: list[Clause]) -> list[Clause]:
+    out = [a + b for a in left for b in right]
+    if len(out) > MAX_CLAUSES:
+        out = out[:MAX_CLAUSES]
+    return out
+
+
+def describe_test(test, positive: bool = True) -> str:
+    """A test in words, as a reader of the rule file would put it."""
+    values = ", ".join(getattr(test, "values", ()) or ())
+    if isinstance(test, ScalarIn):
+        return f"{test.field} {'is' if positive else 'is not'} {values}" if len(test.values) == 1 else \
+            f"{test.field} {'is one of' if positive else 'is none of'} {values}"
+    if isinstance(test, RankBetween):
+        return f"severity {'' if positive else 'not '}{test.label}"
+    if isinstance(test, FlagsAny):
+        if test.field == "region":
+            return f"region {'within' if positive else 'not within'} {values}"
+        return f"{test.field} {'include one of' if positive else 'include none of'} {values}"
+    if isinstance(test, FlagsAll):
+        if test.field == "attributes":
+            return f"{values} {'true' if positive else 'not all true'}"
+        return f"{test.field} {'include all of' if positive else 'lack one of'} {values}"
+    if isinstance(test, FlagsNone):
+        if test.field == "attributes":
+            return f"{values} {'false or absent' if positive else 'true'}"
+        return f"{test.field} {'include none of' if positive else 'include one of'} {values}"
+    if isinstance(test, Concluded):
+        return f"{test.kind} {test.ref} concluded"
+    if isinstance(test, AtLeast):
+        return f"at least {test.n} {test.of}"
+    return str(test)
+
+
+def describe_clause(clause: Clause) -> str:
+    return "; ".join(describe_test(t, p) for t, p in clause) or "always"
+
+
+# --- rules check ------------------------------------------------------------------------
+
+@dataclass
+class Finding:
+    """One result of `advisor rules check`."""
+
+    code: str
+    level: str  # error or warning
+    message: str
+    path: str = ""
+    line: int | None = None
+    rule: str = ""
+
+    def render(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        rule = f"{self.rule}: " if self.rule else ""
+        return f"{where}: {self.level} {self.code}: {rule}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "level": self.level, "path": self.path, "line": self.line,
+                "rule": self.rule, "message": self.message}
+
+
+def check(rulebase: Rulebase) -> list[Finding]:
+    """Static checks of a loaded rule base: gaps, dead rules, cycles and role conflicts."""
+    a = Analyzer(rulebase)
+    cat = rulebase.catalog
+    findings: list[Finding] = []
+
+    def at(rule: Rule, code: str, level: str, message: str) -> None:
+        findings.append(Finding(code, level, message, rule.file, rule.line, rule.id))
+
+    cited = {n for r in rulebase.rules for n in r.numbers}
+    for number in sorted(set(cat.recommendations) - cited):
+        findings.append(Finding("W201", "warning", f"recommendation {number} is cited by no rule",
+                                rulebase.directory))
+    for kind, table in (("framework", cat.frameworks), ("agency", cat.agencies)):
+        for ref in table:
+            if (kind, ref) not in a.producers:
+                findings.append(Finding("W202", "warning", f"{kind} '{ref}' is concluded by no rule",
+                                        rulebase.directory))
+
+    for rule in rulebase.rules:
+        missing = [j for j in a.compiled[rule.id].joins
+                   if isinstance(j, Concluded) and (j.kind, j.ref) not in a.producers]
+        for j in missing:
+            at(rule, "E302", "error", f"needs {j.kind} '{j.ref}', which no rule concludes")
+        if missing:
+            continue
+        if not a.dnf(rule.id):
+            reason = _first_reason(a, rule)
+            at(rule, "E301", "error", f"its conditions can never hold ({reason})")
+
+    for cycle in _cycles(rulebase):
+        first = rulebase.by_id[cycle[0]]
+        at(first, "E303", "error", "conclusions feed back into their own conditions: " + " -> ".join(cycle))
+
+    by_agency: dict[str, dict[str, list[Rule]]] = {}
+    for rule in rulebase.rules:
+        for agency, role in rule.then.agencies.items():
+            by_agency.setdefault(agency, {}).setdefault(role, []).append(rule)
+    for agency, roles in sorted(by_agency.items()):
+        for lead in roles.get("lead", []):
+            for support in roles.get("support", []):
+                example = _together(a, lead, support)
+                if example is not None:
+                    at(support, "W401", "warning",
+                       f"gives {agency} 'support' where {lead.id} gives it 'lead'; both hold for e.g. {example}")
+    return findings
+
+
+def _first_reason(a: Analyzer, rule: Rule) -> str:
+    c = a.compiled[rule.id]
+    a.space(tuple((t, True) for t in c.tests))
+    return a.last_reason or "every alternative contradicts itself"
+
+
+def _together(a: Analyzer, one: Rule, other: Rule) -> dict | None:
+    for left in a.dnf(one.id):
+        for right in a.dnf(other.id):
+            example = a.example(left + right)
+            if example is not None:
+                return example
+    return None
+
+
+def _cycles(rulebase: Rulebase) -> list[list[str]]:
+    """Rules whose conclusions, through other rules, reach their own conditions."""
+    needs: dict[str, set[tuple[str, str]]] = {}
+    gives: dict[str, set[tuple[str, str]]] = {}
+    for r in rulebase.rules:
+        w = r.when
+        needs[r.id] = {("derived", d) for d in w.derived or []} | {("framework", f) for f in w.frameworks or []} | \
+            {("agency", g) for g in w.agencies or []}
+        gives[r.id] = {("derived", d) for d in r.then.derive} | {("framework", f) for f in r.then.frameworks} | \
+            {("agency", g) for g in r.then.agencies}
+    edges = {r: sorted(s for s in needs if needs[s] & gives[r] and s != r) for r in needs}
+    self_loops = [[r, r] for r in needs if needs[r] & gives[r]]
+    cycles, state, stack = list(self_loops), {}, []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in edges[node]:
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in needs:
+        if node not in state:
+            visit(node)
+    return cycles
