@@ -175,5 +175,75 @@ def catalog(what: str, fmt: str, rules_dir: str | None) -> None:
     click.echo(render_catalog(_rulebase(rules_dir).catalog, what, fmt), nl=False)
 
 
+class CheckFailed(AdvisorError):
+    """A check ran and found problems: exit 1, the report already printed."""
+
+    exit_code = 1
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, metavar="[PATH...]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--coverage", "show_coverage", is_flag=True, help="Report rules, recommendations, frameworks and "
+              "agencies the suite reached.")
+@click.option("--threshold", type=click.FloatRange(0, 100), default=None,
+              help="Fail when fewer than this percentage of rules fire in the suite.")
+@click.option("--mutate", is_flag=True, help="Switch off each rule, and each recommendation's rules, in turn; "
+              "report the mutants no case catches.")
+@click.option("-v", "--verbose", is_flag=True, help="List passing cases too.")
+@rules_option
+@guarded
+def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_dir):
+    """Run policy test cases (YAML) against the rule base.
+
+    PATH is a case file or a directory searched for them (default: tests/policy).
+    Ends with the line "N passed, N failed"; exits 1 when a case fails.
+
+    Example:
+
+        advisor test tests/policy
+        advisor test --coverage --threshold 100
+        advisor test --mutate --format json
+    """
+    from . import policy
+    from .render import coverage_table, mutation_table, policy_json, policy_report
+
+    if not paths:
+        if not Path("tests/policy").is_dir():
+            from .errors import InputError
+
+            raise InputError("no PATH given and no tests/policy directory here")
+        paths = ("tests/policy",)
+    files = policy.discover(list(paths))
+    cases = [c for f in files for c in policy.load_cases(f, rules_dir)]
+    if not cases:
+        from .errors import InputError
+
+        raise InputError("no policy test cases found", path=", ".join(paths))
+    results = policy.run(cases)
+    rulebase = cases[0].rulebase
+    cov = policy.coverage(results, rulebase) if (show_coverage or threshold is not None) else None
+    plan = policy.mutants(cases, rulebase) if mutate else None
+    if fmt == "json":
+        click.echo(policy_json(results, cov, plan), nl=False)
+    else:
+        text = policy_report(results, verbose)
+        if cov is not None and show_coverage:
+            text = coverage_table(cov) + "\n" + text
+        if plan is not None:
+            text = mutation_table(plan, policy.strength(plan, rulebase)) + "\n" + text
+        click.echo(text, nl=False)
+    failed = [r for r in results if not r.passed]
+    problems = []
+    if failed:
+        problems.append(f"{len(failed)} policy case(s) failed")
+    if threshold is not None and cov.percent("rules") < threshold:
+        problems.append(f"rule coverage {cov.percent('rules'):.1f}% is below the threshold of {threshold:g}%")
+    if plan is not None and any(m.survived for m in plan):
+        problems.append(f"{sum(m.survived for m in plan)} mutant(s) survived")
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

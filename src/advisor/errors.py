@@ -57,6 +57,10 @@ class FileReadError(InputError):
     """A file is missing, unreadable, not UTF-8 or not well-formed JSON/YAML."""
 
 
+class PolicyFileError(InputError):
+    """A policy test file is invalid (unknown key, unknown id, missing threat)."""
+
+
 # --- authoring: rule files and the catalog ------------------------------------
 
 class AuthoringError(AdvisorError):

@@ -180,3 +180,88 @@ def render_catalog(catalog, what: str, fmt: str) -> str:
     if fmt == "markdown":
         return _md_table(headers, rows) + "\n"
     return _table(rows, headers, widths) + "\n"
+
+
+# --- policy tests ----------------------------------------------------------------------
+
+def trace_lines(a: Assessment, indent: str = "    ") -> list[str]:
+    """The trace, one line a rule: step, rule, recommendations, and what matched."""
+    out = []
+    for e in a.trace:
+        matched = ", ".join(f"{k}={_short(v)}" for k, v in e.matched.items())
+        out.append(f"{indent}{e.step} {e.rule} [{', '.join(e.citations)}] {matched}")
+    return out
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
+
+
+def policy_failure(result) -> str:
+    """One failed case: where, what was expected against what came out, and the trace."""
+    case = result.case
+    lines = [f"FAIL {case.where} {case.name}"]
+    if result.error:
+        lines.append(f"    error: {result.error}")
+        return "\n".join(lines)
+    width = max(len(m.what) for m in result.mismatches)
+    for m in result.mismatches:
+        lines.append(f"    {m.what.ljust(width)}  - expected: {m.expected}")
+        lines.append(f"    {' ' * width}  + actual:   {m.actual}")
+    lines.append("    trace:")
+    lines.extend(trace_lines(result.assessment, "      ") or ["      (no rule fired)"])
+    return "\n".join(lines)
+
+
+def policy_report(results, verbose: bool = False) -> str:
+    out = []
+    for r in results:
+        if not r.passed:
+            out.append(policy_failure(r))
+        elif verbose:
+            out.append(f"PASS {r.case.where} {r.case.name}")
+    passed = sum(r.passed for r in results)
+    out.append(f"{passed} passed, {len(results) - passed} failed")
+    return "\n".join(out) + "\n"
+
+
+def policy_json(results, cov=None, plan=None, rulebase=None) -> str:
+    data: dict[str, Any] = {"cases": [
+        {"file": r.case.path, "line": r.case.line, "name": r.case.name, "passed": r.passed,
+         "error": r.error or None,
+         "mismatches": [{"what": m.what, "expected": m.expected, "actual": m.actual} for m in r.mismatches]}
+        for r in results]}
+    data["passed"] = sum(r.passed for r in results)
+    data["failed"] = len(results) - data["passed"]
+    if cov is not None:
+        data["coverage"] = cov.to_dict()
+    if plan is not None:
+        data["mutants"] = [{"name": m.name, "removed": m.removed, "recommendations": m.recommendations,
+                            "killed_by": m.killed_by or None} for m in plan]
+    return to_json(data)
+
+
+def coverage_table(cov) -> str:
+    """Coverage of the suite: every rule, recommendation, framework and agency, with totals."""
+    out = []
+    for what, label in (("rules", "Rule"), ("recommendations", "Recommendation"), ("frameworks", "Framework"),
+                        ("agencies", "Agency")):
+        table = getattr(cov, what)
+        rows = [[k, "yes" if v else "NEVER"] for k, v in table.items()]
+        out += ["", f"{what.upper()}  {sum(table.values())}/{len(table)} ({cov.percent(what):.1f}%)",
+                _table(rows, [label, "Covered"], [60, 8])]
+    return "\n".join(out).lstrip("\n") + "\n"
+
+
+def mutation_table(plan, strength: dict[int, tuple[int, int]]) -> str:
+    rows = [[n, f"{k}/{t}", ", ".join(m.name for m in plan if n in m.recommendations and m.survived)]
+            for n, (k, t) in strength.items()]
+    out = ["MUTANTS (one rule, or every rule of one recommendation, switched off)",
+           _table(rows, ["Rec.", "Killed", "Survivors: no case notices their removal"], [4, 7, 80])]
+    survivors = [m for m in plan if m.survived]
+    out.append(f"{len(plan)} mutants, {len(plan) - len(survivors)} killed, {len(survivors)} survived")
+    return "\n".join(out) + "\n"

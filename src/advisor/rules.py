@@ -339,6 +339,17 @@ class Rulebase:
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.rules}
+        if not self.digest:
+            digest = hashlib.sha256()
+            digest.update(json.dumps(self.catalog.model_dump(mode="json", exclude={"source"}), sort_keys=True).encode())
+            for rule in self.rules:
+                digest.update(json.dumps(rule.model_dump(mode="json", exclude={"file", "line"}), sort_keys=True).encode())
+            self.digest = digest.hexdigest()
+
+    def without(self, rule_ids: set[str]) -> "Rulebase":
+        """The same rule base with some rules switched off (a mutant, for mutation testing)."""
+        return Rulebase(catalog=self.catalog, rules=[r for r in self.rules if r.id not in rule_ids],
+                        directory=self.directory, files=self.files)
 
 
 def _rule_problems(exc: ValidationError, raw: LineDict, path: str, rule_id: str) -> list[RuleFileError]:
@@ -442,9 +453,4 @@ def load_rulebase(directory: str | Path | None = None) -> Rulebase:
             rules.append(rule)
     if problems:
         raise RuleFileError("invalid rule base", path=str(root), problems=problems)
-    digest = hashlib.sha256()
-    digest.update(json.dumps(catalog.model_dump(mode="json", exclude={"source"}), sort_keys=True).encode())
-    for rule in rules:
-        digest.update(json.dumps(rule.model_dump(mode="json", exclude={"file", "line"}), sort_keys=True).encode())
-    return Rulebase(catalog=catalog, rules=rules, directory=str(root), files=[str(p) for p in files],
-                    digest=digest.hexdigest())
+    return Rulebase(catalog=catalog, rules=rules, directory=str(root), files=[str(p) for p in files])
