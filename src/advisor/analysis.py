@@ -58,11 +58,18 @@ class Analyzer:
     # --- clauses -------------------------------------------------------------------
 
     def dnf(self, rule_id: str, _stack: tuple[str, ...] = ()) -> list[Clause]:
-        """The rule's conditions as alternatives of conjunctions of descriptor tests."""
+        """The rule's conditions as alternatives of conjunctions of descriptor tests that can hold."""
         if rule_id in self._dnf:
             return self._dnf[rule_id]
         if rule_id in _stack:
             return [()]  # a cycle: treated as satisfiable here, reported by check()
+        clauses = [cl for cl in self.expand(rule_id, _stack) if self.space(cl) is not None]
+        if not _stack:
+            self._dnf[rule_id] = clauses
+        return clauses
+
+    def expand(self, rule_id: str, _stack: tuple[str, ...] = ()) -> list[Clause]:
+        """All alternatives of the rule, before dropping those that cannot hold."""
         c = self.compiled[rule_id]
         clauses: list[Clause] = [tuple((t, True) for t in c.tests)]
         if c.branches:
@@ -76,14 +83,12 @@ class Analyzer:
             for producer in self.producers.get((join.kind, join.ref), []):
                 alternatives.extend(self.dnf(producer.id, _stack + (rule_id,)))
             clauses = _product(clauses, alternatives)
-        clauses = [cl for cl in clauses if self.space(cl) is not None] or []
-        if not _stack:
-            self._dnf[rule_id] = clauses
         return clauses
 
     def space(self, clause: Clause) -> Space | None:
         """The descriptors that satisfy a clause, or None when none does (reason in self.last_reason)."""
         v = self.catalog.vocabulary
+        self.last_reason = ""
         s = Space(types=set(v.types), actors=set(v.actors), severities=set(v.severities),
                   regions=set(v.regions) | {None})
         for test, positive in clause:
@@ -188,6 +193,8 @@ def describe_test(test, positive: bool = True) -> str:
     if isinstance(test, FlagsAny):
         if test.field == "region":
             return f"region {'within' if positive else 'not within'} {values}"
+        if len(test.values) == 1:
+            return f"{test.field} {'include' if positive else 'exclude'} {values}"
         return f"{test.field} {'include one of' if positive else 'include none of'} {values}"
     if isinstance(test, FlagsAll):
         if test.field == "attributes":
@@ -229,6 +236,24 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "level": self.level, "path": self.path, "line": self.line,
                 "rule": self.rule, "message": self.message}
+
+
+def check_directory(directory: str | None) -> list[Finding]:
+    """Load a rule base and check it; load errors become findings with their file and line."""
+    from .errors import AuthoringError
+    from .rules import load_rulebase
+
+    try:
+        rulebase = load_rulebase(directory)
+    except AuthoringError as exc:
+        findings = []
+        for p in exc.problems or [exc]:
+            rule, _, field_ = (p.loc or "").rpartition(": ") if ": " in (p.loc or "") else ("", "", p.loc or "")
+            text = p.message + (f" (did you mean {p.suggestion}?)" if p.suggestion else "")
+            findings.append(Finding("E100", "error", f"{field_}: {text}" if field_ else text,
+                                    p.path or "", p.line, rule))
+        return findings
+    return check(rulebase)
 
 
 def check(rulebase: Rulebase) -> list[Finding]:
@@ -280,9 +305,10 @@ def check(rulebase: Rulebase) -> list[Finding]:
 
 
 def _first_reason(a: Analyzer, rule: Rule) -> str:
-    c = a.compiled[rule.id]
-    a.space(tuple((t, True) for t in c.tests))
-    return a.last_reason or "every alternative contradicts itself"
+    for clause in a.expand(rule.id):
+        if a.space(clause) is None:
+            return a.last_reason
+    return "an earlier conclusion it needs can never be reached"
 
 
 def _together(a: Analyzer, one: Rule, other: Rule) -> dict | None:
@@ -323,3 +349,43 @@ def _cycles(rulebase: Rulebase) -> list[list[str]]:
         if node not in state:
             visit(node)
     return cycles
+
+
+# --- reverse look-up ------------------------------------------------------------------------
+
+def query(rulebase: Rulebase, target) -> tuple[list[tuple[Rule, list[str]]], dict[str, list[str]]]:
+    """From the rules alone: which rules conclude the target, and when each can fire.
+
+    Returns, per rule, its alternatives in words (over the descriptor, with earlier
+    conclusions replaced by the conditions that produce them), and a summary of the
+    threat types, regions and actors that can lead to the target.
+    """
+    a = Analyzer(rulebase)
+    v = rulebase.catalog.vocabulary
+    answers, types, regions, actors = [], set(), set(), set()
+    for rule in rulebase.rules:
+        then = rule.then
+        hit = {"recommendation": lambda: int(target.ref) in rule.numbers,
+               "framework": lambda: target.ref in then.frameworks,
+               "agency": lambda: target.ref in then.agencies,
+               "derived": lambda: target.ref in then.derive,
+               "caveat": lambda: target.ref in then.caveats,
+               "measure": lambda: target.ref in then.measures,
+               "state": lambda: target.ref in rulebase.catalog.expand_states(then.states) or any(
+                   target.ref in rulebase.catalog.frameworks[f].members for f in then.members_of)}[target.kind]()
+        if not hit:
+            continue
+        texts = []
+        for clause in a.dnf(rule.id):
+            space = a.space(clause)
+            types |= space.types
+            regions |= {r or "(none)" for r in space.regions}
+            actors |= space.actors
+            texts.append(describe_clause(clause))
+        answers.append((rule, list(dict.fromkeys(texts))))
+    order = list(v.types)
+    summary = {"threat types": sorted(types, key=order.index),
+               "regions": ["any"] if len(regions) == len(v.regions) + 1 else
+               sorted(regions, key=lambda r: (r == "(none)", r)),
+               "actors": ["any"] if len(actors) == len(v.actors) else sorted(actors)}
+    return answers, summary

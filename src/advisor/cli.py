@@ -17,7 +17,8 @@ CATALOG_LISTS = ("recommendations", "frameworks", "agencies", "states", "types",
 
 
 def _fail(exc: AdvisorError) -> None:
-    click.echo(f"error: {exc.render()}".replace("\n", "\nerror: "), err=True)
+    if exc.exit_code != 1:  # a failed check has printed its own report
+        click.echo(f"error: {exc.render()}".replace("\n", "\nerror: "), err=True)
     sys.exit(exc.exit_code)
 
 
@@ -243,6 +244,174 @@ def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_di
         problems.append(f"{sum(m.survived for m in plan)} mutant(s) survived")
     if problems:
         raise CheckFailed("; ".join(problems))
+
+
+@main.group()
+def rules() -> None:
+    """Work on rule bases: static checks.
+
+    Example:
+
+        advisor rules check --strict
+    """
+
+
+@rules.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guarded
+def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
+    """Check a rule base without assessing anything (default: the shipped one).
+
+    Errors: invalid files (with file:line), unknown references, duplicate ids, rules
+    whose conditions can never hold, derived facts no rule produces, cycles.
+    Warnings: recommendations no rule cites, frameworks or agencies no rule concludes,
+    two rules giving one agency lead and support for inputs that can both hold.
+
+    Example:
+
+        advisor rules check
+        advisor rules check ./my-rules --strict
+    """
+    from .analysis import check_directory
+    from .render import to_json
+
+    findings = check_directory(directory)
+    errors = [f for f in findings if f.level == "error"]
+    warnings = [f for f in findings if f.level == "warning"]
+    if fmt == "json":
+        click.echo(to_json({"findings": [f.to_dict() for f in findings], "errors": len(errors),
+                            "warnings": len(warnings)}), nl=False)
+    else:
+        for f in findings:
+            click.echo(f.render())
+        click.echo(f"{len(errors)} errors, {len(warnings)} warnings")
+    if errors or (strict and warnings):
+        raise CheckFailed(f"{len(errors)} errors, {len(warnings)} warnings" + (" (--strict)" if strict else ""))
+
+
+@main.command()
+@click.argument("threat", metavar="FILE|-")
+@click.option("--why", "why_x", metavar="X", default=None,
+              help="The chain of rules and facts, down to the descriptor, that produced X.")
+@click.option("--why-not", "why_not_x", metavar="X", default=None,
+              help="Every rule that could produce X, with the conditions that failed, nearest miss first.")
+@click.option("--what-if", "what_if_", is_flag=True, help="Every one-value change of the descriptor that "
+              "adds or removes frameworks, agencies or recommendations.")
+@rules_option
+@guarded
+def explain(threat: str, why_x: str | None, why_not_x: str | None, what_if_: bool, rules_dir: str | None) -> None:
+    """Answer why, why not, and what if for one threat.
+
+    X is a framework, agency, state, recommendation number, derived fact, caveat or
+    measure id (see advisor catalog).
+
+    Example:
+
+        advisor explain threats/malacca_piracy.json --why wpns
+        advisor explain threats/cyber_attack.json --why-not tcog
+        advisor explain threats/terrorism.json --what-if
+    """
+    from . import explain as ex
+    from .render import render_what_if, render_why, render_why_not
+
+    if not (why_x or why_not_x or what_if_):
+        raise click.UsageError("give --why X, --why-not X or --what-if")
+    rulebase = _rulebase(rules_dir)
+    descriptor = _read_threat(threat, rulebase)
+    out = []
+    if why_x:
+        target = ex.resolve(rulebase, why_x)
+        answer, _ = ex.why(descriptor, rulebase)
+        out.append(render_why(target, answer(target)))
+    if why_not_x:
+        target = ex.resolve(rulebase, why_not_x)
+        out.append(render_why_not(target, *ex.why_not(descriptor, rulebase, target)))
+    if what_if_:
+        out.append(render_what_if(ex.what_if(descriptor, rulebase)))
+    click.echo("\n".join(out), nl=False)
+
+
+@main.command()
+@click.option("--framework", default=None, metavar="ID")
+@click.option("--agency", default=None, metavar="ID")
+@click.option("--recommendation", default=None, metavar="N")
+@click.option("--derived", default=None, metavar="NAME")
+@rules_option
+@guarded
+def query(framework, agency, recommendation, derived, rules_dir) -> None:
+    """From the rules alone: which threat types, regions and conditions lead to a conclusion.
+
+    Example:
+
+        advisor query --framework wpns
+        advisor query --agency maritime_safety_agency
+        advisor query --recommendation 7
+    """
+    from .analysis import query as run
+    from .explain import resolve
+    from .render import render_query
+
+    given = [(k, v) for k, v in (("framework", framework), ("agency", agency), ("recommendation", recommendation),
+                                 ("derived", derived)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --framework, --agency, --recommendation, --derived")
+    rulebase = _rulebase(rules_dir)
+    kind, ref = given[0]
+    target = resolve(rulebase, ref)
+    if target.kind != kind:
+        from .errors import InputError
+
+        raise InputError(f"'{ref}' is a {target.kind}, not a {kind}", loc=f"--{kind}")
+    click.echo(render_query(target, *run(rulebase, target)), nl=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="OLD.json NEW.json | DESCRIPTOR...")
+@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Give twice (old, then new) to compare two rule bases on the descriptors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guarded
+def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
+    """Show what changed: between two assessments, or for descriptors under two rule bases.
+
+    Exits 1 when anything differs, so a rule change can be reviewed by its effect in CI.
+
+    Example:
+
+        advisor diff old.json new.json
+        advisor diff --rules rules-before/ --rules rules/ threats/
+    """
+    from .diff import describe, diff_assessments, diff_rulebases
+    from .render import to_json
+    from .source import read_json
+
+    if rules_dirs:
+        if len(rules_dirs) != 2:
+            raise click.UsageError("give --rules twice: the old rule base, then the new one")
+        entries = diff_rulebases(list(paths), *rules_dirs)
+    else:
+        if len(paths) != 2:
+            raise click.UsageError("give two assessment files, or --rules OLD --rules NEW with descriptors")
+        old, new = (read_json(Path(p)) for p in paths)
+        for p, data in zip(paths, (old, new)):
+            if not isinstance(data, dict) or "frameworks" not in data or "threat" not in data:
+                from .errors import InputError
+
+                raise InputError("not an assessment (run advisor assess --format json)", path=p)
+        entries = [{"threat": f"{paths[0]} -> {paths[1]}", "changes": diff_assessments(old, new)}]
+    changed = [e for e in entries if e["changes"]]
+    if fmt == "json":
+        click.echo(to_json({"entries": entries, "changed": len(changed)}), nl=False)
+    else:
+        for e in changed:
+            click.echo(e["threat"])
+            for line in describe(e["changes"]):
+                click.echo(f"  {line}")
+        click.echo(f"{len(changed)} of {len(entries)} changed")
+    if changed:
+        raise CheckFailed(f"{len(changed)} changed")
 
 
 if __name__ == "__main__":  # pragma: no cover

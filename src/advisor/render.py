@@ -265,3 +265,90 @@ def mutation_table(plan, strength: dict[int, tuple[int, int]]) -> str:
     survivors = [m for m in plan if m.survived]
     out.append(f"{len(plan)} mutants, {len(plan) - len(survivors)} killed, {len(survivors)} survived")
     return "\n".join(out) + "\n"
+
+
+# --- explain and query ----------------------------------------------------------------------
+
+def render_why(target, nodes) -> str:
+    if not nodes:
+        return f"{target.label()} is not in this assessment (ask --why-not)\n"
+    lines = [f"{target.label()} follows from {len(nodes)} rule{'s' if len(nodes) > 1 else ''}:"]
+
+    def walk(node: Node, depth: int) -> None:
+        pad = "  " * depth
+        lines.append(f"{pad}- {node.rule} [{', '.join(node.citations)}] (step {node.step})"
+                     + (" (see above)" if node.repeated else f": {node.because}"))
+        if node.repeated:
+            return
+        for key, value in node.descriptor.items():
+            if key == "unless":
+                lines.append(f"{pad}    and no exception (unless) applies")
+            elif key == "any":
+                lines.append(f"{pad}    because the descriptor has: " + " or ".join(_short(b) for b in value))
+            else:
+                lines.append(f"{pad}    because the descriptor's {key}: {_short(value)}")
+        for what, producers in node.needs:
+            lines.append(f"{pad}    because of the {what}, concluded by:")
+            for p in producers:
+                walk(p, depth + 3)
+
+    for n in nodes:
+        walk(n, 1)
+    return "\n".join(lines) + "\n"
+
+
+def render_why_not(target, present: bool, misses) -> str:
+    if present:
+        return f"{target.label()} is in this assessment (ask --why)\n"
+    if not misses:
+        return f"{target.label()}: no rule of this rule base can conclude it\n"
+    lines = [f"{target.label()} is not concluded; {len(misses)} rule{'s' if len(misses) > 1 else ''} "
+             "could conclude it, nearest miss first:"]
+
+    def walk(m, pad: str) -> None:
+        n = len(m.failing)
+        lines.append(f"{pad}- {m.rule.id} [{', '.join(m.rule.cites)}]: {n} condition{'s' if n != 1 else ''} failed")
+        for c in m.checks:
+            mark = "ok  " if c.holds else "FAIL"
+            now = f" (now: {c.now})" if c.now and not c.holds else ""
+            lines.append(f"{pad}    {mark} {c.condition}{now}")
+            if c.producers:
+                lines.append(f"{pad}         it would need one of:")
+                for sub in c.producers:
+                    walk(sub, pad + "          ")
+
+    for m in misses:
+        walk(m, "")
+    return "\n".join(lines) + "\n"
+
+
+def render_what_if(rows) -> str:
+    from .diff import describe
+
+    if not rows:
+        return "no single change of the descriptor alters the frameworks, agencies or recommendations\n"
+    lines = []
+    for label, changes in rows:
+        lines.append(f"if {label}:")
+        lines.extend(f"    {line}" for line in describe(changes))
+    return "\n".join(lines) + "\n"
+
+
+def render_query(target, answers, summary) -> str:
+    """Reverse look-up: the rules that conclude the target and, for each, when they can fire."""
+    if not answers:
+        return f"{target.label()}: no rule of this rule base concludes it\n"
+    lines = [f"{target.label()} is concluded by {len(answers)} rule{'s' if len(answers) > 1 else ''}:"]
+    for rule, alternatives in answers:
+        lines.append(f"- {rule.id} [{', '.join(rule.cites)}]: {rule.because}")
+        shown = alternatives[:8]
+        for text in shown:
+            lines.append(f"    when {text}")
+        if len(alternatives) > len(shown):
+            lines.append(f"    ... and {len(alternatives) - len(shown)} more alternatives")
+        if not alternatives:
+            lines.append("    (its conditions can never hold)")
+    lines.append("")
+    for key, values in summary.items():
+        lines.append(f"{key}: {', '.join(values) if values else '(none)'}")
+    return "\n".join(lines) + "\n"

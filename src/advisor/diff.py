@@ -1,0 +1,62 @@
+"""What changed between two assessments: added and removed conclusions, changed roles."""
+from __future__ import annotations
+
+from typing import Any
+
+KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats", "measures")
+KEYS = {"recommendations": "number", "states": "code"}
+
+
+def _ids(data: dict[str, Any], kind: str) -> list[str]:
+    key = KEYS.get(kind, "id")
+    return [str(item[key]) for item in data.get(kind, [])]
+
+
+def diff_assessments(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Per kind, what `new` adds and removes compared with `old`; agencies whose role changed."""
+    out: dict[str, Any] = {}
+    for kind in KINDS:
+        before, after = _ids(old, kind), _ids(new, kind)
+        added = [x for x in after if x not in before]
+        removed = [x for x in before if x not in after]
+        if added or removed:
+            out[kind] = {"added": added, "removed": removed}
+    roles_old = {g["id"]: g.get("role") for g in old.get("agencies", [])}
+    roles_new = {g["id"]: g.get("role") for g in new.get("agencies", [])}
+    changed = {a: [roles_old[a], roles_new[a]] for a in roles_old if a in roles_new and roles_old[a] != roles_new[a]}
+    if changed:
+        out["roles"] = changed
+    return out
+
+
+def describe(changes: dict[str, Any]) -> list[str]:
+    """The changes as short lines: `+ frameworks: wpns`, `- agencies: defense_agency`, `~ role: ...`."""
+    lines = []
+    for kind in KINDS:
+        if kind in changes:
+            if changes[kind]["added"]:
+                lines.append(f"+ {kind}: {', '.join(changes[kind]['added'])}")
+            if changes[kind]["removed"]:
+                lines.append(f"- {kind}: {', '.join(changes[kind]['removed'])}")
+    for agency, (before, after) in changes.get("roles", {}).items():
+        lines.append(f"~ role of {agency}: {before} -> {after}")
+    return lines
+
+
+def diff_rulebases(paths: list, old_rules: str, new_rules: str) -> list[dict[str, Any]]:
+    """Assess each descriptor under two rule bases; one entry per descriptor, in input order."""
+    from pathlib import Path
+
+    from .api import assess, load_rulebase, load_threat
+
+    old_rb, new_rb = load_rulebase(old_rules), load_rulebase(new_rules)
+    files: list[Path] = []
+    for given in paths:
+        p = Path(given)
+        files.extend(sorted(p.glob("*.json")) if p.is_dir() else [p])
+    out = []
+    for path in files:
+        old = assess(load_threat(path, old_rb), old_rb).model_dump(mode="json")
+        new = assess(load_threat(path, new_rb), new_rb).model_dump(mode="json")
+        out.append({"threat": str(path), "changes": diff_assessments(old, new)})
+    return out

@@ -1,0 +1,231 @@
+"""Questions an analyst asks of one assessment: why X, why not X, and what single change would alter it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import describe_test
+from .compiler import AtLeast, Compiled, Concluded, FlagsAll, FlagsAny, FlagsNone, RankBetween, ScalarIn, compile_rule
+from .diff import diff_assessments
+from .errors import InputError, nearest
+from .models import Descriptor
+from .rules import Rule, Rulebase
+
+
+@dataclass
+class Target:
+    """What a question is about: one framework, agency, state, recommendation, derived fact, caveat or measure."""
+
+    kind: str
+    ref: str
+
+    def label(self) -> str:
+        return f"{self.kind} {self.ref}"
+
+
+def resolve(rulebase: Rulebase, text: str) -> Target:
+    """Find what `text` names in the catalog; unknown names get the nearest valid ones."""
+    cat = rulebase.catalog
+    raw = str(text).strip()
+    if raw.isdigit() and int(raw) in cat.recommendations:
+        return Target("recommendation", raw)
+    tables = (("framework", cat.frameworks), ("agency", cat.agencies), ("state", cat.states),
+              ("derived", cat.vocabulary.derived), ("caveat", cat.caveats), ("measure", cat.measures))
+    for kind, table in tables:
+        if raw in table or (kind == "state" and raw.upper() in table):
+            return Target(kind, raw.upper() if kind == "state" else raw)
+    code = cat.resolve("states", raw)
+    if code:
+        return Target("state", code)
+    pool = [k for _, table in tables for k in table]
+    raise InputError(f"unknown name '{raw}' (did you mean {nearest(raw, pool)}?)",
+                     loc="--why/--why-not")
+
+
+def concludes(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:
+    """Whether the rule, when it fires, concludes the target (for this threat's states)."""
+    then = rule.then
+    if target.kind == "recommendation":
+        return int(target.ref) in rule.numbers
+    if target.kind == "state":
+        members = [m for f in then.members_of for m in catalog.frameworks[f].members]
+        return (target.ref in catalog.expand_states(then.states) or target.ref in members
+                or (then.involved_states and target.ref in threat.states))
+    return target.ref in {"framework": then.frameworks, "agency": list(then.agencies), "derived": then.derive,
+                          "caveat": then.caveats, "measure": then.measures}[target.kind]
+
+
+# --- why -----------------------------------------------------------------------------------
+
+@dataclass
+class Node:
+    rule: str
+    citations: list[str]
+    because: str
+    step: int
+    descriptor: dict[str, Any] = field(default_factory=dict)
+    needs: list[tuple[str, list["Node"]]] = field(default_factory=list)  # (what, the rules that gave it)
+    repeated: bool = False
+
+
+def why(threat: Descriptor, rulebase: Rulebase) -> tuple[Any, Any]:
+    """Return a function answering `why` for targets, and the run it explains."""
+    from .engine import run
+
+    result = run(threat, rulebase)
+    by_rule = {f.rule.id: f for f in result.firings}
+
+    def chain(rule_id: str, seen: set[str]) -> Node:
+        f = by_rule[rule_id]
+        node = Node(rule_id, f.rule.cites, f.rule.because, f.step)
+        if rule_id in seen:
+            node.repeated = True
+            return node
+        seen = seen | {rule_id}
+        for key, value in f.matched.items():
+            if key in ("derived", "frameworks", "agencies"):
+                for ref, producers in value.items():
+                    label = {"derived": "derived fact", "frameworks": "framework", "agencies": "agency"}[key]
+                    node.needs.append((f"{label} {ref}",
+                                       [chain(p, seen) for p in producers]))
+            else:
+                node.descriptor[key] = value
+        return node
+
+    def answer(target: Target) -> list[Node]:
+        return [chain(f.rule.id, set()) for f in result.firings if concludes(f.rule, target, threat, rulebase.catalog)]
+
+    return answer, result
+
+
+# --- why not ---------------------------------------------------------------------------------
+
+@dataclass
+class Check:
+    condition: str
+    holds: bool
+    now: str = ""
+    producers: list["Miss"] = field(default_factory=list)  # for an earlier conclusion: how it could come
+
+
+@dataclass
+class Miss:
+    rule: Rule
+    checks: list[Check]
+
+    @property
+    def failing(self) -> list[Check]:
+        return [c for c in self.checks if not c.holds]
+
+
+def _now(test, view, threat: Descriptor) -> str:
+    if isinstance(test, ScalarIn):
+        return str(view.fact.get(test.field))
+    if isinstance(test, RankBetween):
+        return threat.severity
+    if isinstance(test, (FlagsAny, FlagsAll, FlagsNone)):
+        if test.field == "region":
+            return str(threat.region)
+        if test.field == "attributes":
+            return ", ".join(f"{k}={v}" for k, v in threat.attributes.items()) or "(none)"
+        return ", ".join(getattr(threat, test.field)) or "(none)"
+    if isinstance(test, AtLeast):
+        return str(view.counts.get(test.of, 0))
+    return ""
+
+
+def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[bool, list[Miss]]:
+    """Whether the target is present, and every rule that could conclude it with its failing conditions."""
+    from .engine import run
+
+    result = run(threat, rulebase)
+    view, cat = result.view, rulebase.catalog
+    present = any(concludes(f.rule, target, threat, cat) for f in result.firings)
+    producers: dict[tuple[str, str], list[str]] = {}
+    for r in rulebase.rules:
+        for kind, refs in (("derived", r.then.derive), ("framework", r.then.frameworks),
+                           ("agency", list(r.then.agencies))):
+            for ref in refs:
+                producers.setdefault((kind, ref), []).append(r.id)
+    by_id = rulebase.by_id
+
+    def miss(rule: Rule, depth: int) -> Miss:
+        c: Compiled = compile_rule(rule, cat)
+        checks = [Check(describe_test(t), t.holds(view), _now(t, view, threat)) for t in c.tests]
+        if c.branches:
+            held = [all(t.holds(view) for t in b) for b in c.branches]
+            text = " OR ".join("(" + "; ".join(describe_test(t) for t in b) + ")" for b in c.branches)
+            checks.append(Check(f"one of: {text}", any(held)))
+        for block in c.unless:
+            holds = not all(t.holds(view) for t in block)
+            checks.append(Check("not (" + "; ".join(describe_test(t) for t in block) + ")", holds))
+        for j in c.joins:
+            check = Check(describe_test(j), j.holds(view), _now(j, view, threat))
+            if isinstance(j, Concluded) and not check.holds and depth < 3:
+                subs = [miss(by_id[p], depth + 1) for p in producers.get((j.kind, j.ref), [])]
+                check.producers = sorted(subs, key=lambda m: len(m.failing))
+            checks.append(check)
+        return Miss(rule, checks)
+
+    misses = [miss(rule, 0) for rule in rulebase.rules
+              if rule.id not in result.fired and concludes(rule, target, threat, cat)]
+    misses.sort(key=lambda m: (len(m.failing), rulebase.rules.index(m.rule)))
+    return present, misses
+
+
+# --- what if --------------------------------------------------------------------------------
+
+def variants(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str, Any]]]:
+    """Every one-value change of the descriptor that the rules could notice."""
+    cat = rulebase.catalog
+    v = cat.vocabulary
+    base = threat.to_output()
+    out: list[tuple[str, dict[str, Any]]] = []
+    for value in v.types:
+        if value != threat.type:
+            out.append((f"type = {value}", {**base, "type": value}))
+    for value in [*v.regions, None]:
+        if value != threat.region:
+            out.append((f"region = {value}", {**base, "region": value}))
+    for value in v.actors:
+        if value != threat.actor:
+            out.append((f"actor = {value}", {**base, "actor": value}))
+    for value in v.severities:
+        if value != threat.severity:
+            out.append((f"severity = {value}", {**base, "severity": value}))
+    mentioned = sorted({c for r in rulebase.rules for c in cat.expand_states(
+        [*(r.when.states.values if r.when.states else []),
+         *[s for b in r.when.any or [] if b.states for s in b.states.values]])})
+    for code in threat.states:
+        out.append((f"states - {code}", {**base, "states": [s for s in threat.states if s != code]}))
+    for code in mentioned:
+        if code not in threat.states:
+            out.append((f"states + {code}", {**base, "states": [*threat.states, code]}))
+    for target in v.targets:
+        if target in threat.targets:
+            out.append((f"targets - {target}", {**base, "targets": [t for t in threat.targets if t != target]}))
+        else:
+            out.append((f"targets + {target}", {**base, "targets": [*threat.targets, target]}))
+    for attr in v.attributes:
+        flag = threat.attributes.get(attr, False)
+        out.append((f"attributes.{attr} = {str(not flag).lower()}",
+                    {**base, "attributes": {**threat.attributes, attr: not flag}}))
+    return out
+
+
+def what_if(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str, Any]]]:
+    """For each one-value change that alters the answer: the change and what it adds or removes."""
+    from .api import assess, parse_threat
+
+    base = assess(threat, rulebase).model_dump(mode="json")
+    out = []
+    for label, raw in variants(threat, rulebase):
+        changed = assess(parse_threat(raw, rulebase, path="what-if"), rulebase).model_dump(mode="json")
+        changes = diff_assessments(base, changed)
+        for kind in ("states", "measures", "caveats"):
+            changes.pop(kind, None)  # keep the answer to frameworks, agencies and recommendations
+        if changes:
+            out.append((label, changes))
+    return out
+
+
