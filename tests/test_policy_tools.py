@@ -275,7 +275,8 @@ def test_diff_shows_the_effect_of_a_one_line_rule_change(invoke, tmp_path):
     path.write_text(text.replace(old, old.replace("[maritime_security]\n", "[maritime_security]\n      type: piracy\n")))
     out = invoke(["diff", "--rules", ROOT / "rules", "--rules", new, ROOT / "threats"], exit_code=1).stdout
     assert "threats/energy_supply_disruption.json\n  - frameworks: wpns" in out
-    assert out.splitlines()[-1] == "1 of 26 changed"
+    assert "threats/malacca_piracy_escalation.json\n  stage 3: - frameworks: wpns" in out  # stages are compared too
+    assert out.splitlines()[-1] == f"2 of {len(list((ROOT / 'threats').glob('*.json')))} changed"
 
 
 def test_diff_refuses_what_is_not_an_assessment(invoke):

@@ -93,6 +93,13 @@ class Remark(_Strict):
     text: str
 
 
+class Since(_Strict):
+    """What became of a body after 2002 (general knowledge), for --as-of today."""
+
+    became: str
+    since: int
+
+
 class Vocabulary(_Strict):
     categories: dict[str, str]
     types: dict[str, TypeEntry]
@@ -127,6 +134,9 @@ class Catalog(BaseModel):
     vocabulary: Vocabulary
     caveats: dict[str, Remark]
     measures: dict[str, Remark]
+    questions: dict[int, list[str]] = {}
+    since_2002: dict[str, dict[str, Since]] = {}
+    names_ja: dict[str, dict[str, str]] = {}
     source: str = ""
 
     # --- vocabulary look-ups ----------------------------------------------------
@@ -213,6 +223,13 @@ class Catalog(BaseModel):
     def state_name(self, code: str) -> str:
         return self.states[code].name if code in self.states else code
 
+    def name(self, kind: str, ref: str, lang: str = "en") -> str:
+        """The display name of a framework, agency or state, in Japanese where asked and known."""
+        if lang == "ja" and ref in self.names_ja.get(kind, {}):
+            return self.names_ja[kind][ref]
+        table = {"frameworks": self.frameworks, "agencies": self.agencies, "states": self.states}[kind]
+        return table[ref].name if ref in table else ref
+
 
 def _check(catalog: Catalog) -> list[str]:
     """Cross-references inside the catalog; returns problems as text."""
@@ -257,6 +274,19 @@ def _check(catalog: Catalog) -> list[str]:
                 other = owner.setdefault(fold(name), key)
                 if other != key:
                     problems.append(f"alias '{name}' of {field} means both '{other}' and '{key}'")
+    tables = {"frameworks": catalog.frameworks, "agencies": catalog.agencies, "states": catalog.states,
+              "caveats": catalog.caveats}
+    for fname, section in (("since_2002", catalog.since_2002), ("names_ja", catalog.names_ja)):
+        for kind, entries in section.items():
+            if kind not in tables:
+                problems.append(f"{fname}.yaml: unknown section '{kind}'")
+                continue
+            for ref in entries:
+                if ref not in tables[kind]:
+                    problems.append(f"{fname}.yaml: {kind}: unknown id '{ref}' (did you mean {nearest(ref, tables[kind])}?)")
+    for number in catalog.questions:
+        if number not in catalog.recommendations:
+            problems.append(f"questions.yaml: there is no recommendation {number}")
     numbers = sorted(n for g in catalog.groups for n in g.recommendations)
     if numbers != sorted(catalog.recommendations):
         problems.append("recommendations.yaml: the groups do not cover each recommendation exactly once")
@@ -267,6 +297,7 @@ def _check(catalog: Catalog) -> list[str]:
 
 
 FILES = ("recommendations", "frameworks", "agencies", "states", "vocabulary", "caveats", "measures")
+OPTIONAL = ("questions", "since_2002", "names_ja")  # tabletop and display data; a rule base may omit them
 
 
 def load_catalog(directory: Path) -> Catalog:
@@ -275,6 +306,9 @@ def load_catalog(directory: Path) -> Catalog:
     for name in FILES:
         path = directory / f"{name}.yaml"
         raw[name] = read_yaml(path, error=CatalogError)
+    for name in OPTIONAL:
+        path = directory / f"{name}.yaml"
+        raw[name] = read_yaml(path, error=CatalogError) if path.exists() else {}
     try:
         groups = [Group.model_validate(g) for g in raw["recommendations"]["groups"]]
         group_of = {n: g.id for g in groups for n in g.recommendations}
@@ -292,6 +326,10 @@ def load_catalog(directory: Path) -> Catalog:
             vocabulary=Vocabulary.model_validate(raw["vocabulary"]),
             caveats={k: Remark.model_validate({**c, "id": k}) for k, c in raw["caveats"]["caveats"].items()},
             measures={k: Remark.model_validate({**c, "id": k}) for k, c in raw["measures"]["measures"].items()},
+            questions=raw["questions"].get("questions", {}),
+            since_2002={kind: {k: Since.model_validate(v) for k, v in entries.items()}
+                        for kind, entries in raw["since_2002"].items()},
+            names_ja=raw["names_ja"],
             source=str(directory),
         )
     except ValidationError as exc:

@@ -77,6 +77,10 @@ def _read_threat(source: str, rulebase):
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
                             help="Directory of rule files to use instead of the shipped rule base.")
+as_of_option = click.option("--as-of", "as_of", type=click.Choice(["2002", "today"]), default="2002", show_default=True,
+                            help="'today' adds what became of each body since 2002 (the 2002 answer is unchanged).")
+lang_option = click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+                           help="'ja' prints agency, framework and state names in Japanese where known.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -95,15 +99,20 @@ def main(debug: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default=None,
               help="Output format [default: table on a terminal, json otherwise].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@as_of_option
+@lang_option
 @rules_option
 @guarded
-def assess(threat: str, fmt: str | None, output: str | None, rules_dir: str | None) -> None:
+def assess(threat: str, fmt: str | None, output: str | None, as_of: str, lang: str, rules_dir: str | None) -> None:
     """Assess one threat descriptor: recommendations, frameworks, states, agencies, trace.
+
+    A descriptor with injects is assessed at every stage, with what each inject changes.
 
     Example:
 
         advisor assess threats/malacca_piracy.json
         advisor assess threats/cyber_attack.json --format json -o cyber.json
+        advisor assess threats/korean_peninsula_escalation.json --as-of today --lang ja
     """
     from .api import assess as run
     from .render import render_assessment
@@ -112,7 +121,8 @@ def assess(threat: str, fmt: str | None, output: str | None, rules_dir: str | No
     descriptor = _read_threat(threat, rulebase)
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() and output is None else "json"
-    write_output(render_assessment(run(descriptor, rulebase), fmt), output)
+    assessment = run(descriptor, rulebase, as_of=as_of)
+    write_output(render_assessment(assessment, fmt, rulebase.catalog, lang), output)
 
 
 @main.command()
@@ -412,6 +422,193 @@ def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
         click.echo(f"{len(changed)} of {len(entries)} changed")
     if changed:
         raise CheckFailed(f"{len(changed)} changed")
+
+
+def _assessed(threat: str, rulebase, as_of: str = "2002"):
+    from .api import assess as run
+
+    return run(_read_threat(threat, rulebase), rulebase, as_of=as_of)
+
+
+@main.command()
+@click.argument("threat", metavar="FILE|-")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@click.option("--facilitator", is_flag=True, help="Add the expected player actions (what each inject changes, "
+              "and the master scenario events list).")
+@as_of_option
+@lang_option
+@rules_option
+@guarded
+def brief(threat, fmt, output, facilitator, as_of, lang, rules_dir):
+    """Write a tabletop-exercise brief: scenario, frameworks by layer, participants, agencies,
+    caveats, discussion questions, the network picture and references.
+
+    The participant version leaves out the expected player actions; --facilitator adds them.
+
+    Example:
+
+        advisor brief threats/malacca_piracy.json --format html -o brief.html
+        advisor brief threats/korean_peninsula_escalation.json --facilitator -o brief.md
+    """
+    from .brief import packet
+    from .graph import build, to_mermaid, to_svg
+    from .render import Names, brief_html, brief_markdown
+
+    rulebase = _rulebase(rules_dir)
+    a = _assessed(threat, rulebase, as_of)
+    names = Names(rulebase.catalog, lang)
+    p = packet(a, rulebase.catalog, names)
+    g = build(a, names)
+    if fmt == "html":
+        text = brief_html(p, to_svg(g), facilitator, lang)
+    else:
+        text = brief_markdown(p, to_mermaid(g), facilitator)
+    write_output(text, output)
+
+
+@main.command()
+@click.argument("threat", metavar="FILE|-")
+@click.option("--format", "fmt", type=click.Choice(["svg", "dot", "mermaid"]), default="mermaid", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@lang_option
+@rules_option
+@guarded
+def graph(threat, fmt, output, lang, rules_dir):
+    """Draw the network of one assessment: states, frameworks, Japanese agencies, who belongs to what.
+
+    SVG needs Graphviz's dot program (apt-get install graphviz); dot and mermaid do not.
+
+    Example:
+
+        advisor graph threats/malacca_piracy.json --format svg -o network.svg
+        advisor graph threats/north_korea_nuclear_crisis.json --format mermaid
+    """
+    from .errors import InputError
+    from .graph import build, to_dot, to_mermaid, to_svg
+    from .render import Names
+
+    rulebase = _rulebase(rules_dir)
+    a = _assessed(threat, rulebase)
+    g = build(a, Names(rulebase.catalog, lang))
+    title = a.threat.get("title") or a.threat["id"]
+    if fmt == "svg":
+        text = to_svg(g, title)
+        if text is None:
+            raise InputError("SVG needs Graphviz's dot program, which is not installed "
+                             "(apt-get install graphviz); --format dot or mermaid work without it", loc="--format")
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
+    else:
+        text = to_dot(g, title) if fmt == "dot" else to_mermaid(g)
+    write_output(text, output)
+
+
+@main.command()
+@click.argument("threat", metavar="FILE|-")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@lang_option
+@rules_option
+@guarded
+def msel(threat, fmt, output, lang, rules_dir):
+    """Draft the master scenario events list: each inject with the expected player actions
+    (which framework to invoke, which agency leads), each citing the recommendations.
+
+    Example:
+
+        advisor msel threats/malacca_piracy_escalation.json
+        advisor msel threats/taiwan_strait_escalation.json --format csv -o msel.csv
+    """
+    from .brief import msel as draft
+    from .render import Names, msel_csv, msel_markdown
+
+    rulebase = _rulebase(rules_dir)
+    actions = draft(_assessed(threat, rulebase), Names(rulebase.catalog, lang))
+    write_output(msel_csv(actions) if fmt == "csv" else msel_markdown(actions) + "\n", output)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+@main.command()
+@click.option("--types", "types_", multiple=True, help="Threat types (comma-separated or repeated; default: all).")
+@click.option("--regions", multiple=True, help="Regions, 'all', or 'none' (default: east_asia).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@lang_option
+@rules_option
+@guarded
+def matrix(types_, regions, fmt, output, lang, rules_dir):
+    """Show who leads: Japanese agencies against threat types (and regions), from assessing each
+    combination; flags combinations with no lead or more than one lead.
+
+    Example:
+
+        advisor matrix
+        advisor matrix --types piracy,terrorism --regions all --format csv
+    """
+    from .brief import matrix as compute
+    from .errors import InputError
+    from .render import Names, matrix_text
+
+    rulebase = _rulebase(rules_dir)
+    cat = rulebase.catalog
+    types = []
+    for t in _split(types_) or list(cat.vocabulary.types):
+        found = cat.resolve("type", t)
+        if found is None:
+            raise InputError(f"unknown type '{t}' (did you mean {cat.hint('type', t)}?)", loc="--types")
+        types.append(found)
+    wanted = _split(regions) or ["east_asia"]
+    region_list: list[str | None] = []
+    for r in wanted:
+        if r == "all":
+            region_list.extend(cat.vocabulary.regions)
+        elif r == "none":
+            region_list.append(None)
+        else:
+            found = cat.resolve("region", r)
+            if found is None:
+                raise InputError(f"unknown region '{r}' (did you mean {cat.hint('region', r)}?)", loc="--regions")
+            region_list.append(found)
+    rows = compute(rulebase, types, list(dict.fromkeys(region_list)))
+    write_output(matrix_text(rows, cat, Names(cat, lang), fmt), output)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the JSON here.")
+@click.option("--assess", "then_assess", is_flag=True, help="Assess the new descriptor straight away.")
+@rules_option
+@guarded
+def new(output, then_assess, rules_dir):
+    """Build a threat descriptor by answering questions, each answer checked at once.
+
+    Example:
+
+        advisor new -o threats/my_threat.json
+        advisor new --assess
+    """
+    import json
+
+    from .api import assess as run, parse_threat
+    from .interactive import ask_descriptor
+    from .render import render_assessment
+
+    rulebase = _rulebase(rules_dir)
+    import functools
+
+    ask = functools.partial(click.prompt, err=True)  # questions on stderr, so stdout holds only the JSON
+    raw = ask_descriptor(rulebase.catalog, ask, lambda text: click.echo(text, err=True))
+    descriptor = parse_threat(raw, rulebase, path="<new>", default_id=raw.get("id", "threat"))
+    text = json.dumps(descriptor.to_output(), indent=2, ensure_ascii=False) + "\n"
+    if output:
+        write_output(text, output)
+        click.echo(f"wrote {output}", err=True)
+    elif not then_assess:
+        click.echo(text, nl=False)
+    if then_assess:
+        click.echo(render_assessment(run(descriptor, rulebase), "table"), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

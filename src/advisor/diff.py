@@ -29,17 +29,22 @@ def diff_assessments(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def describe(changes: dict[str, Any]) -> list[str]:
-    """The changes as short lines: `+ frameworks: wpns`, `- agencies: defense_agency`, `~ role: ...`."""
+def describe(changes: dict[str, Any], label=None, kinds: tuple[str, ...] = KINDS) -> list[str]:
+    """The changes as short lines: `+ frameworks: wpns`, `- agencies: defense_agency`, `~ role: ...`.
+
+    `label(kind, id)` may give display names instead of ids.
+    """
+    name = label or (lambda kind, ref: ref)
     lines = []
-    for kind in KINDS:
+    for kind in kinds:
         if kind in changes:
-            if changes[kind]["added"]:
-                lines.append(f"+ {kind}: {', '.join(changes[kind]['added'])}")
-            if changes[kind]["removed"]:
-                lines.append(f"- {kind}: {', '.join(changes[kind]['removed'])}")
+            for sign, key in (("+", "added"), ("-", "removed")):
+                if changes[kind][key]:
+                    lines.append(f"{sign} {kind}: {', '.join(name(kind, x) for x in changes[kind][key])}")
     for agency, (before, after) in changes.get("roles", {}).items():
-        lines.append(f"~ role of {agency}: {before} -> {after}")
+        lines.append(f"~ role of {name('agencies', agency)}: {before} -> {after}")
+    for stage, stage_changes in changes.get("stages", {}).items():
+        lines.extend(f"stage {stage}: {line}" for line in describe(stage_changes, label, kinds))
     return lines
 
 
@@ -56,7 +61,12 @@ def diff_rulebases(paths: list, old_rules: str, new_rules: str) -> list[dict[str
         files.extend(sorted(p.glob("*.json")) if p.is_dir() else [p])
     out = []
     for path in files:
-        old = assess(load_threat(path, old_rb), old_rb).model_dump(mode="json")
-        new = assess(load_threat(path, new_rb), new_rb).model_dump(mode="json")
-        out.append({"threat": str(path), "changes": diff_assessments(old, new)})
+        old = assess(load_threat(path, old_rb), old_rb).to_data()
+        new = assess(load_threat(path, new_rb), new_rb).to_data()
+        changes = diff_assessments(old, new)
+        for before, after in zip(old.get("stages", []), new.get("stages", [])):
+            stage = diff_assessments(before["assessment"], after["assessment"])
+            if stage:
+                changes.setdefault("stages", {})[str(before["stage"])] = stage
+        out.append({"threat": str(path), "changes": changes})
     return out

@@ -13,7 +13,9 @@ MAX_LIST = 60
 MAX_TEXT = 10_000
 MAX_ID = 200
 FIELDS = ("id", "title", "description", "type", "region", "states", "targets", "actor", "severity",
-          "attributes")
+          "attributes", "injects")
+CHANGEABLE = ("type", "region", "states", "targets", "actor", "severity", "attributes")
+MAX_INJECTS = 20
 TRUE_WORDS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
 
 
@@ -28,6 +30,26 @@ def _one(field: str, value: Any, catalog: Catalog) -> str:
     if found is None:
         raise ValueError(f"unknown value '{value}' (did you mean {catalog.hint(field, value)}?)")
     return found
+
+
+class Inject(BaseModel):
+    """One stage of an escalating scenario: a title and the descriptor fields that change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=MAX_TEXT)
+    changes: dict[str, Any] = Field(min_length=1, description="fields that change; attributes merge, others replace")
+
+    @field_validator("changes")
+    @classmethod
+    def _changeable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if key not in CHANGEABLE:
+                hint = suggest(key, CHANGEABLE)
+                raise ValueError(f"an inject cannot change '{key}'" + (f" (did you mean {hint}?)" if hint else "")
+                                 + "; it may change " + ", ".join(CHANGEABLE))
+        return value
 
 
 class Descriptor(BaseModel):
@@ -45,6 +67,8 @@ class Descriptor(BaseModel):
     actor: str = Field(default="unknown", description="state, non_state or unknown")
     severity: str = Field(default="moderate", description="low, moderate, high or critical")
     attributes: dict[str, bool] = Field(default={}, max_length=MAX_LIST, description="extra facts")
+    injects: list[Inject] = Field(default=[], max_length=MAX_INJECTS,
+                                  description="stages of an escalating scenario, in order")
     extensions: dict[str, Any] = Field(default={}, description="the x_ fields, kept as given")
 
     @model_validator(mode="before")
@@ -120,34 +144,76 @@ class Descriptor(BaseModel):
 
     def to_output(self) -> dict[str, Any]:
         """The normalised descriptor as JSON data, valid input again (x_ fields back at the top)."""
-        out = self.model_dump(mode="json", exclude={"extensions"})
+        out = self.model_dump(mode="json", exclude={"extensions"} | ({"injects"} if not self.injects else set()))
         out.update(self.extensions)
+        return out
+
+    def after(self, changes: dict[str, Any]) -> "Descriptor":
+        """The descriptor once an inject's (normalised) changes apply: attributes merge, others replace."""
+        update = dict(changes)
+        if "attributes" in update:
+            update["attributes"] = dict(sorted({**self.attributes, **update["attributes"]}.items()))
+        return self.model_copy(update={**update, "injects": []})
+
+    def stages(self) -> list["Descriptor"]:
+        """The descriptor at each inject, in order (stage 1 is after the first inject)."""
+        out, current = [], self
+        for inject in self.injects:
+            current = current.after(inject.changes)
+            out.append(current)
         return out
 
     def unused_attributes(self, catalog: Catalog) -> list[str]:
         return [k for k in self.attributes if k not in catalog.vocabulary.attributes]
 
 
+def _problems(exc: ValidationError, path: str, prefix: str = "") -> list[DescriptorError]:
+    problems = []
+    for err in exc.errors():
+        loc = prefix + ".".join(str(p) for p in err["loc"]) or None
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            alt = suggest(str(err["loc"][-1]), FIELDS)
+            msg = "unknown field; put extra facts under 'attributes' or prefix the name with 'x_'"
+            if alt:
+                msg += f" (did you mean {alt}?)"
+        elif err["type"] == "missing":
+            msg = "required field is missing (e.g. \"type\": \"cyber_attack\")"
+        problems.append(DescriptorError(msg, path=path, loc=loc))
+    return problems
+
+
 def parse_descriptor(raw: Any, catalog: Catalog, *, path: str, default_id: str) -> Descriptor:
-    """Normalise a raw descriptor; every problem of the input is reported together."""
+    """Normalise a raw descriptor and each stage of its injects; every problem is reported together."""
     if isinstance(raw, dict) and "id" not in raw:
         raw = {"id": default_id, **raw}
+    context = {"catalog": catalog}
     try:
-        return Descriptor.model_validate(raw, context={"catalog": catalog})
+        threat = Descriptor.model_validate(raw, context=context)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or None
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                alt = suggest(str(err["loc"][-1]), FIELDS)
-                msg = "unknown field; put extra facts under 'attributes' or prefix the name with 'x_'"
-                if alt:
-                    msg += f" (did you mean {alt}?)"
-            elif err["type"] == "missing":
-                msg = "required field is missing (e.g. \"type\": \"cyber_attack\")"
-            problems.append(DescriptorError(msg, path=path, loc=loc))
-        raise DescriptorError("invalid descriptor", path=path, problems=problems) from None
+        raise DescriptorError("invalid descriptor", path=path, problems=_problems(exc, path)) from None
+    if not threat.injects:
+        return threat
+    problems, injects, current = [], [], threat.model_copy(update={"injects": []})
+    for i, inject in enumerate(threat.injects):
+        raw_stage = current.to_output()
+        for key, value in inject.changes.items():
+            raw_stage[key] = {**current.attributes, **value} if key == "attributes" and isinstance(value, dict) \
+                else value
+        try:
+            stage = Descriptor.model_validate(raw_stage, context=context)
+        except ValidationError as exc:
+            problems.extend(_problems(exc, path, prefix=f"injects.{i}.changes."))
+            continue
+        changes = {key: getattr(stage, key) if key != "attributes" else
+                   {k: stage.attributes[k] for k in sorted(stage.attributes) if k in
+                    {catalog.resolve("attributes", a) or fold(a) for a in inject.changes["attributes"]}}
+                   for key in inject.changes}
+        injects.append(inject.model_copy(update={"changes": changes}))
+        current = stage
+    if problems:
+        raise DescriptorError("invalid descriptor", path=path, problems=problems)
+    return threat.model_copy(update={"injects": injects})
 
 
 def descriptor_schema(catalog: Catalog) -> dict:
@@ -255,6 +321,30 @@ class Meta(_Out):
     rules: int
 
 
+class StageOut(_Out):
+    """One inject of an escalating scenario: what changed, what that added or removed, the new answer."""
+
+    stage: int
+    title: str
+    description: str | None = None
+    changes: dict[str, Any]
+    delta: dict[str, Any]
+    assessment: dict[str, Any]
+
+
+class SinceOut(_Out):
+    """What became of a body since 2002 (with --as-of today)."""
+
+    kind: str
+    id: str
+    name: str
+    became: str
+    since: int
+
+
+OPTIONAL_KEYS = ("stages", "since_2002")
+
+
 class Assessment(_Out):
     """What `advisor assess` returns; keys of CONTRACT.md section 2 plus advisor's own."""
 
@@ -269,3 +359,13 @@ class Assessment(_Out):
     trace: list[TraceEntry]
     notes: list[str]
     advisor: Meta
+    stages: list[StageOut] | None = None
+    since_2002: list[SinceOut] | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON data; the optional sections appear only when asked for or present."""
+        data = self.model_dump(mode="json")
+        for key in OPTIONAL_KEYS:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data

@@ -12,7 +12,9 @@ WIDTH = 100
 
 def to_json(data: Any) -> str:
     """Stable JSON: two-space indent, UTF-8 kept, a final newline."""
-    if hasattr(data, "model_dump"):
+    if hasattr(data, "to_data"):
+        data = data.to_data()
+    elif hasattr(data, "model_dump"):
         data = data.model_dump(mode="json")
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -31,6 +33,41 @@ def _basis(basis: str) -> str:
     return "" if basis == "document" else " *"
 
 
+class Names:
+    """Display names of frameworks, agencies and states: English, or Japanese where the catalog has them."""
+
+    def __init__(self, catalog=None, lang: str = "en"):
+        self.catalog, self.lang = catalog, lang
+
+    def __call__(self, kind: str, ref: str, default: str) -> str:
+        if self.catalog is None or self.lang == "en":
+            return default
+        return self.catalog.names_ja.get(kind, {}).get(ref, default)
+
+
+def localise(data: dict[str, Any], catalog) -> dict[str, Any]:
+    """JSON data with a `name_ja` beside each name the catalog knows in Japanese."""
+    for kind, key in (("frameworks", "id"), ("agencies", "id"), ("states", "code")):
+        for item in data.get(kind, []):
+            ja = catalog.names_ja.get(kind, {}).get(item[key])
+            if ja:
+                item["name_ja"] = ja
+    for stage in data.get("stages", []):
+        localise(stage["assessment"], catalog)
+    return data
+
+
+def _stage_lines(a: Assessment) -> list[str]:
+    from .diff import describe
+
+    lines = []
+    for st in a.stages or []:
+        changes = ", ".join(f"{k} {_short(v)}" for k, v in st.changes.items())
+        lines.extend(textwrap.wrap(f"Stage {st.stage}: {st.title}  ({changes})", WIDTH, subsequent_indent="  "))
+        lines.extend(f"    {line}" for line in describe(st.delta) or ["(no change in the answer)"])
+    return lines
+
+
 def _threat_line(a: Assessment) -> list[str]:
     t = a.threat
     title = t.get("title") or t["id"]
@@ -41,7 +78,7 @@ def _threat_line(a: Assessment) -> list[str]:
     return [textwrap.fill(line, WIDTH) for line in lines]
 
 
-def assessment_table(a: Assessment) -> str:
+def assessment_table(a: Assessment, names: Names = Names()) -> str:
     """The assessment as tables readable at 100 columns."""
     out = _threat_line(a)
     star = False
@@ -55,17 +92,19 @@ def assessment_table(a: Assessment) -> str:
     rows = []
     for f in a.frameworks:
         star |= f.basis != "document" or f.members_basis == "general_knowledge"
-        rows.append([f.name + _basis(f.basis), f.status, f.layer.replace("_", " "), _nums(f.recommendations)])
+        rows.append([names("frameworks", f.id, f.name) + _basis(f.basis), f.status, f.layer.replace("_", " "),
+                     _nums(f.recommendations)])
     section("Frameworks", _table(rows, ["Framework", "Status", "Layer", "Rec."], [52, 9, 20, 8]) if rows else "(none)")
     rows = []
     for s in a.states:
         star |= s.basis != "document"
-        rows.append([s.code, s.name + _basis(s.basis), ", ".join(s.frameworks), _nums(s.recommendations)])
+        rows.append([s.code, names("states", s.code, s.name) + _basis(s.basis), ", ".join(s.frameworks),
+                     _nums(s.recommendations)])
     section("States", _table(rows, ["Code", "Name", "Frameworks", "Rec."], [5, 22, 52, 12]) if rows else "(none)")
     rows = []
     for g in a.agencies:
         star |= g.basis != "document"
-        rows.append([g.name + _basis(g.basis), g.role, _nums(g.recommendations)])
+        rows.append([names("agencies", g.id, g.name) + _basis(g.basis), g.role, _nums(g.recommendations)])
     section("Agencies", _table(rows, ["Agency", "Role", "Rec."], [55, 11, 20]) if rows else "(none)")
     if a.measures or a.caveats:
         rows = [["measure", m.text, m.citation] for m in a.measures]
@@ -74,6 +113,11 @@ def assessment_table(a: Assessment) -> str:
     section("Trace", _table(
         [[e.step, e.rule + _basis(e.basis), _nums(e.recommendations), e.because] for e in a.trace],
         ["Step", "Rule", "Rec.", "Because"], [4, 34, 6, 46]) if a.trace else "(no rule fired)")
+    if a.stages:
+        section("Stages", "\n".join(_stage_lines(a)))
+    if a.since_2002 is not None:
+        section("Since 2002", _table([[x.name, x.since, x.became] for x in a.since_2002],
+                                     ["Body", "Year", "What became of it"], [30, 4, 60]) if a.since_2002 else "(nothing recorded)")
     for note in a.notes:
         out.append(f"note: {note}")
     if star:
@@ -91,7 +135,7 @@ def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def assessment_markdown(a: Assessment) -> str:
+def assessment_markdown(a: Assessment, names: Names = Names()) -> str:
     """The assessment as Markdown that renders cleanly on a code-hosting site."""
     t = a.threat
     out = [f"# {t.get('title') or t['id']}", ""]
@@ -105,25 +149,34 @@ def assessment_markdown(a: Assessment) -> str:
     out += ["## Recommendations", "", _md_table(["No.", "Title", "Cited"],
             [[r.number, r.title, ", ".join(r.citations)] for r in a.recommendations]), ""]
     out += ["## Frameworks", "", _md_table(["Framework", "Status", "Layer", "Recommendations", "Basis"],
-            [[f.name, f.status, f.layer.replace("_", " "), _nums(f.recommendations), f.basis]
+            [[names("frameworks", f.id, f.name), f.status, f.layer.replace("_", " "), _nums(f.recommendations), f.basis]
              for f in a.frameworks]), ""]
     out += ["## States", "", _md_table(["Code", "Name", "Frameworks", "Recommendations", "Basis"],
-            [[s.code, s.name, ", ".join(s.frameworks), _nums(s.recommendations), s.basis] for s in a.states]), ""]
+            [[s.code, names("states", s.code, s.name), ", ".join(s.frameworks), _nums(s.recommendations), s.basis]
+             for s in a.states]), ""]
     out += ["## Japanese agencies", "", _md_table(["Agency", "Role", "Recommendations", "Basis"],
-            [[g.name, g.role, _nums(g.recommendations), g.basis] for g in a.agencies]), ""]
+            [[names("agencies", g.id, g.name), g.role, _nums(g.recommendations), g.basis] for g in a.agencies]), ""]
     if a.measures:
         out += ["## Measures", ""] + [f"- {m.text} ({m.citation})" for m in a.measures] + [""]
     if a.caveats:
         out += ["## Caveats", ""] + [f"- {c.text} ({c.citation})" for c in a.caveats] + [""]
     out += ["## Trace", "", _md_table(["Step", "Rule", "Recommendations", "Because", "Basis"],
             [[e.step, f"`{e.rule}`", ", ".join(e.citations), e.because, e.basis] for e in a.trace]), ""]
+    if a.stages:
+        out += ["## Stages", ""] + ["    " + line if line.startswith("    ") else f"- {line}"
+                                     for line in _stage_lines(a)] + [""]
+    if a.since_2002 is not None:
+        out += ["## Since 2002", ""] + [f"- **{x.name}** ({x.since}): {x.became}" for x in a.since_2002] + [""]
     if a.notes:
         out += ["## Notes", ""] + [f"- {n}" for n in a.notes] + [""]
     return "\n".join(out)
 
 
-def render_assessment(a: Assessment, fmt: str) -> str:
-    return {"json": to_json, "table": assessment_table, "markdown": assessment_markdown}[fmt](a)
+def render_assessment(a: Assessment, fmt: str, catalog=None, lang: str = "en") -> str:
+    if fmt == "json":
+        return to_json(localise(a.to_data(), catalog) if lang == "ja" and catalog else a)
+    names = Names(catalog, lang)
+    return {"table": assessment_table, "markdown": assessment_markdown}[fmt](a, names)
 
 
 def catalog_rows(catalog, what: str) -> tuple[list[str], list[list[Any]], list[int | None]]:
@@ -194,6 +247,8 @@ def trace_lines(a: Assessment, indent: str = "    ") -> list[str]:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -352,3 +407,246 @@ def render_query(target, answers, summary) -> str:
     for key, values in summary.items():
         lines.append(f"{key}: {', '.join(values) if values else '(none)'}")
     return "\n".join(lines) + "\n"
+
+
+# --- tabletop: the brief, the MSEL, the matrix --------------------------------------------
+
+def _nums_or_dash(numbers: list[int]) -> str:
+    return _nums(numbers) if numbers else "-"
+
+
+def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
+    """The packet as Markdown: clean on a code-hosting site, with the network as a Mermaid diagram."""
+    out = [f"# {p.title}", "", f"*Tabletop exercise brief ({'facilitator' if facilitator else 'participant'} "
+           "version), prepared with advisor from the JFIR Policy Council's 22nd Policy Recommendations (2002).*", ""]
+    out += ["## The scenario", ""]
+    if p.description:
+        out += [p.description, ""]
+    out += [f"- **{k}:** {v}" for k, v in p.scenario] + [""]
+    out += ["## Its nature", "", f"This is {p.nature}.", ""]
+    out += [f"- {d}" for d in p.derived] + [""]
+    if p.families:
+        out += ["### North Korea: deterrence and cooperation side by side", "",
+                _md_table(["Deterrence (North Korea left out)", "Cooperation (North Korea engaged)"],
+                          [[a, b] for a, b in _zip_longest(p.families["deterrence"], p.families["cooperation"])]), ""]
+    out += ["## Frameworks, by layer of the multi-layered network", ""]
+    for layer, existing, proposed in p.layers:
+        out += [f"### {layer}", ""]
+        out += [f"- {name} (existing; recommendations {_nums(recs)})" for _, name, recs in existing]
+        out += [f"- *{name}* (proposed; recommendations {_nums(recs)})" for _, name, recs in proposed]
+        out += [""]
+    out += ["## The network", "", "```mermaid", mermaid.rstrip(), "```", ""]
+    out += ["## Participants", "", _md_table(["State", "Sits in"],
+            [[f"{name} ({code})", ", ".join(fws) or "-"] for code, name, fws in p.participants]), ""]
+    out += ["## Japanese agencies", ""]
+    for role, group in p.agencies:
+        out += [f"- **{role}:** " + "; ".join(f"{name} ({_nums(recs)})" for name, recs in group)]
+    out += [""]
+    if p.caveats:
+        out += ["## Legal and institutional caveats", ""] + [f"- {text} ({c})" for text, c in p.caveats] + [""]
+    if p.measures:
+        out += ["## What the document asks of Japan", ""] + [f"- {text} ({c})" for text, c in p.measures] + [""]
+    if p.stages:
+        out += ["## Stages of the scenario", ""]
+        for st in p.stages:
+            out += [f"### Inject {st['stage']}: {st['title']}", ""]
+            if st["description"]:
+                out += [st["description"], ""]
+            out += ["Changes: " + "; ".join(f"{k} {_short(v)}" for k, v in st["changes"].items()), ""]
+            if facilitator:
+                out += [f"- {line}" for line in st["delta"]] + [""]
+    if facilitator and p.msel:
+        out += ["## Master scenario events list (expected player actions)", "", msel_markdown(p.msel), ""]
+    out += ["## Discussion questions", ""]
+    for number, title, qs in p.questions:
+        out += [f"**{number}. {title}**", ""] + [f"- {q}" for q in qs] + [""]
+    if p.since_2002:
+        out += ["## Since 2002", ""] + [f"- **{name}** ({year}): {text}" for name, year, text in p.since_2002] + [""]
+    out += ["## References", ""] + [f"- Recommendation {n}: “{title}”" for n, title in p.references] + [""]
+    if p.general_knowledge:
+        out += ["*Some entries go beyond the document's text (general knowledge); the JSON assessment marks each.*", ""]
+    return "\n".join(out)
+
+
+def _zip_longest(a: list[str], b: list[str]) -> list[tuple[str, str]]:
+    n = max(len(a), len(b))
+    return [(a[i] if i < len(a) else "", b[i] if i < len(b) else "") for i in range(n)]
+
+
+BRIEF_CSS = """
+:root { --ink: #1d2733; --muted: #5b6775; --line: #d5dbe2; --accent: #1f5f8b; --lead: #f6d38a; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK JP", sans-serif;
+       color: var(--ink); line-height: 1.5; margin: 0 auto; max-width: 62rem; padding: 2rem 1.5rem; }
+h1 { font-size: 1.8rem; margin: 0 0 .25rem; color: var(--accent); }
+h2 { font-size: 1.25rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--line); padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin: 1.2rem 0 .3rem; }
+.sub { color: var(--muted); margin: 0 0 1.5rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .95rem; }
+th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f2f5f8; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+.proposed { font-style: italic; }
+.tag { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: .6rem; border: 1px solid var(--line);
+       color: var(--muted); margin-left: .3rem; font-style: normal; }
+.role-lead { background: var(--lead); }
+.columns { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.layer { border: 1px solid var(--line); border-radius: .4rem; padding: .2rem .8rem; margin: .6rem 0; }
+figure { margin: 1rem 0; overflow-x: auto; }
+figure svg { max-width: 100%; height: auto; }
+.note { color: var(--muted); font-size: .9rem; }
+.delta { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .85rem; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10.5pt; }
+  h2 { break-after: avoid; }
+  table, figure, .layer, li { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  @page { margin: 16mm; }
+}
+"""
+
+
+def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en") -> str:
+    """The packet as one self-contained HTML file: no network, no fonts or scripts, a print stylesheet."""
+    from html import escape as e
+
+    out = ["<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(p.title)}</title>", f"<style>{BRIEF_CSS}</style>", "</head>", "<body>",
+           f"<h1>{e(p.title)}</h1>",
+           f'<p class="sub">Tabletop exercise brief, {"facilitator" if facilitator else "participant"} version. '
+           "Prepared with advisor from the JFIR Policy Council's 22nd Policy Recommendations (December 2002).</p>"]
+    out.append("<section><h2>The scenario</h2>")
+    if p.description:
+        out.append(f"<p>{e(p.description)}</p>")
+    out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in p.scenario) + "</dl>")
+    out.append("</section>")
+    out.append(f"<section><h2>Its nature</h2><p>This is {e(p.nature)}.</p><ul>"
+               + "".join(f"<li>{e(d)}</li>" for d in p.derived) + "</ul>")
+    if p.families:
+        out.append('<h3>North Korea: deterrence and cooperation side by side</h3><div class="columns">')
+        for fam, label in (("deterrence", "Deterrence (North Korea left out)"),
+                           ("cooperation", "Cooperation (North Korea engaged)")):
+            out.append(f"<div><strong>{label}</strong><ul>" + "".join(f"<li>{e(x)}</li>" for x in p.families[fam])
+                       + "</ul></div>")
+        out.append("</div>")
+    out.append("</section>")
+    out.append("<section><h2>Frameworks, by layer of the multi-layered network</h2>")
+    for layer, existing, proposed in p.layers:
+        items = [f"<li>{e(name)}<span class=\"tag\">existing</span><span class=\"tag\">{_nums(recs)}</span></li>"
+                 for _, name, recs in existing]
+        items += [f'<li class="proposed">{e(name)}<span class="tag">proposed</span><span class="tag">{_nums(recs)}</span></li>'
+                  for _, name, recs in proposed]
+        out.append(f'<div class="layer"><h3>{e(layer)}</h3><ul>{"".join(items)}</ul></div>')
+    out.append("</section>")
+    out.append("<section><h2>The network</h2>")
+    if svg:
+        out.append(f'<figure id="network">{svg}<figcaption class="note">States, frameworks and Japanese agencies; '
+                   "solid arrows: membership; dashed: taking part; dotted: an agency acting in a framework; "
+                   "dashed boxes: proposed frameworks.</figcaption></figure>")
+    else:
+        out.append('<p class="note" id="network-missing">The picture of the network needs Graphviz\'s '
+                   "<code>dot</code> program, which is not installed here (apt-get install graphviz).</p>")
+    out.append("</section>")
+    out.append("<section><h2>Participants</h2><table><thead><tr><th>State</th><th>Sits in</th></tr></thead><tbody>"
+               + "".join(f"<tr><td>{e(name)} ({code})</td><td>{e(', '.join(fws) or '-')}</td></tr>"
+                         for code, name, fws in p.participants) + "</tbody></table></section>")
+    out.append("<section><h2>Japanese agencies</h2><table><thead><tr><th>Role</th><th>Agency</th>"
+               "<th>Recommendations</th></tr></thead><tbody>")
+    for role, group in p.agencies:
+        for name, recs in group:
+            out.append(f'<tr class="role-{role}"><td>{role}</td><td>{e(name)}</td><td>{_nums(recs)}</td></tr>')
+    out.append("</tbody></table></section>")
+    if p.caveats:
+        out.append("<section><h2>Legal and institutional caveats</h2><ul>"
+                   + "".join(f"<li>{e(text)} ({e(c)})</li>" for text, c in p.caveats) + "</ul></section>")
+    if p.measures:
+        out.append("<section><h2>What the document asks of Japan</h2><ul>"
+                   + "".join(f"<li>{e(text)} ({e(c)})</li>" for text, c in p.measures) + "</ul></section>")
+    if p.stages:
+        out.append("<section><h2>Stages of the scenario</h2>")
+        for st in p.stages:
+            out.append(f"<h3>Inject {st['stage']}: {e(st['title'])}</h3>")
+            if st["description"]:
+                out.append(f"<p>{e(st['description'])}</p>")
+            out.append("<p>Changes: " + e("; ".join(f"{k} {_short(v)}" for k, v in st["changes"].items())) + "</p>")
+            if facilitator:
+                out.append('<ul class="delta">' + "".join(f"<li>{e(x)}</li>" for x in st["delta"]) + "</ul>")
+        out.append("</section>")
+    if facilitator and p.msel:
+        out.append("<section><h2>Master scenario events list (expected player actions)</h2><table><thead><tr>"
+                   "<th>Stage</th><th>Inject</th><th>Expected action</th><th>Who</th><th>Rec.</th></tr></thead><tbody>")
+        for x in p.msel:
+            out.append(f"<tr><td>{x.stage}</td><td>{e(x.inject)}</td><td>{e(x.action)}</td><td>{e(x.actor)}</td>"
+                       f"<td>{_nums_or_dash(x.recommendations)}</td></tr>")
+        out.append("</tbody></table></section>")
+    out.append("<section><h2>Discussion questions</h2>")
+    for number, title, qs in p.questions:
+        out.append(f"<h3>{number}. {e(title)}</h3><ul>" + "".join(f"<li>{e(q)}</li>" for q in qs) + "</ul>")
+    out.append("</section>")
+    if p.since_2002:
+        out.append("<section><h2>Since 2002</h2><ul>" + "".join(
+            f"<li><strong>{e(name)}</strong> ({year}): {e(text)}</li>" for name, year, text in p.since_2002)
+            + "</ul></section>")
+    out.append("<section><h2>References</h2><ul>" + "".join(
+        f"<li>Recommendation {n}: “{e(title)}”</li>" for n, title in p.references) + "</ul></section>")
+    if p.general_knowledge:
+        out.append('<p class="note">Some entries go beyond the document\'s text (general knowledge); '
+                   "the JSON assessment marks each.</p>")
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+def msel_markdown(actions) -> str:
+    return _md_table(["Stage", "Inject", "Expected action", "Who", "Recommendations"],
+                     [[x.stage, x.inject, x.action, x.actor, _nums_or_dash(x.recommendations)] for x in actions])
+
+
+def msel_csv(actions) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["stage", "inject", "expected_action", "who", "recommendations"])
+    for x in actions:
+        writer.writerow([x.stage, x.inject, x.action, x.actor, " ".join(str(n) for n in x.recommendations)])
+    return buf.getvalue()
+
+
+def matrix_rows(rows, catalog, names) -> tuple[list[str], list[list[str]]]:
+    agencies = list(catalog.agencies)
+    short = [catalog.agencies[a].short or a for a in agencies]
+    show_region = len({r.region for r in rows}) > 1
+    headers = ["Type"] + (["Region"] if show_region else []) + short + ["Flag"]
+    body = []
+    for r in rows:
+        cells = [{"lead": "L", "coordinate": "C", "support": "S"}.get(r.roles.get(a, ""), "") for a in agencies]
+        body.append([r.type] + ([r.region or "-"] if show_region else []) + cells + [r.flag])
+    return headers, body
+
+
+def matrix_text(rows, catalog, names, fmt: str) -> str:
+    """The lead/support matrix: L lead, C coordinate, S support; rows with no lead or several are flagged."""
+    headers, body = matrix_rows(rows, catalog, names)
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([headers, *body])
+        return buf.getvalue()
+    key = "L lead, C coordinate, S support. " + ", ".join(
+        f"{catalog.agencies[a].short or a} = {names('agencies', a, catalog.agencies[a].name)}" for a in catalog.agencies)
+    gaps = sum(1 for r in rows if r.flag == "no lead")
+    overlaps = sum(1 for r in rows if r.flag.endswith("leads"))
+    summary = f"{len(rows)} combinations: {gaps} with no lead, {overlaps} with more than one lead"
+    if fmt == "markdown":
+        return _md_table(headers, body) + "\n\n" + key + "\n\n" + summary + "\n"
+    # laid out by hand: tabulate's padding would push eleven agency columns past 100 columns
+    widths = [max(len(str(row[i])) for row in [headers, *body]) for i in range(len(headers))]
+    lines = [" ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [headers, *body]]
+    lines.insert(1, " ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n\n" + "\n".join(textwrap.wrap(key, WIDTH)) + "\n" + summary + "\n"

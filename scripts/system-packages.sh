@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The system packages advisor's tests use, from Debian's archive: Graphviz (its `dot`
+# lays out the network picture) and Chromium (a test renders the HTML brief headless).
+# Installs only what is missing; needs root or sudo.
+set -euo pipefail
+missing=()
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v dot >/dev/null && command -v chromium >/dev/null

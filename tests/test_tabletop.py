@@ -1,0 +1,279 @@
+"""Tabletop preparation: injects and stages, the brief, the network picture, the MSEL, the matrix,
+then-and-now, Japanese names and the guided start."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import advisor
+from advisor.errors import DescriptorError
+from conftest import ROOT, threat_files
+
+PIRACY = ROOT / "threats" / "malacca_piracy.json"
+ESCALATION = ROOT / "threats" / "malacca_piracy_escalation.json"
+KOREA = ROOT / "threats" / "korean_peninsula_escalation.json"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+
+
+def test_ci_has_the_system_packages():
+    """.ci/run installs Graphviz and Chromium; in CI their tests must not be skipped."""
+    if os.environ.get("CI"):
+        assert shutil.which("dot") and shutil.which("chromium")
+
+
+# --- injects ---------------------------------------------------------------------------------
+
+def test_at_least_four_scenarios_with_injects(rulebase):
+    with_injects = [p for p in threat_files() if advisor.load_threat(p, rulebase).injects]
+    assert len(with_injects) >= 4
+
+
+def test_stages_show_what_each_inject_changes(invoke):
+    out = json.loads(invoke(["assess", ESCALATION]).stdout)
+    stages = out["stages"]
+    assert [s["title"] for s in stages] == ["A tanker with a Japanese crew is hijacked", "The SDF is asked to escort tankers",
+                                            "Tanker traffic halts and oil supply to Japan is disrupted"]
+    assert stages[0]["delta"]["frameworks"]["added"] == ["east_asia_energy_forum", "regional_oil_stockpiling"]
+    assert stages[1]["delta"]["recommendations"]["added"] == ["15"]
+    assert "anti_piracy_conference" in stages[2]["delta"]["frameworks"]["removed"]
+    assert stages[2]["delta"]["roles"] == {"ministry_of_economy_trade_and_industry": ["support", "lead"]}
+    assert stages[2]["assessment"]["threat"]["type"] == "energy_supply_disruption"
+
+
+def test_injects_merge_attributes_and_replace_the_rest(rulebase):
+    t = advisor.load_threat(ESCALATION, rulebase)
+    second = t.stages()[1]
+    assert second.attributes == {"armed": True, "cross_border": True, "japanese_nationals": True,
+                                 "japanese_ships": True, "sdf_deployment": True}
+    assert second.severity == "high"
+
+
+def test_stage_assessment_equals_assessing_that_stage_alone(rulebase):
+    t = advisor.load_threat(KOREA, rulebase)
+    last = advisor.assess(t, rulebase).stages[-1].assessment
+    alone = advisor.assess(t.stages()[-1], rulebase).to_data()
+    assert last == alone
+
+
+def test_table_shows_stages(invoke):
+    out = invoke(["assess", ESCALATION, "--format", "table"]).stdout
+    assert "STAGES" in out and "Stage 2: The SDF is asked to escort tankers" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_bad_inject_names_the_stage(rulebase):
+    raw = {"type": "piracy", "injects": [{"title": "x", "changes": {"severity": "high"}},
+                                         {"title": "y", "changes": {"region": "Malaka"}}]}
+    with pytest.raises(DescriptorError) as e:
+        advisor.parse_threat(raw, rulebase, path="t.json")
+    assert e.value.render() == "t.json: injects.1.changes.region: unknown value 'Malaka' (did you mean 'malacca_strait'?)"
+    raw["injects"][1] = {"title": "z", "changes": {"colour": "red"}}
+    with pytest.raises(DescriptorError) as e:
+        advisor.parse_threat(raw, rulebase, path="t.json")
+    assert e.value.render().startswith("t.json: injects.1.changes: an inject cannot change 'colour'; it may change")
+
+
+def test_schema_describes_injects(invoke):
+    schema = json.loads(invoke(["schema"]).stdout)
+    assert "injects" in schema["properties"]
+    assert "Inject" in json.dumps(schema["$defs"])
+
+
+def test_no_injects_no_stages_key(invoke):
+    assert "stages" not in json.loads(invoke(["assess", PIRACY]).stdout)
+
+
+# --- the brief ---------------------------------------------------------------------------------
+
+def test_markdown_brief_sections(invoke):
+    out = invoke(["brief", PIRACY]).stdout
+    for heading in ("# Armed robbery against tankers in the Malacca Strait", "## The scenario", "## Its nature",
+                    "## Frameworks, by layer of the multi-layered network", "### Other security arrangements",
+                    "## The network", "```mermaid", "flowchart LR", "## Participants", "## Japanese agencies",
+                    "## Discussion questions", "## References"):
+        assert heading in out, heading
+    assert "- *communication among the maritime security and police agencies of the region* (proposed" in out
+    assert "- Western Pacific Naval Symposium (existing; recommendations 12)" in out
+    assert "- **lead:** Maritime Safety Agency (12, 14)" in out
+    assert "**12. Strengthening regimes for maritime security cooperation" in out
+    assert "- Recommendation 3: “Promoting security cooperation" in out
+    assert "North Korea: deterrence and cooperation" not in out
+
+
+def test_korean_brief_puts_both_families_side_by_side(invoke):
+    out = invoke(["brief", ROOT / "threats" / "north_korea_nuclear_crisis.json"]).stdout
+    assert "### North Korea: deterrence and cooperation side by side" in out
+    table = out.split("side by side")[1].split("##")[0]
+    assert "Japan-US-South Korea Trilateral Coordination and Oversight Group" in table
+    assert "Four-Party Talks" in table
+
+
+def test_caveats_of_15_in_the_brief(invoke):
+    out = invoke(["brief", ROOT / "threats" / "peacekeeping_after_independence.json"]).stdout
+    assert "## Legal and institutional caveats" in out and "PKO Five Principles" in out
+
+
+def test_participant_and_facilitator_versions(invoke):
+    participant = invoke(["brief", ESCALATION]).stdout
+    facilitator = invoke(["brief", ESCALATION, "--facilitator"]).stdout
+    assert "### Inject 2: The SDF is asked to escort tankers" in participant
+    assert "Master scenario events list" not in participant and "+ recommendations: 15" not in participant
+    assert "## Master scenario events list (expected player actions)" in facilitator
+    assert "- + recommendations: 15" in facilitator and "- + caveats: collective_self_defense" in facilitator
+
+
+def test_discussion_questions_come_from_the_catalog(rulebase, invoke):
+    out = invoke(["brief", PIRACY]).stdout
+    for q in rulebase.catalog.questions[12]:
+        assert q in out
+    assert all(len(qs) >= 3 for qs in rulebase.catalog.questions.values())
+    assert sorted(rulebase.catalog.questions) == list(range(1, 16))
+
+
+@needs_dot
+def test_html_brief_is_self_contained_with_the_picture(invoke, tmp_path):
+    target = tmp_path / "brief.html"
+    invoke(["brief", PIRACY, "--format", "html", "-o", target])
+    html = target.read_text()
+    assert html.startswith("<!DOCTYPE html>") and '<figure id="network"><svg' in html
+    assert "@media print" in html
+    for forbidden in ("<script", "http://", "https://", "@import", "<link"):
+        assert forbidden not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+            'xmlns:xlink="http://www.w3.org/1999/xlink"', ""), forbidden
+
+
+def test_html_brief_without_graphviz_has_a_note(invoke, tmp_path, monkeypatch):
+    monkeypatch.setattr("advisor.graph.shutil.which", lambda name: None)
+    target = tmp_path / "brief.html"
+    invoke(["brief", PIRACY, "--format", "html", "-o", target])
+    html = target.read_text()
+    assert 'id="network-missing"' in html and "<svg" not in html
+
+
+@needs_dot
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
+def test_html_brief_renders_in_headless_chromium(invoke, tmp_path):
+    target = tmp_path / "brief.html"
+    invoke(["brief", ESCALATION, "--format", "html", "--facilitator", "-o", target])
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(["chromium", *flags, "--dump-dom", target.as_uri()], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "<svg" in dom.stdout and "Master scenario events list" in dom.stdout
+    assert dom.stdout.count("<g id=\"node") >= 10  # the picture's nodes made it into the page
+    shot = tmp_path / "brief.png"
+    run = subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1280,2000", target.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and shot.exists() and shot.stat().st_size > 20_000
+
+
+# --- the picture -------------------------------------------------------------------------------
+
+def test_graph_mermaid_and_dot(invoke):
+    mermaid = invoke(["graph", PIRACY]).stdout
+    assert mermaid.startswith("flowchart LR") and 's_MYS(["Malaysia (MYS)"])' in mermaid
+    assert "s_MYS --> f_arf" in mermaid and "a_maritime_safety_agency --> s_JPN" in mermaid
+    dot = invoke(["graph", PIRACY, "--format", "dot"]).stdout
+    assert dot.startswith("digraph network {") and "subgraph cluster_other_arrangements" in dot
+
+
+@needs_dot
+def test_graph_svg(invoke):
+    svg = invoke(["graph", PIRACY, "--format", "svg"]).stdout
+    assert svg.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<svg') and "Malaysia (MYS)" in svg
+
+
+def test_graph_svg_without_graphviz_is_a_clear_error(invoke, monkeypatch):
+    monkeypatch.setattr("advisor.graph.shutil.which", lambda name: None)
+    err = invoke(["graph", PIRACY, "--format", "svg"], exit_code=2).stderr
+    assert "SVG needs Graphviz's dot program" in err
+
+
+# --- the MSEL and the matrix -------------------------------------------------------------------------
+
+def test_msel_markdown_and_csv(invoke):
+    md = invoke(["msel", ESCALATION]).stdout
+    assert "| 1 | A tanker with a Japanese crew is hijacked | Invoke: forum to promote energy dialogue" in md
+    assert "| 0 | Starting situation | Lead Japan's response | Maritime Safety Agency | 12, 14 |" in md
+    csv_text = invoke(["msel", ESCALATION, "--format", "csv"]).stdout
+    assert csv_text.splitlines()[0] == "stage,inject,expected_action,who,recommendations"
+    assert "3,Tanker traffic halts and oil supply to Japan is disrupted,Lead Japan's response," \
+           "\"Ministry of Economy, Trade and Industry\",12" in csv_text
+
+
+def test_matrix_flags_gaps_and_overlaps(invoke):
+    out = invoke(["matrix"]).stdout
+    assert out.splitlines()[0].split()[:3] == ["Type", "PMO", "MOFA"]
+    assert "pandemic" in out and "no lead" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    both = invoke(["matrix", "--types", "armed_attack", "--regions", "japan"]).stdout
+    assert "2 leads" in both  # the Defense Agency and the Foreign Ministry both lead an attack on Japan
+
+
+def test_matrix_csv_and_markdown(invoke):
+    csv_text = invoke(["matrix", "--types", "piracy,terrorism", "--regions", "all", "--format", "csv"]).stdout
+    assert csv_text.splitlines()[0].startswith("Type,Region,PMO,MOFA")
+    assert len(csv_text.splitlines()) == 1 + 2 * 11
+    assert invoke(["matrix", "--types", "piracy", "--format", "markdown"]).stdout.startswith("| Type |")
+
+
+def test_matrix_unknown_type(invoke):
+    assert "unknown type 'pirates!'" in invoke(["matrix", "--types", "pirates!"], exit_code=2).stderr
+
+
+# --- then and now, Japanese names ------------------------------------------------------------------
+
+def test_as_of_today_adds_without_rewriting(invoke):
+    plain = invoke(["assess", KOREA]).stdout
+    today = json.loads(invoke(["assess", KOREA, "--as-of", "today"]).stdout)
+    assert "since_2002" not in json.loads(plain)
+    became = {x["id"]: x["became"] for x in today["since_2002"]}
+    assert "Ministry of Defense" in became["defense_agency"]
+    assert "ReCAAP" not in " ".join(became.values())
+    today.pop("since_2002")
+    assert json.dumps(today, indent=2, ensure_ascii=False) + "\n" == plain
+
+
+def test_as_of_today_in_the_brief(invoke):
+    out = invoke(["brief", PIRACY, "--as-of", "today"]).stdout
+    assert "## Since 2002" in out and "ReCAAP" in out
+
+
+def test_japanese_names(invoke):
+    table = invoke(["assess", PIRACY, "--format", "table", "--lang", "ja"]).stdout
+    assert "海上保安庁" in table and "西太平洋海軍シンポジウム" in table and "マレーシア" in table
+    data = json.loads(invoke(["assess", PIRACY, "--lang", "ja"]).stdout)
+    msa = next(g for g in data["agencies"] if g["id"] == "maritime_safety_agency")
+    assert msa["name"] == "Maritime Safety Agency" and msa["name_ja"] == "海上保安庁"
+    assert "外務省" in invoke(["brief", PIRACY, "--lang", "ja"]).stdout
+
+
+def test_every_agency_has_its_official_japanese_name(rulebase):
+    assert set(rulebase.catalog.names_ja["agencies"]) == set(rulebase.catalog.agencies)
+
+
+# --- the guided start --------------------------------------------------------------------------------
+
+ANSWERS = "\n".join(["Pirates near Singapore", "pirates", "Malaka", "Malacca", "Indonesia, Singapre",
+                     "Indonesia, Singapore", "tankers, sloc", "non state", "high", "armed", ""]) + "\n"
+
+
+def test_new_asks_validates_and_writes_json(invoke, tmp_path):
+    target = tmp_path / "mine.json"
+    result = invoke(["new", "-o", target], input=ANSWERS)
+    assert "unknown region 'Malaka' (did you mean 'malacca_strait'?)" in result.stderr
+    assert "unknown state 'Singapre' (did you mean 'SGP' (Singapore)?)" in result.stderr
+    data = json.loads(target.read_text())
+    assert data["id"] == "pirates_near_singapore" and data["type"] == "piracy"
+    assert data["region"] == "malacca_strait" and data["states"] == ["IDN", "SGP"]
+    assert data["targets"] == ["sea_lanes", "shipping"] and data["attributes"] == {"armed": True}
+    assert invoke(["validate", target]).stdout.endswith("ok (piracy)\n")
+
+
+def test_new_then_assess(invoke):
+    out = invoke(["new", "--assess"], input=ANSWERS).stdout
+    assert "Western Pacific Naval Symposium" in out and out.startswith("Pirates near Singapore")
