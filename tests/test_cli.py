@@ -125,7 +125,7 @@ def test_oversized_file(invoke, tmp_path, monkeypatch):
 def test_bad_rule_base_is_exit_2(invoke, tmp_path):
     (tmp_path / "r.yaml").write_text("rules: [")
     r = invoke(["assess", PIRACY, "--rules", tmp_path], exit_code=2)
-    assert r.stderr.startswith(f"error: {tmp_path}/r.yaml:1: not valid YAML")
+    assert r.stderr.startswith(f"error: {tmp_path}/r.yaml:2: not valid YAML")
 
 
 def test_usage_error_is_exit_2(invoke):

@@ -16,7 +16,7 @@ CITATION = re.compile(r"^(\d{1,2})(?:\((\d{1,2})\))?$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Group(_Strict):
@@ -123,7 +123,7 @@ def fold(text: str) -> str:
 class Catalog(BaseModel):
     """Everything the rules may refer to, with look-ups that forgive what people type."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     groups: list[Group]
     recommendations: dict[int, Recommendation]

@@ -63,7 +63,18 @@ class _Recorder:
 _HOST = None
 _LOCK = threading.RLock()
 _RECORDER = _Recorder()
-_REGISTERED: dict[str, tuple[dict[str, Compiled], list[str]]] = {}
+_REGISTERED: dict[str, "Prepared"] = {}
+
+
+@dataclass
+class Prepared:
+    """A rule base registered with the engine: its compiled rules, its rulesets, and the conclusions
+    some rule joins on (only those are asserted as facts: the others would only cost firings)."""
+
+    compiled: dict[str, Compiled]
+    names: list[str]
+    watched: set[tuple[str, str]]
+    tallied: set[str]
 
 
 def _host():
@@ -84,8 +95,8 @@ def _host():
     return _HOST
 
 
-def prepare(rulebase: Rulebase) -> tuple[dict[str, Compiled], list[str]]:
-    """Compile and register a rule base once per process; returns its compiled rules and rulesets."""
+def prepare(rulebase: Rulebase) -> Prepared:
+    """Compile and register a rule base once per process."""
     with _LOCK:
         if rulebase.digest not in _REGISTERED:
             compiled, rulesets = compile_rulebase(rulebase)
@@ -94,7 +105,11 @@ def prepare(rulebase: Rulebase) -> tuple[dict[str, Compiled], list[str]]:
                 _host().register_rulesets(copy.deepcopy(rulesets))  # Ruleset() mutates its input
             except dre.error as exc:
                 raise EngineError(f"the engine refused the rule base: {exc}") from None
-            _REGISTERED[rulebase.digest] = (compiled, list(rulesets))
+            joins = [j for c in compiled.values() for j in c.joins]
+            _REGISTERED[rulebase.digest] = Prepared(
+                compiled, list(rulesets),
+                watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
+                tallied={j.of for j in joins if hasattr(j, "of")})
         return _REGISTERED[rulebase.digest]
 
 
@@ -131,7 +146,8 @@ def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
 
 def run(threat: Descriptor, rulebase: Rulebase) -> _Run:
     """Fire the rule base on one threat; returns every firing in order, with its step."""
-    compiled, names = prepare(rulebase)
+    prepared = prepare(rulebase)
+    compiled, names = prepared.compiled, prepared.names
     catalog = rulebase.catalog
     _, dre = _durable()
     host = _host()
@@ -156,9 +172,10 @@ def run(threat: Descriptor, rulebase: Rulebase) -> _Run:
                     result.fired.add(rule_id)
                     firing = Firing(rule, step, compiled[rule_id].evidence(view), _states_of(rule, catalog, threat))
                     result.firings.append(firing)
-                    facts.extend(_conclude(firing, view, catalog))
+                    facts.extend(f for f in _conclude(firing, view, catalog)
+                                 if (f["kind"], f["ref"]) in prepared.watched)
                 for of, n in view.counts.items():
-                    if counts_before.get(of) != n:
+                    if counts_before.get(of) != n and of in prepared.tallied:
                         facts.append(tally_fact(of, n))
         finally:
             for name in names:
@@ -220,90 +237,106 @@ def _numbers(rules: list[Rule]) -> list[int]:
 
 
 def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
-    """Assess one threat with one rule base: every conclusion with the rules and recommendations behind it."""
+    """Assess one threat with one rule base: every conclusion with the rules and recommendations behind it.
+
+    The output is built in one pass over the firings; its models are constructed without
+    validation (model_construct), since every value comes from a validated rule base.
+    """
     catalog = rulebase.catalog
     result = run(threat, rulebase)
-    fired = [f.rule for f in result.firings]
-
-    def rules_for(pred) -> list[Rule]:
-        return [r for r in fired if pred(r)]
-
-    # frameworks, in the catalog's layer order then catalog order
-    layer_order = list(catalog.vocabulary.layers)
-    fw_order = list(catalog.frameworks)
-    frameworks = []
-    for fid in sorted(result.view.frameworks, key=lambda f: (layer_order.index(catalog.frameworks[f].layer), fw_order.index(f))):
-        fw = catalog.frameworks[fid]
-        by = rules_for(lambda r, fid=fid: fid in r.then.frameworks)
-        frameworks.append(FrameworkOut(
-            id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=fw.members,
-            members_basis=fw.basis, recommendations=_numbers(by), rules=[r.id for r in by], basis=_basis(by)))
-
-    # states
+    by: dict[str, dict[str, list[Rule]]] = {k: {} for k in ("frameworks", "agencies", "measures", "caveats")}
+    by_number: dict[int, list[Rule]] = {}
     state_rules: dict[str, list[tuple[Rule, str]]] = {}
     for f in result.firings:
+        r = f.rule
+        for kind, refs in (("frameworks", r.then.frameworks), ("agencies", r.then.agencies),
+                           ("measures", r.then.measures), ("caveats", r.then.caveats)):
+            for ref in refs:
+                by[kind].setdefault(ref, []).append(r)
+        for n in r.numbers:
+            by_number.setdefault(n, []).append(r)
         for code, basis in f.states.items():
-            state_rules.setdefault(code, []).append((f.rule, basis))
+            state_rules.setdefault(code, []).append((r, basis))
+
+    order = _orders(catalog)
+    frameworks = []
+    for fid in sorted(by["frameworks"], key=order["framework"].__getitem__):
+        fw, rules = catalog.frameworks[fid], by["frameworks"][fid]
+        frameworks.append(FrameworkOut.model_construct(
+            id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=fw.members,
+            members_basis=fw.basis, recommendations=_numbers(rules), rules=[r.id for r in rules], basis=_basis(rules)))
+
     states = []
     for code in sorted(state_rules):
         pairs = state_rules[code]
-        by = [r for r, _ in pairs]
-        states.append(StateOut(
-            code=code, name=catalog.state_name(code),
-            frameworks=[f.id for f in frameworks if code in f.members],
-            recommendations=_numbers(by), rules=[r.id for r in by],
+        rules = [r for r, _ in pairs]
+        states.append(StateOut.model_construct(
+            code=code, name=catalog.state_name(code), frameworks=[f.id for f in frameworks if code in f.members],
+            recommendations=_numbers(rules), rules=[r.id for r in rules],
             basis="document" if any(b == "document" for _, b in pairs) else "general_knowledge"))
 
-    # agencies: the strongest role any rule gives
-    agency_order = list(catalog.agencies)
     agencies = []
-    for aid in result.view.agencies:
-        by = rules_for(lambda r, aid=aid: aid in r.then.agencies)
-        roles = [RoleOut(role=r.then.agencies[aid], rule=r.id) for r in by]
+    for aid, rules in by["agencies"].items():  # the strongest role any rule gives
+        roles = [RoleOut.model_construct(role=r.then.agencies[aid], rule=r.id) for r in rules]
         role = min((x.role for x in roles), key=ROLE_RANK.__getitem__)
-        agencies.append(AgencyOut(id=aid, name=catalog.agencies[aid].name, role=role, roles=roles,
-                                  recommendations=_numbers(by), rules=[r.id for r in by], basis=_basis(by)))
-    agencies.sort(key=lambda a: (ROLE_RANK[a.role], agency_order.index(a.id)))
+        agencies.append(AgencyOut.model_construct(
+            id=aid, name=catalog.agencies[aid].name, role=role, roles=roles, recommendations=_numbers(rules),
+            rules=[r.id for r in rules], basis=_basis(rules)))
+    agencies.sort(key=lambda a: (ROLE_RANK[a.role], order["agency"][a.id]))
 
     def remarks(kind: str) -> list[RemarkOut]:
         table = getattr(catalog, kind)
         out = []
-        for rid in table:
-            by = rules_for(lambda r, rid=rid: rid in getattr(r.then, kind))
-            if by:
-                remark = table[rid]
-                number, _ = catalog.citation(remark.recommendation)
-                out.append(RemarkOut(id=rid, text=remark.text, citation=remark.recommendation,
-                                     recommendations=[number], rules=[r.id for r in by]))
+        for rid in sorted(by[kind], key=order[kind].__getitem__):
+            remark, rules = table[rid], by[kind][rid]
+            out.append(RemarkOut.model_construct(
+                id=rid, text=remark.text, citation=remark.recommendation,
+                recommendations=[catalog.citation(remark.recommendation)[0]], rules=[r.id for r in rules]))
         return out
 
-    # recommendations reached: every number any fired rule cites
     recommendations = []
-    for number, rec in sorted(catalog.recommendations.items()):
-        by = rules_for(lambda r, number=number: number in r.numbers)
-        if by:
-            cites = sorted({c for r in by for c in r.cites if catalog.citation(c)[0] == number},
-                           key=lambda c: catalog.citation(c)[1] or 0)
-            recommendations.append(RecommendationOut(
-                number=number, title=rec.title, group=rec.group, summary=rec.summary,
-                citations=cites, rules=[r.id for r in by]))
+    for number in sorted(by_number):
+        rec, rules = catalog.recommendations[number], by_number[number]
+        cites = sorted({c for r in rules for c in r.cites if catalog.citation(c)[0] == number},
+                       key=lambda c: catalog.citation(c)[1] or 0)
+        recommendations.append(RecommendationOut.model_construct(
+            number=number, title=rec.title, group=rec.group, summary=rec.summary,
+            citations=cites, rules=[r.id for r in rules]))
 
-    trace = [TraceEntry(step=f.step, rule=f.rule.id, recommendations=f.rule.numbers, citations=f.rule.cites,
-                        because=f.rule.because, basis=f.rule.basis, matched=f.matched,
-                        concluded=_concluded(f))
-             for f in result.firings]
+    trace = [TraceEntry.model_construct(
+        step=f.step, rule=f.rule.id, recommendations=f.rule.numbers, citations=f.rule.cites,
+        because=f.rule.because, basis=f.rule.basis, matched=f.matched, concluded=_concluded(f))
+        for f in result.firings]
 
     notes = [f"attribute '{a}' is not used by any rule" for a in threat.unused_attributes(catalog)]
-    if not fired:
+    if not result.firings:
         notes.append("no rule applies to this threat")
-    return Assessment(
+    return Assessment.model_construct(
         threat=threat.to_output(),
-        nature=Nature(category=catalog.vocabulary.types[threat.type].category,
-                      derived=list(result.view.derived)),
+        nature=Nature.model_construct(category=catalog.vocabulary.types[threat.type].category,
+                                      derived=list(result.view.derived)),
         recommendations=recommendations, frameworks=frameworks, states=states, agencies=agencies,
         measures=remarks("measures"), caveats=remarks("caveats"), trace=trace, notes=notes,
-        advisor=Meta(version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
+        advisor=Meta.model_construct(version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
+        stages=None, since_2002=None,
     )
+
+
+_ORDERS: dict[int, dict[str, dict[str, Any]]] = {}
+
+
+def _orders(catalog) -> dict[str, dict[str, Any]]:
+    """Sort keys of the catalog's entries (frameworks by layer, then catalog order), computed once."""
+    key = id(catalog)
+    if key not in _ORDERS:
+        layers = {layer: i for i, layer in enumerate(catalog.vocabulary.layers)}
+        _ORDERS[key] = {
+            "framework": {f: (layers[fw.layer], i) for i, (f, fw) in enumerate(catalog.frameworks.items())},
+            "agency": {a: i for i, a in enumerate(catalog.agencies)},
+            "measures": {m: i for i, m in enumerate(catalog.measures)},
+            "caveats": {c: i for i, c in enumerate(catalog.caveats)},
+        }
+    return _ORDERS[key]
 
 
 def _concluded(firing: Firing) -> dict[str, Any]:

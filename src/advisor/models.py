@@ -35,7 +35,7 @@ def _one(field: str, value: Any, catalog: Catalog) -> str:
 class Inject(BaseModel):
     """One stage of an escalating scenario: a title and the descriptor fields that change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=MAX_TEXT)
@@ -55,7 +55,7 @@ class Inject(BaseModel):
 class Descriptor(BaseModel):
     """A threat as the rules see it: every value canonical, every list de-duplicated and sorted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(default="threat", max_length=MAX_ID, description="stable identifier; default: the file's stem")
     title: str | None = Field(default=None, max_length=MAX_TEXT, description="free text for people; never matched")
@@ -242,7 +242,7 @@ def descriptor_schema(catalog: Catalog) -> dict:
 # --- the assessment -----------------------------------------------------------
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class RecommendationOut(_Out):

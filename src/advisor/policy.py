@@ -32,7 +32,7 @@ KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats", "meas
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SetExpect(_Strict):
