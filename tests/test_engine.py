@@ -273,3 +273,30 @@ def test_view_counts_match_conclusions(rulebase):
     assert isinstance(run.view, View)
     assert run.view.counts["frameworks"] == len(run.view.frameworks)
     assert run.view.counts["agencies"] == len(run.view.agencies)
+
+
+def test_unbounded_severity_test_does_not_loop_the_engine():
+    """`severity: {at_least: low}` once compiled to an empty $and, which matches the engine's own
+    state and makes durable-rules fire forever: found by the size benchmark. Run in a subprocess."""
+    code = r'''
+import pathlib, tempfile, advisor
+d = pathlib.Path(tempfile.mkdtemp())
+(d / "r.yaml").write_text("""rules:
+  - id: r10-any-severity
+    cites: ['10']
+    because: 'A rule that holds at every severity.'
+    when: {type: terrorism, severity: {at_least: low}}
+    then: {frameworks: [east_asia_cyber_forum]}
+  - id: r10-never-by-severity
+    cites: ['10']
+    because: 'A rule whose exception always holds.'
+    when: {type: terrorism, unless: {severity: {at_least: low}}}
+    then: {frameworks: [wpns]}
+""")
+rb = advisor.load_rulebase(d)
+a = advisor.assess(advisor.parse_threat({"type": "terrorism", "severity": "low"}, rb), rb)
+print(" ".join(e.rule for e in a.trace))
+'''
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["r10-any-severity"]

@@ -95,34 +95,89 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default=None,
-              help="Output format [default: table on a terminal, json otherwise].")
+@click.argument("threats", nargs=-1, required=True, metavar="FILE|DIR|-...")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "jsonl"]), default=None,
+              help="Output format [default: table on a terminal, json otherwise; jsonl for several descriptors].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes for several descriptors (same output, byte for byte).")
+@click.option("--skip-done", type=click.Path(dir_okay=False), default=None,
+              help="Skip descriptors whose id is already in this JSON Lines output (to resume a run).")
 @as_of_option
 @lang_option
 @rules_option
 @guarded
-def assess(threat: str, fmt: str | None, output: str | None, as_of: str, lang: str, rules_dir: str | None) -> None:
-    """Assess one threat descriptor: recommendations, frameworks, states, agencies, trace.
+def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
+    """Assess threat descriptors: recommendations, frameworks, states, agencies, trace.
 
-    A descriptor with injects is assessed at every stage, with what each inject changes.
+    One descriptor gives one assessment. Several (files, a directory, or `-` holding a JSON
+    array or JSON Lines) give JSON Lines, one assessment per line in input order; a bad
+    descriptor becomes an error record and the exit code is 2. A descriptor with injects is
+    assessed at every stage, with what each inject changes.
 
     Example:
 
         advisor assess threats/malacca_piracy.json
         advisor assess threats/cyber_attack.json --format json -o cyber.json
+        advisor assess threats/ --jobs 2 -o all.jsonl
         advisor assess threats/korean_peninsula_escalation.json --as-of today --lang ja
     """
+    import io
+
     from .api import assess as run
     from .render import render_assessment
 
     rulebase = _rulebase(rules_dir)
-    descriptor = _read_threat(threat, rulebase)
-    if fmt is None:
-        fmt = "table" if sys.stdout.isatty() and output is None else "json"
-    assessment = run(descriptor, rulebase, as_of=as_of)
-    write_output(render_assessment(assessment, fmt, rulebase.catalog, lang), output)
+    stdin = None
+    single = len(threats) == 1 and threats[0] != "-" and not Path(threats[0]).is_dir() \
+        and not threats[0].endswith(".jsonl")
+    if threats == ("-",):
+        from .source import MAX_DESCRIPTOR_BYTES, decode, parse_json
+
+        data = sys.stdin.buffer.read()
+        stdin = io.BytesIO(data)
+        try:
+            single = len(data) <= MAX_DESCRIPTOR_BYTES and isinstance(parse_json(decode(data, "<stdin>"), "<stdin>"), dict)
+        except AdvisorError:
+            single = len(data) <= MAX_DESCRIPTOR_BYTES and not data.strip().startswith(b"[") and b"\n{" not in data.strip()
+    if single and fmt != "jsonl" and not skip_done:
+        if stdin is not None:
+            from .api import parse_threat
+            from .source import read_json_stream
+
+            descriptor = parse_threat(read_json_stream(stdin), rulebase, path="<stdin>", default_id="stdin")
+        else:
+            descriptor = _read_threat(threats[0], rulebase)
+        if fmt is None:
+            fmt = "table" if sys.stdout.isatty() and output is None else "json"
+        assessment = run(descriptor, rulebase, as_of=as_of)
+        write_output(render_assessment(assessment, fmt, rulebase.catalog, lang), output)
+        return
+    if fmt not in (None, "json", "jsonl"):
+        raise click.UsageError("several descriptors are written as JSON Lines: use --format jsonl")
+    _assess_batch(threats, stdin, rulebase, rules_dir, output, jobs, skip_done, as_of)
+
+
+def _assess_batch(threats, stdin, rulebase, rules_dir, output, jobs, skip_done, as_of) -> None:
+    from . import batch
+    from .errors import InputError
+
+    items = list(batch.read_inputs(threats, stdin or sys.stdin.buffer))
+    if skip_done:
+        done = batch.done_ids(Path(skip_done))
+        items = [i for i in items if batch.threat_id(i) is None or batch.threat_id(i) not in done]
+    progress = None
+    if sys.stderr.isatty() and len(items) >= 20:
+        def progress(n: int, total: int) -> None:
+            click.echo(f"\r{n}/{total} assessed", err=True, nl=n == total)
+    append = bool(skip_done and output and Path(skip_done).resolve() == Path(output).resolve())
+    if output:
+        with open(output, "a" if append else "w", encoding="utf-8") as out:
+            good, bad = batch.run(items, rulebase, rules_dir, out, jobs=jobs, as_of=as_of, progress=progress)
+    else:
+        good, bad = batch.run(items, rulebase, rules_dir, sys.stdout, jobs=jobs, as_of=as_of, progress=progress)
+    if bad:
+        raise InputError(f"{bad} of {good + bad} inputs could not be assessed; see the error records")
 
 
 @main.command()

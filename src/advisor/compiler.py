@@ -72,10 +72,15 @@ class View:
 # --- tests ------------------------------------------------------------------------
 
 def _all(exprs: list[dict]) -> dict:
+    # an empty $and matches every fact, the engine's own state included, and loops forever
+    if not exprs:
+        raise ValueError("empty conjunction")
     return exprs[0] if len(exprs) == 1 else {"$and": exprs}
 
 
 def _either(exprs: list[dict]) -> dict:
+    if not exprs:
+        raise ValueError("empty disjunction")
     return exprs[0] if len(exprs) == 1 else {"$or": exprs}
 
 
@@ -217,8 +222,13 @@ def descriptor_tests(tests: Tests, catalog: Catalog) -> list:
         if isinstance(tests.severity, SeverityTest):
             low = ranks[tests.severity.at_least].rank if tests.severity.at_least else 1
             high = ranks[tests.severity.at_most].rank if tests.severity.at_most else 99
-            label = " and ".join(f"{k.replace('_', ' ')} {v}" for k, v in tests.severity.model_dump(exclude_none=True).items())
-            out.append(RankBetween(low, high, label))
+            allowed = tuple(k for k, e in ranks.items() if low <= e.rank <= high)
+            if low <= min(e.rank for e in ranks.values()) and high >= max(e.rank for e in ranks.values()):
+                out.append(ScalarIn("severity", allowed))  # no bound at all: a plain list, never an empty test
+            else:
+                label = " and ".join(f"{k.replace('_', ' ')} {v}"
+                                     for k, v in tests.severity.model_dump(exclude_none=True).items())
+                out.append(RankBetween(low, high, label))
         else:
             out.append(ScalarIn("severity", tuple(tests.severity)))
     for name, prefix in (("states", "s_"), ("targets", "t_")):

@@ -144,8 +144,15 @@ def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
     return list(_RECORDER.fired)
 
 
-def run(threat: Descriptor, rulebase: Rulebase) -> _Run:
-    """Fire the rule base on one threat; returns every firing in order, with its step."""
+def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
+    """Fire the rule base on one threat; returns every firing in order, with its step.
+
+    `matcher(facts, view, fired)` may replace durable-rules (the plain-Python reference
+    evaluator in advisor.reference does, for tests and benchmarks); it returns the ids of
+    the rules that fire on the new facts.
+    """
+    if matcher is not None:
+        return _run_with(threat, rulebase, matcher)
     prepared = prepare(rulebase)
     compiled, names = prepared.compiled, prepared.names
     catalog = rulebase.catalog
@@ -183,6 +190,31 @@ def run(threat: Descriptor, rulebase: Rulebase) -> _Run:
                     host.delete_state(name, SID)
                 except dre.error:
                     pass  # the state was never created (no fact reached this ruleset)
+    return result
+
+
+def _run_with(threat: Descriptor, rulebase: Rulebase, matcher) -> _Run:
+    """The same forward chaining as run(), with another matcher in place of the engine."""
+    catalog = rulebase.catalog
+    compiled = {r.id: c for r, c in zip(rulebase.rules, matcher.compiled)} if hasattr(matcher, "compiled") else None
+    fact = threat_fact(threat, catalog)
+    result = _Run(view=View(fact=fact))
+    view, facts, step = result.view, [fact], 0
+    while facts:
+        step += 1
+        if step > MAX_STEPS:
+            raise EngineError("forward chaining did not settle")
+        fired = matcher(facts, view, result.fired)
+        facts = []
+        for rule_id in fired:
+            if rule_id in result.fired:
+                continue
+            rule = rulebase.by_id[rule_id]
+            result.fired.add(rule_id)
+            firing = Firing(rule, step, (compiled or matcher.by_id)[rule_id].evidence(view),
+                            _states_of(rule, catalog, threat))
+            result.firings.append(firing)
+            facts.extend(_conclude(firing, view, catalog))
     return result
 
 
@@ -236,14 +268,14 @@ def _numbers(rules: list[Rule]) -> list[int]:
     return sorted({n for r in rules for n in r.numbers})
 
 
-def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
+def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
     """Assess one threat with one rule base: every conclusion with the rules and recommendations behind it.
 
     The output is built in one pass over the firings; its models are constructed without
     validation (model_construct), since every value comes from a validated rule base.
     """
     catalog = rulebase.catalog
-    result = run(threat, rulebase)
+    result = run(threat, rulebase, matcher)
     by: dict[str, dict[str, list[Rule]]] = {k: {} for k in ("frameworks", "agencies", "measures", "caveats")}
     by_number: dict[int, list[Rule]] = {}
     state_rules: dict[str, list[tuple[Rule, str]]] = {}
@@ -259,10 +291,17 @@ def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
             state_rules.setdefault(code, []).append((r, basis))
 
     order = _orders(catalog)
+
+    def citation(text: str) -> tuple[int, int | None]:
+        cache = order["citation"]
+        if text not in cache:
+            cache[text] = catalog.citation(text)
+        return cache[text]
+
     frameworks = []
     for fid in sorted(by["frameworks"], key=order["framework"].__getitem__):
         fw, rules = catalog.frameworks[fid], by["frameworks"][fid]
-        frameworks.append(FrameworkOut.model_construct(
+        frameworks.append(_make(FrameworkOut, 
             id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=fw.members,
             members_basis=fw.basis, recommendations=_numbers(rules), rules=[r.id for r in rules], basis=_basis(rules)))
 
@@ -270,16 +309,16 @@ def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
     for code in sorted(state_rules):
         pairs = state_rules[code]
         rules = [r for r, _ in pairs]
-        states.append(StateOut.model_construct(
+        states.append(_make(StateOut, 
             code=code, name=catalog.state_name(code), frameworks=[f.id for f in frameworks if code in f.members],
             recommendations=_numbers(rules), rules=[r.id for r in rules],
             basis="document" if any(b == "document" for _, b in pairs) else "general_knowledge"))
 
     agencies = []
     for aid, rules in by["agencies"].items():  # the strongest role any rule gives
-        roles = [RoleOut.model_construct(role=r.then.agencies[aid], rule=r.id) for r in rules]
+        roles = [_make(RoleOut, role=r.then.agencies[aid], rule=r.id) for r in rules]
         role = min((x.role for x in roles), key=ROLE_RANK.__getitem__)
-        agencies.append(AgencyOut.model_construct(
+        agencies.append(_make(AgencyOut, 
             id=aid, name=catalog.agencies[aid].name, role=role, roles=roles, recommendations=_numbers(rules),
             rules=[r.id for r in rules], basis=_basis(rules)))
     agencies.sort(key=lambda a: (ROLE_RANK[a.role], order["agency"][a.id]))
@@ -289,21 +328,21 @@ def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
         out = []
         for rid in sorted(by[kind], key=order[kind].__getitem__):
             remark, rules = table[rid], by[kind][rid]
-            out.append(RemarkOut.model_construct(
+            out.append(_make(RemarkOut, 
                 id=rid, text=remark.text, citation=remark.recommendation,
-                recommendations=[catalog.citation(remark.recommendation)[0]], rules=[r.id for r in rules]))
+                recommendations=[citation(remark.recommendation)[0]], rules=[r.id for r in rules]))
         return out
 
     recommendations = []
     for number in sorted(by_number):
         rec, rules = catalog.recommendations[number], by_number[number]
-        cites = sorted({c for r in rules for c in r.cites if catalog.citation(c)[0] == number},
-                       key=lambda c: catalog.citation(c)[1] or 0)
-        recommendations.append(RecommendationOut.model_construct(
+        cites = sorted({c for r in rules for c in r.cites if citation(c)[0] == number},
+                       key=lambda c: citation(c)[1] or 0)
+        recommendations.append(_make(RecommendationOut, 
             number=number, title=rec.title, group=rec.group, summary=rec.summary,
             citations=cites, rules=[r.id for r in rules]))
 
-    trace = [TraceEntry.model_construct(
+    trace = [_make(TraceEntry, 
         step=f.step, rule=f.rule.id, recommendations=f.rule.numbers, citations=f.rule.cites,
         because=f.rule.because, basis=f.rule.basis, matched=f.matched, concluded=_concluded(f))
         for f in result.firings]
@@ -311,15 +350,26 @@ def assess(threat: Descriptor, rulebase: Rulebase) -> Assessment:
     notes = [f"attribute '{a}' is not used by any rule" for a in threat.unused_attributes(catalog)]
     if not result.firings:
         notes.append("no rule applies to this threat")
-    return Assessment.model_construct(
+    return _make(Assessment, 
         threat=threat.to_output(),
-        nature=Nature.model_construct(category=catalog.vocabulary.types[threat.type].category,
+        nature=_make(Nature, category=catalog.vocabulary.types[threat.type].category,
                                       derived=list(result.view.derived)),
         recommendations=recommendations, frameworks=frameworks, states=states, agencies=agencies,
         measures=remarks("measures"), caveats=remarks("caveats"), trace=trace, notes=notes,
-        advisor=Meta.model_construct(version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
+        advisor=_make(Meta, version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
         stages=None, since_2002=None,
     )
+
+
+def _make(cls, **values):
+    """Build an output model from trusted values without pydantic's per-call overhead (as model_construct,
+    every field given)."""
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
 
 
 _ORDERS: dict[int, dict[str, dict[str, Any]]] = {}
@@ -335,6 +385,7 @@ def _orders(catalog) -> dict[str, dict[str, Any]]:
             "agency": {a: i for i, a in enumerate(catalog.agencies)},
             "measures": {m: i for i, m in enumerate(catalog.measures)},
             "caveats": {c: i for i, c in enumerate(catalog.caveats)},
+            "citation": {},
         }
     return _ORDERS[key]
 

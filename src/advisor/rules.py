@@ -1,6 +1,7 @@
 """The rule language: loading and validating rule files, and what each condition means."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -10,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .catalog import Catalog, load_catalog
 from .errors import RuleFileError, nearest
@@ -319,15 +319,15 @@ class Rule(_Strict):
             raise ValueError("a rule with basis general_knowledge needs a 'note' saying what goes beyond the document")
         return self
 
-    _numbers: list[int] = PrivateAttr(default_factory=list)
-
-    def model_post_init(self, __context: Any) -> None:
-        self._numbers = sorted({int(re.match(r"\d+", c).group()) for c in self.cites})
-
     @property
     def numbers(self) -> list[int]:
         """The recommendation numbers the rule cites (items folded into their recommendation)."""
-        return self._numbers
+        return _numbers_of(tuple(self.cites))
+
+
+@functools.lru_cache(maxsize=4096)
+def _numbers_of(cites: tuple[str, ...]) -> list[int]:
+    return sorted({int(re.match(r"\d+", c).group()) for c in cites})
 
 
 class RuleFile(_Strict):
