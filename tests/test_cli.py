@@ -114,6 +114,8 @@ def test_missing_file_and_directory(invoke, tmp_path):
     r = invoke(["assess", tmp_path / "nope.json"], exit_code=2)
     assert r.stderr.strip() == f"error: {tmp_path}/nope.json: no such file"
     r = invoke(["assess", tmp_path], exit_code=2)
+    assert r.stderr.strip() == f"error: {tmp_path}: no descriptors here (*.json, *.jsonl)"
+    r = invoke(["validate", tmp_path], exit_code=2)
     assert r.stderr.strip() == f"error: {tmp_path}: is a directory, not a file"
 
 

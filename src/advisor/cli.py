@@ -163,6 +163,8 @@ def _assess_batch(threats, stdin, rulebase, rules_dir, output, jobs, skip_done, 
     from .errors import InputError
 
     items = list(batch.read_inputs(threats, stdin or sys.stdin.buffer))
+    if not items:
+        raise InputError("no descriptors here (*.json, *.jsonl)", path=", ".join(threats))
     if skip_done:
         done = batch.done_ids(Path(skip_done))
         items = [i for i in items if batch.threat_id(i) is None or batch.threat_id(i) not in done]

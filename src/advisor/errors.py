@@ -89,10 +89,16 @@ class EngineUnavailable(EngineError):
     exit_code = 2
 
 
+def clip(value: object, limit: int = 60) -> str:
+    """A value short enough to quote in a message."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def suggest(value: object, choices: Iterable[str], n: int = 3) -> str | None:
     """The closest valid values to `value` (the best and any nearly as close), quoted, or None."""
     pool = sorted(set(choices))
-    text = str(value).strip().lower()
+    text = str(value).strip().lower()[:200]
     scored = sorted(((difflib.SequenceMatcher(None, text, c.lower()).ratio(), c) for c in pool), reverse=True)
     close = [c for score, c in scored[:n] if score >= 0.6 and score >= scored[0][0] - 0.05]
     if not close:

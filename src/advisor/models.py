@@ -7,7 +7,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       model_validator)
 
 from .catalog import Catalog, fold
-from .errors import DescriptorError, suggest
+from .errors import DescriptorError, clip, suggest
 
 MAX_LIST = 60
 MAX_TEXT = 10_000
@@ -25,10 +25,10 @@ def _catalog(info: ValidationInfo) -> Catalog:
 
 def _one(field: str, value: Any, catalog: Catalog) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected text, got {type(value).__name__} {value!r}")
+        raise ValueError(f"expected text, got {type(value).__name__} {clip(repr(value))}")
     found = catalog.resolve(field, value)
     if found is None:
-        raise ValueError(f"unknown value '{value}' (did you mean {catalog.hint(field, value)}?)")
+        raise ValueError(f"unknown value '{clip(value)}' (did you mean {catalog.hint(field, value[:200])}?)")
     return found
 
 
@@ -128,7 +128,7 @@ class Descriptor(BaseModel):
             if isinstance(flag, str) and flag.strip().lower() in TRUE_WORDS:
                 flag = TRUE_WORDS[flag.strip().lower()]
             if not isinstance(flag, bool):
-                problems.append(f"{key}: expected true or false, got {flag!r}")
+                problems.append(f"{clip(key)}: expected true or false, got {clip(repr(flag))}")
                 continue
             out[name] = flag
         if problems:

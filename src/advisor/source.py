@@ -53,10 +53,23 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+MAX_DEPTH = 32
+
+
+def _depth(value: Any, limit: int, level: int = 1) -> int:
+    if level > limit:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, limit, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, limit, level + 1) for v in value), default=level)
+    return level
+
+
 def parse_json(text: str, shown: str) -> Any:
-    """Strict JSON: one document, no duplicate keys, no NaN or Infinity."""
+    """Strict JSON: one document, no duplicate keys, no NaN or Infinity, nested at most MAX_DEPTH deep."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise FileReadError(f"more than one JSON value (line {exc.lineno}, column {exc.colno}); "
@@ -66,7 +79,10 @@ def parse_json(text: str, shown: str) -> Any:
     except ValueError as exc:
         raise FileReadError(f"not valid JSON: {exc}", path=shown) from None
     except RecursionError:
-        raise FileReadError("not valid JSON: nested too deeply", path=shown) from None
+        raise FileReadError(f"nested more than {MAX_DEPTH} levels deep", path=shown) from None
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise FileReadError(f"nested more than {MAX_DEPTH} levels deep", path=shown)
+    return data
 
 
 def read_json(path: Path) -> Any:
