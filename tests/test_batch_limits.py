@@ -147,3 +147,12 @@ def test_oversized_rule_file_is_refused(invoke, tmp_path):
     (tmp_path / "big.yaml").write_text("rules:\n" + "# padding\n" * 300_000)
     err = invoke(["assess", THREATS / "terrorism.json", "--rules", tmp_path], exit_code=2).stderr
     assert "over the limit" in err
+
+
+def test_help_does_not_load_the_rule_engine_or_the_rule_base():
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "advisor", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0
+    imported = out.stderr
+    for heavy in ("durable", "advisor.engine", "advisor.rules", "advisor.models", "tabulate"):
+        assert f" {heavy}" not in imported, heavy
