@@ -103,25 +103,13 @@ class Tests(_Strict):
     def _severity_shorthand(cls, value: Any) -> Any:
         return _as_list(value)
 
-    @field_validator("type")
+    @field_validator("type", "category", "region", "actor")
     @classmethod
-    def _types(cls, v, info):
-        return None if v is None else _known(v, _catalog(info).vocabulary.types, "type")
-
-    @field_validator("category")
-    @classmethod
-    def _categories(cls, v, info):
-        return None if v is None else _known(v, _catalog(info).vocabulary.categories, "category")
-
-    @field_validator("region")
-    @classmethod
-    def _regions(cls, v, info):
-        return None if v is None else _known(v, _catalog(info).vocabulary.regions, "region")
-
-    @field_validator("actor")
-    @classmethod
-    def _actors(cls, v, info):
-        return None if v is None else _known(v, _catalog(info).vocabulary.actors, "actor")
+    def _vocabulary(cls, v, info):
+        vocabulary = _catalog(info).vocabulary
+        pool = {"type": vocabulary.types, "category": vocabulary.categories, "region": vocabulary.regions,
+                "actor": vocabulary.actors}[info.field_name]
+        return None if v is None else _known(v, pool, info.field_name)
 
     @field_validator("severity")
     @classmethod
@@ -136,26 +124,16 @@ class Tests(_Strict):
             _known(given, pool, "severity")
         return v
 
-    @field_validator("states")
+    @field_validator("states", "targets", "attributes")
     @classmethod
-    def _states(cls, v, info):
-        if v is not None:
-            cat = _catalog(info)
-            _known(v.values, list(cat.states) + list(cat.state_groups), "state")
-        return v
-
-    @field_validator("targets")
-    @classmethod
-    def _targets(cls, v, info):
-        if v is not None:
-            _known(v.values, _catalog(info).vocabulary.targets, "target")
-        return v
-
-    @field_validator("attributes")
-    @classmethod
-    def _attributes(cls, v, info):
-        if v is not None:
-            _known(list(v), _catalog(info).vocabulary.attributes, "attribute")
+    def _values(cls, v, info):
+        if v is None:
+            return v
+        cat = _catalog(info)
+        pool, what = {"states": (list(cat.states) + list(cat.state_groups), "state"),
+                      "targets": (cat.vocabulary.targets, "target"),
+                      "attributes": (cat.vocabulary.attributes, "attribute")}[info.field_name]
+        _known(list(v) if info.field_name == "attributes" else v.values, pool, what)
         return v
 
     def is_empty(self) -> bool:
