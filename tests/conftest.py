@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import traceback
 from pathlib import Path
+
+# the rule-base cache of a test run stays out of the user's ~/.cache (subprocesses inherit this)
+os.environ.setdefault("ADVISOR_CACHE_DIR", tempfile.mkdtemp(prefix="advisor-test-cache-"))
 
 import pytest
 from click.testing import CliRunner

@@ -120,3 +120,20 @@ def test_shipped_rule_files_contain_no_code():
         text = path.read_text()
         for word in ("!!python", "eval(", "exec(", "import "):
             assert word not in text, (path, word)
+
+
+def test_rule_base_cache_is_used_and_invalidated(tmp_path, monkeypatch):
+    """A loaded rule base is cached by the digest of its files; an edit is seen at once."""
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text(GOOD)
+    first = advisor.load_rulebase(rules)
+    assert len(list((tmp_path / "cache").glob("rulebase-*.pickle"))) == 1
+    assert advisor.load_rulebase(rules).digest == first.digest
+    (rules / "r.yaml").write_text(GOOD.replace("east_asia_cyber_forum", "wpns"))
+    second = advisor.load_rulebase(rules)
+    assert second.digest != first.digest and second.rules[0].then.frameworks == ["wpns"]
+    monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
+    (rules / "r.yaml").write_text(GOOD)
+    assert advisor.load_rulebase(rules).digest == first.digest

@@ -410,6 +410,9 @@ def default_rules_dir() -> Path:
     return installed if installed.is_dir() else here.parents[1] / "rules"
 
 
+CACHE_ENTRIES = 20
+
+
 def _cache_dir() -> Path | None:
     if os.environ.get("ADVISOR_NO_CACHE"):
         return None
@@ -462,6 +465,9 @@ def load_rulebase(directory: str | Path | None = None) -> Rulebase:
             with tmp.open("wb") as fh:
                 pickle.dump(rulebase, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, cached)
+            kept = sorted(cache.glob("rulebase-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in kept[CACHE_ENTRIES:]:  # keep the cache small: the newest rule bases only
+                old.unlink(missing_ok=True)
         except OSError:
             pass
     return rulebase
