@@ -1,6 +1,6 @@
 """advisor's benchmarks: start-up, throughput, processes, memory, and cost against rule-base size.
 
-    .venv/bin/python benchmarks/run.py            # the full run (about five minutes)
+    .venv/bin/python benchmarks/run.py            # the full run (about five minutes), after the README's install
     .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a quick look
 
 Prints one table. Every figure is measured in this run on this machine; targets are
@@ -111,8 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     n_batch, n_mem_small, n_mem_large = (2_000, 200, 5_000) if args.quick else (10_000, 1_000, 100_000)
 
-    sys.path.insert(0, str(ROOT / "src"))
-    from advisor.api import load_rulebase
+    from advisor.api import load_rulebase  # the advisor installed in this environment (README's command 2)
     from advisor.reference import ReferenceMatcher
 
     rows: list[tuple[str, str, str, str]] = []
