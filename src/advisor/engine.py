@@ -149,7 +149,7 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
 
     `matcher(facts, view, fired)` may replace durable-rules (the plain-Python reference
     evaluator in advisor.reference does, for tests and benchmarks); it returns the ids of
-    the rules that fire on the new facts.
+    the rules that fire on the new facts, and its `by_id` holds their compiled conditions.
     """
     if matcher is not None:
         return _run_with(threat, rulebase, matcher)
@@ -196,7 +196,6 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
 def _run_with(threat: Descriptor, rulebase: Rulebase, matcher) -> _Run:
     """The same forward chaining as run(), with another matcher in place of the engine."""
     catalog = rulebase.catalog
-    compiled = {r.id: c for r, c in zip(rulebase.rules, matcher.compiled)} if hasattr(matcher, "compiled") else None
     fact = threat_fact(threat, catalog)
     result = _Run(view=View(fact=fact))
     view, facts, step = result.view, [fact], 0
@@ -211,8 +210,7 @@ def _run_with(threat: Descriptor, rulebase: Rulebase, matcher) -> _Run:
                 continue
             rule = rulebase.by_id[rule_id]
             result.fired.add(rule_id)
-            firing = Firing(rule, step, (compiled or matcher.by_id)[rule_id].evidence(view),
-                            _states_of(rule, catalog, threat))
+            firing = Firing(rule, step, matcher.by_id[rule_id].evidence(view), _states_of(rule, catalog, threat))
             result.firings.append(firing)
             facts.extend(_conclude(firing, view, catalog))
     return result
