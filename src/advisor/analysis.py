@@ -13,7 +13,7 @@ from typing import Any
 
 from .compiler import (AtLeast, Compiled, Concluded, FlagsAll, FlagsAny, FlagsNone, RankBetween, ScalarIn,
                        compile_rule)
-from .rules import Rule, Rulebase
+from .rules import Rule, Rulebase, concludes
 
 MAX_CLAUSES = 4000
 
@@ -364,15 +364,7 @@ def query(rulebase: Rulebase, target) -> tuple[list[tuple[Rule, list[str]]], dic
     v = rulebase.catalog.vocabulary
     answers, types, regions, actors = [], set(), set(), set()
     for rule in rulebase.rules:
-        then = rule.then
-        hit = {"recommendation": lambda: int(target.ref) in rule.numbers,
-               "framework": lambda: target.ref in then.frameworks,
-               "agency": lambda: target.ref in then.agencies,
-               "derived": lambda: target.ref in then.derive,
-               "caveat": lambda: target.ref in then.caveats,
-               "measure": lambda: target.ref in then.measures,
-               "state": lambda: target.ref in rulebase.catalog.expand_states(then.states) or any(
-                   target.ref in rulebase.catalog.frameworks[f].members for f in then.members_of)}[target.kind]()
+        hit = concludes(rule, target.kind, target.ref, rulebase.catalog)
         if not hit:
             continue
         texts = []

@@ -18,7 +18,7 @@ from .compiler import CATCH_ALL, Compiled, View, compile_rulebase, conclusion_fa
 from .errors import EngineError, EngineUnavailable
 from .models import (AgencyOut, Assessment, Descriptor, FrameworkOut, Meta, Nature, RecommendationOut,
                      RemarkOut, RoleOut, StateOut, TraceEntry)
-from .rules import Rule, Rulebase
+from .rules import Rule, Rulebase, states_of
 
 ROLE_RANK = {"lead": 0, "coordinate": 1, "support": 2}
 SID = "assessment"
@@ -177,7 +177,7 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
                         continue  # `$or` may fire a rule twice; a rule counts once
                     rule = compiled[rule_id].rule
                     result.fired.add(rule_id)
-                    firing = Firing(rule, step, compiled[rule_id].evidence(view), _states_of(rule, catalog, threat))
+                    firing = Firing(rule, step, compiled[rule_id].evidence(view), states_of(rule, catalog, threat.states))
                     result.firings.append(firing)
                     facts.extend(f for f in _conclude(firing, view, catalog)
                                  if (f["kind"], f["ref"]) in prepared.watched)
@@ -210,7 +210,7 @@ def _run_with(threat: Descriptor, rulebase: Rulebase, matcher) -> _Run:
                 continue
             rule = rulebase.by_id[rule_id]
             result.fired.add(rule_id)
-            firing = Firing(rule, step, matcher.by_id[rule_id].evidence(view), _states_of(rule, catalog, threat))
+            firing = Firing(rule, step, matcher.by_id[rule_id].evidence(view), states_of(rule, catalog, threat.states))
             result.firings.append(firing)
             facts.extend(_conclude(firing, view, catalog))
     return result
@@ -236,24 +236,6 @@ def _conclude(firing: Firing, view: View, catalog) -> list[dict]:
     view.states.update(firing.states)
     view.counts["states"] = len(view.states)
     return new
-
-
-def _states_of(rule: Rule, catalog, threat: Descriptor) -> dict[str, str]:
-    """The states a rule brings in, each with the basis for it."""
-    out: dict[str, str] = {}
-    then = rule.then
-    for code in catalog.expand_states(then.states):
-        out.setdefault(code, rule.basis)
-    if then.involved_states:
-        for code in threat.states:
-            out.setdefault(code, rule.basis)
-    for fw in then.members_of:
-        framework = catalog.frameworks[fw]
-        basis = "document" if rule.basis == "document" and framework.basis == "document" else "general_knowledge"
-        for code in framework.members:
-            if out.get(code) != "document":
-                out[code] = basis
-    return out
 
 
 # --- building the assessment ----------------------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import describe_test
+from .analysis import Analyzer, describe_test
 from .compiler import AtLeast, Compiled, Concluded, FlagsAll, FlagsAny, FlagsNone, RankBetween, ScalarIn, compile_rule
 from .diff import diff_assessments
 from .errors import InputError, nearest
 from .models import Descriptor
 from .rules import Rule, Rulebase
+from .rules import concludes as rules_concludes
 
 
 @dataclass
@@ -43,16 +44,8 @@ def resolve(rulebase: Rulebase, text: str) -> Target:
 
 
 def concludes(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:
-    """Whether the rule, when it fires, concludes the target (for this threat's states)."""
-    then = rule.then
-    if target.kind == "recommendation":
-        return int(target.ref) in rule.numbers
-    if target.kind == "state":
-        members = [m for f in then.members_of for m in catalog.frameworks[f].members]
-        return (target.ref in catalog.expand_states(then.states) or target.ref in members
-                or (then.involved_states and target.ref in threat.states))
-    return target.ref in {"framework": then.frameworks, "agency": list(then.agencies), "derived": then.derive,
-                          "caveat": then.caveats, "measure": then.measures}[target.kind]
+    """Whether the rule, when it fires on this threat, concludes the target."""
+    return rules_concludes(rule, target.kind, target.ref, catalog, threat.states)
 
 
 # --- why -----------------------------------------------------------------------------------
@@ -141,13 +134,7 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
     result = run(threat, rulebase)
     view, cat = result.view, rulebase.catalog
     present = any(concludes(f.rule, target, threat, cat) for f in result.firings)
-    producers: dict[tuple[str, str], list[str]] = {}
-    for r in rulebase.rules:
-        for kind, refs in (("derived", r.then.derive), ("framework", r.then.frameworks),
-                           ("agency", list(r.then.agencies))):
-            for ref in refs:
-                producers.setdefault((kind, ref), []).append(r.id)
-    by_id = rulebase.by_id
+    producers = Analyzer(rulebase).producers  # (kind, ref) -> the rules that conclude it
 
     def miss(rule: Rule, depth: int) -> Miss:
         c: Compiled = compile_rule(rule, cat)
@@ -162,7 +149,7 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
         for j in c.joins:
             check = Check(describe_test(j), j.holds(view), _now(j, view, threat))
             if isinstance(j, Concluded) and not check.holds and depth < 3:
-                subs = [miss(by_id[p], depth + 1) for p in producers.get((j.kind, j.ref), [])]
+                subs = [miss(p, depth + 1) for p in producers.get((j.kind, j.ref), [])]
                 check.producers = sorted(subs, key=lambda m: len(m.failing))
             checks.append(check)
         return Miss(rule, checks)

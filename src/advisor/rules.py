@@ -303,6 +303,35 @@ class Rule(_Strict):
         return _numbers_of(tuple(self.cites))
 
 
+def states_of(rule: Rule, catalog: Catalog, involved: list[str] = ()) -> dict[str, str]:
+    """The states a rule brings in (given the descriptor's states), each with the basis for it."""
+    out: dict[str, str] = {}
+    then = rule.then
+    for code in catalog.expand_states(then.states):
+        out.setdefault(code, rule.basis)
+    if then.involved_states:
+        for code in involved:
+            out.setdefault(code, rule.basis)
+    for fw in then.members_of:
+        framework = catalog.frameworks[fw]
+        basis = "document" if rule.basis == "document" and framework.basis == "document" else "general_knowledge"
+        for code in framework.members:
+            if out.get(code) != "document":
+                out[code] = basis
+    return out
+
+
+def concludes(rule: Rule, kind: str, ref: str, catalog: Catalog, involved: list[str] = ()) -> bool:
+    """Whether the rule, when it fires, concludes `ref` of `kind` (a recommendation it cites counts)."""
+    then = rule.then
+    if kind == "recommendation":
+        return int(ref) in rule.numbers
+    if kind == "state":
+        return ref in states_of(rule, catalog, involved)
+    return ref in {"framework": then.frameworks, "agency": then.agencies, "derived": then.derive,
+                   "caveat": then.caveats, "measure": then.measures}[kind]
+
+
 @functools.lru_cache(maxsize=4096)
 def _numbers_of(cites: tuple[str, ...]) -> list[int]:
     return sorted({int(re.match(r"\d+", c).group()) for c in cites})
