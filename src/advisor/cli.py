@@ -66,13 +66,30 @@ def _rulebase(rules_dir: str | None):
     return load_rulebase(rules_dir)
 
 
-def _read_threat(source: str, rulebase):
+def _read_threat(source: str, rulebase, stdin=None):
     from .api import load_threat, parse_threat
     from .source import read_json_stream
 
     if source == "-":
-        return parse_threat(read_json_stream(sys.stdin.buffer), rulebase, path="<stdin>", default_id="stdin")
+        stream = stdin or sys.stdin.buffer
+        return parse_threat(read_json_stream(stream), rulebase, path="<stdin>", default_id="stdin")
     return load_threat(source, rulebase)
+
+
+def _one_object(data: bytes) -> bool:
+    """Whether standard input holds one descriptor (else an array or JSON Lines, for batch mode).
+
+    Input that is not JSON at all counts as one, so that it gets one clear message.
+    """
+    from .errors import FileReadError
+    from .source import MAX_DESCRIPTOR_BYTES, decode, parse_json
+
+    if len(data) > MAX_DESCRIPTOR_BYTES:
+        return False
+    try:
+        return not isinstance(parse_json(decode(data, "<stdin>"), "<stdin>"), list)
+    except FileReadError as exc:
+        return "more than one JSON value" not in exc.message
 
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
@@ -129,25 +146,13 @@ def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
 
     rulebase = _rulebase(rules_dir)
     stdin = None
-    single = len(threats) == 1 and threats[0] != "-" and not Path(threats[0]).is_dir() \
-        and not threats[0].endswith(".jsonl")
     if threats == ("-",):
-        from .source import MAX_DESCRIPTOR_BYTES, decode, parse_json
-
-        data = sys.stdin.buffer.read()
-        stdin = io.BytesIO(data)
-        try:
-            single = len(data) <= MAX_DESCRIPTOR_BYTES and isinstance(parse_json(decode(data, "<stdin>"), "<stdin>"), dict)
-        except AdvisorError:
-            single = len(data) <= MAX_DESCRIPTOR_BYTES and not data.strip().startswith(b"[") and b"\n{" not in data.strip()
+        stdin = io.BytesIO(sys.stdin.buffer.read())
+        single = _one_object(stdin.getvalue())
+    else:
+        single = len(threats) == 1 and not Path(threats[0]).is_dir() and not threats[0].endswith(".jsonl")
     if single and fmt != "jsonl" and not skip_done:
-        if stdin is not None:
-            from .api import parse_threat
-            from .source import read_json_stream
-
-            descriptor = parse_threat(read_json_stream(stdin), rulebase, path="<stdin>", default_id="stdin")
-        else:
-            descriptor = _read_threat(threats[0], rulebase)
+        descriptor = _read_threat(threats[0], rulebase, stdin)
         if fmt is None:
             fmt = "table" if sys.stdout.isatty() and output is None else "json"
         assessment = run(descriptor, rulebase, as_of=as_of)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .errors import PolicyFileError, nearest
+from .errors import AdvisorError, PolicyFileError, nearest
 from .models import Assessment
 from .rules import Rulebase, load_rulebase
 from .source import line_of, read_json, read_yaml
@@ -202,9 +202,7 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
             threat_path = (path.parent / model.threat)
             try:
                 threat = read_json(threat_path)
-            except PolicyFileError:
-                raise
-            except Exception as exc:  # a missing or broken descriptor is this case's problem
+            except AdvisorError as exc:  # a missing or broken descriptor is this case's problem
                 problems.append(PolicyFileError(f"threat: {exc}", path=shown, line=line, loc=model.name))
                 continue
             shown_threat = str(threat_path)
