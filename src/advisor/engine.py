@@ -75,6 +75,7 @@ class Prepared:
     names: list[str]
     watched: set[tuple[str, str]]
     tallied: set[str]
+    orders: dict[str, dict[str, Any]]
 
 
 def _host():
@@ -109,7 +110,8 @@ def prepare(rulebase: Rulebase) -> Prepared:
             _REGISTERED[rulebase.digest] = Prepared(
                 compiled, list(rulesets),
                 watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
-                tallied={j.of for j in joins if hasattr(j, "of")})
+                tallied={j.of for j in joins if hasattr(j, "of")},
+                orders=_orders(rulebase.catalog))
         return _REGISTERED[rulebase.digest]
 
 
@@ -270,7 +272,7 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
         for code, basis in f.states.items():
             state_rules.setdefault(code, []).append((r, basis))
 
-    order = _orders(catalog)
+    order = prepare(rulebase).orders
 
     def citation(text: str) -> tuple[int, int | None]:
         cache = order["citation"]
@@ -352,22 +354,16 @@ def _make(cls, **values):
     return model
 
 
-_ORDERS: dict[int, dict[str, dict[str, Any]]] = {}
-
-
 def _orders(catalog) -> dict[str, dict[str, Any]]:
-    """Sort keys of the catalog's entries (frameworks by layer, then catalog order), computed once."""
-    key = id(catalog)
-    if key not in _ORDERS:
-        layers = {layer: i for i, layer in enumerate(catalog.vocabulary.layers)}
-        _ORDERS[key] = {
-            "framework": {f: (layers[fw.layer], i) for i, (f, fw) in enumerate(catalog.frameworks.items())},
-            "agency": {a: i for i, a in enumerate(catalog.agencies)},
-            "measures": {m: i for i, m in enumerate(catalog.measures)},
-            "caveats": {c: i for i, c in enumerate(catalog.caveats)},
-            "citation": {},
-        }
-    return _ORDERS[key]
+    """Sort keys of the catalog's entries (frameworks by layer, then catalog order); kept per rule base."""
+    layers = {layer: i for i, layer in enumerate(catalog.vocabulary.layers)}
+    return {
+        "framework": {f: (layers[fw.layer], i) for i, (f, fw) in enumerate(catalog.frameworks.items())},
+        "agency": {a: i for i, a in enumerate(catalog.agencies)},
+        "measures": {m: i for i, m in enumerate(catalog.measures)},
+        "caveats": {c: i for i, c in enumerate(catalog.caveats)},
+        "citation": {},
+    }
 
 
 def _concluded(firing: Firing) -> dict[str, Any]:
