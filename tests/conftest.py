@@ -19,6 +19,8 @@ from advisor.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 THREATS = ROOT / "threats"
 DATA = Path(__file__).resolve().parent / "data"
+# a verbatim span of the document, for the rules that tests write (a document rule needs one)
+QUOTE = "To address these threats, new frameworks beyond existing security mechanisms"
 
 
 def pytest_addoption(parser):

@@ -47,7 +47,7 @@ def test_every_construct_is_exercised(language_rulebase):
 
 
 def test_engine_equals_plain_python_reading(language_rulebase):
-    compiled, _ = compile_rulebase(language_rulebase)
+    compiled = compile_rulebase(language_rulebase).compiled
     for raw in descriptors(language_rulebase.catalog, SWEEP):
         run = engine.run(advisor.parse_threat(raw, language_rulebase), language_rulebase)
         holding = {rid for rid, c in compiled.items() if c.holds(run.view)}
@@ -55,7 +55,7 @@ def test_engine_equals_plain_python_reading(language_rulebase):
 
 
 def test_shipped_rule_base_on_the_same_sweep(rulebase):
-    compiled, _ = compile_rulebase(rulebase)
+    compiled = compile_rulebase(rulebase).compiled
     for raw in descriptors(rulebase.catalog, SWEEP, seed=15):
         run = engine.run(advisor.parse_threat(raw, rulebase), rulebase)
         holding = {rid for rid, c in compiled.items() if c.holds(run.view)}

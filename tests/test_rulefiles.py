@@ -16,6 +16,7 @@ GOOD = """rules:
       type: terrorism
     then:
       frameworks: [east_asia_cyber_forum]
+    quote: "should set up a standing organization in East Asia to augment monitoring of terrorist activities"
 """
 
 
@@ -89,8 +90,99 @@ def test_every_problem_of_every_file_is_reported(tmp_path):
 
 
 def test_rule_without_condition(tmp_path):
-    lines = load(tmp_path, GOOD.replace("      type: terrorism", "      unless: {type: piracy}"))
-    assert "a rule needs at least one condition besides 'unless'" in lines[0]
+    lines = load(tmp_path, GOOD.replace("      type: terrorism", "      {}"))
+    assert "a rule needs at least one condition" in lines[0]
+
+
+def test_rule_with_only_an_exception_loads(tmp_path):
+    (tmp_path / "good.yaml").write_text(GOOD.replace("      type: terrorism", "      unless: {type: piracy}"))
+    assert [r.id for r in advisor.load_rulebase(tmp_path).rules] == ["r10-test-rule"]
+
+
+def test_document_rule_needs_a_quote(tmp_path):
+    lines = load(tmp_path, GOOD.replace('    quote: "should set up a standing organization in East Asia to augment '
+                                        'monitoring of terrorist activities"\n', ""))
+    assert "a rule with basis document needs a 'quote'" in lines[0]
+
+
+def test_quote_is_short(tmp_path):
+    long = " ".join(["words"] * 36)
+    lines = load(tmp_path, GOOD.replace("should set up a standing organization", long))
+    assert "quote: at most 35 words" in lines[0]
+
+
+def test_document_rule_may_not_assign_a_lead(tmp_path):
+    lines = load(tmp_path, GOOD.replace("      frameworks: [east_asia_cyber_forum]",
+                                        "      agencies: {national_police_agency: lead}"))
+    assert ("then.agencies.national_police_agency: the document does not give the National Police Agency the role "
+            "'lead'") in lines[0]
+    ok = GOOD.replace("      frameworks: [east_asia_cyber_forum]", "      agencies: {national_police_agency: participate}")
+    (tmp_path / "bad.yaml").write_text(ok)
+    assert advisor.load_rulebase(tmp_path).rules[0].then.agencies == {"national_police_agency": "participate"}
+
+
+def test_role_the_document_assigns(tmp_path):
+    """The Defense Agency's support in operations other than war is the document's own (6)."""
+    text = GOOD.replace('cites: ["10"]', 'cites: ["6"]').replace(
+        "      frameworks: [east_asia_cyber_forum]", "      agencies: {defense_agency: support}")
+    (tmp_path / "good.yaml").write_text(text)
+    assert advisor.load_rulebase(tmp_path).rules[0].then.agencies == {"defense_agency": "support"}
+    lines = load(tmp_path, text.replace('cites: ["6"]', 'cites: ["12"]'), name="good.yaml")
+    assert "does not give the Defense Agency the role 'support'" in lines[0]
+
+
+def test_role_note_is_kept_apart(tmp_path):
+    text = GOOD.replace('    because:', '    basis: general_knowledge\n    note: "a test"\n    because:').replace(
+        "      frameworks: [east_asia_cyber_forum]",
+        "      agencies: {national_police_agency: {role: lead, note: \"police work is the police agency's\"}}")
+    (tmp_path / "good.yaml").write_text(text)
+    then = advisor.load_rulebase(tmp_path).rules[0].then
+    assert then.agencies == {"national_police_agency": "lead"}
+    assert then.role_notes == {"national_police_agency": "police work is the police agency's"}
+
+
+def test_distinction_rules_are_pure(tmp_path):
+    lines = load(tmp_path, GOOD.replace("      frameworks: [east_asia_cyber_forum]",
+                                        "      derive: [in_east_asia]\n      frameworks: [wpns]"))
+    assert "a rule that derives one of the document's distinctions derives only distinctions" in lines[0]
+    lines = load(tmp_path, GOOD.replace("      type: terrorism", "      frameworks: [wpns]").replace(
+        "      frameworks: [east_asia_cyber_forum]", "      derive: [in_east_asia]"))
+    assert "a distinction is decided by the descriptor alone" in lines[0]
+
+
+def test_only_distinctions_inside_blocks(tmp_path):
+    lines = load(tmp_path, GOOD.replace("      type: terrorism",
+                                        "      type: terrorism\n      unless: {derived: [maritime_security]}"))
+    assert "'maritime_security' is not one of the document's distinctions" in lines[0]
+
+
+def test_distinctions_in_a_ring_are_refused(tmp_path):
+    ring = """rules:
+  - id: d-one
+    cites: ["1"]
+    basis: general_knowledge
+    note: "a test"
+    because: "One distinction that needs the other."
+    when: {unless: {derived: [outside_east_asia]}}
+    then: {derive: [in_east_asia]}
+  - id: d-two
+    cites: ["1"]
+    basis: general_knowledge
+    note: "a test"
+    because: "And the other that needs the first."
+    when: {unless: {derived: [in_east_asia]}}
+    then: {derive: [outside_east_asia]}
+"""
+    lines = load(tmp_path, ring)
+    assert "distinctions depend on each other in a ring" in lines[0]
+
+
+def test_too_complex_for_the_engine(tmp_path):
+    """durable-rules refuses a pattern with more than 15 $and/$or nodes (error 113): refused at load."""
+    branches = "".join(f"        - {{type: [piracy, terrorism], states: [S{i}A, S{i}B]}}\n" for i in range(1))
+    many = "      any:\n" + "".join(f"        - {{type: [piracy, terrorism], severity: [low, high]}}\n" for _ in range(8))
+    lines = load(tmp_path, GOOD.replace("      type: terrorism\n", many))
+    assert "durable-rules takes at most 15" in lines[0]
 
 
 def test_general_knowledge_needs_a_note(tmp_path):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import (AtLeast, Compiled, Concluded, FlagsAll, FlagsAny, FlagsNone, RankBetween, ScalarIn,
-                       compile_rule)
+from .compiler import (AtLeast, Compiled, Concluded, Distinction, FlagsAll, FlagsAny, FlagsNone, RankBetween,
+                       ScalarIn, StateCount, StatesOnly, compile_rulebase)
 from .rules import Rule, Rulebase, concludes
 
 MAX_CLAUSES = 4000
@@ -30,6 +30,9 @@ class Space:
     severities: set[str]
     regions: set[str | None]
     flags: dict[str, dict[str, Any]] = field(default_factory=dict)  # prefix -> constraints
+    only: set[str] | None = None            # every state named is one of these
+    count: tuple[int, int] = (0, 10_000)    # how many states may be named
+    not_counts: list[tuple[int, int]] = field(default_factory=list)  # ranges of counts ruled out
     reason: str = ""
 
     def flag(self, prefix: str) -> dict[str, Any]:
@@ -42,7 +45,7 @@ class Analyzer:
     def __init__(self, rulebase: Rulebase):
         self.rulebase = rulebase
         self.catalog = rulebase.catalog
-        self.compiled: dict[str, Compiled] = {r.id: compile_rule(r, self.catalog) for r in rulebase.rules}
+        self.compiled: dict[str, Compiled] = compile_rulebase(rulebase).compiled
         self.producers: dict[tuple[str, str], list[Rule]] = {}
         for rule in rulebase.rules:
             for d in rule.then.derive:
@@ -52,6 +55,12 @@ class Analyzer:
             for a in rule.then.agencies:
                 self.producers.setdefault(("agency", a), []).append(rule)
         self._dnf: dict[str, list[Clause]] = {}
+        self._spaces: dict[frozenset, tuple[Space | None, str]] = {}
+        self._expanded: dict[Any, frozenset] = {}
+        self._ranks: dict[str, tuple[int, str]] = {}
+        for i, members in enumerate(self.catalog.state_groups.values()):
+            for code in members:
+                self._ranks.setdefault(code, (i, code))
         v = self.catalog.vocabulary
         self._within = {r: set(self.catalog.regions_around(r)) for r in v.regions}
 
@@ -69,36 +78,108 @@ class Analyzer:
         return clauses
 
     def expand(self, rule_id: str, _stack: tuple[str, ...] = ()) -> list[Clause]:
-        """All alternatives of the rule, before dropping those that cannot hold."""
+        """All alternatives of the rule, before dropping those that cannot hold.
+
+        A distinction is replaced by the alternatives of the rules that derive it, or, where
+        it must not hold, by the negation of those alternatives.
+        """
         c = self.compiled[rule_id]
         clauses: list[Clause] = [tuple((t, True) for t in c.tests)]
         if c.branches:
-            clauses = _product(clauses, [tuple((t, True) for t in b) for b in c.branches])
+            clauses = self._product(clauses, [tuple((t, True) for t in b) for b in c.branches])
         for block in c.unless:
-            clauses = _product(clauses, [((t, False),) for t in block])
+            clauses = self._product(clauses, [((t, False),) for t in block])
         for join in c.joins:
             if isinstance(join, AtLeast):
                 continue
             alternatives: list[Clause] = []
             for producer in self.producers.get((join.kind, join.ref), []):
                 alternatives.extend(self.dnf(producer.id, _stack + (rule_id,)))
-            clauses = _product(clauses, alternatives)
-        return clauses
+            clauses = self._product(clauses, alternatives)
+        return self._substitute(clauses, _stack + (rule_id,))
+
+    def _product(self, left: list[Clause], right: list[Clause]) -> list[Clause]:
+        """Every clause of `left` joined with every clause of `right`, keeping those that can hold.
+
+        Dropping contradictions and duplicates as the product grows (rather than afterwards)
+        keeps negations of distinctions, which multiply quickly, within MAX_CLAUSES.
+        """
+        out: list[Clause] = []
+        seen: set[frozenset] = set()
+        for a in left:
+            for b in right:
+                clause = tuple(dict.fromkeys(a + b))
+                key = frozenset(clause)
+                if key in seen or self.space(clause) is None:
+                    continue
+                seen.add(key)
+                out.append(clause)
+        out = [c for c in out if not any(frozenset(o) < frozenset(c) for o in out)] if len(out) < 400 else out
+        return out[:MAX_CLAUSES]
+
+    def _negate(self, clauses: list[Clause]) -> list[Clause]:
+        """The alternatives of `not (c1 or c2 or ...)`: for each clause, one of its tests fails."""
+        out: list[Clause] = [()]
+        for clause in clauses:
+            if not clause:
+                return []  # the clause always holds: its negation never does
+            out = self._product(out, [((t, not p),) for t, p in clause])
+        return out
+
+    def _substitute(self, clauses: list[Clause], stack: tuple[str, ...]) -> list[Clause]:
+        out: list[Clause] = []
+        for clause in clauses:
+            alternatives: list[Clause] = [()]
+            for test, positive in clause:
+                if not isinstance(test, Distinction):
+                    alternatives = [a if (test, positive) in a else a + ((test, positive),) for a in alternatives]
+                    continue
+                inner: list[Clause] = []
+                for producer in test.producers:
+                    inner.extend(self.dnf(producer.rule.id, stack))
+                alternatives = self._product(alternatives, inner if positive else self._negate(inner))
+            out.extend(alternatives)
+            if len(out) > MAX_CLAUSES:
+                return out[:MAX_CLAUSES]
+        return out
 
     def space(self, clause: Clause) -> Space | None:
         """The descriptors that satisfy a clause, or None when none does (reason in self.last_reason)."""
+        key = frozenset(clause)
+        if key in self._spaces:
+            found, self.last_reason = self._spaces[key]
+            return found
+        found = self._space(clause)
+        self._spaces[key] = (found, self.last_reason)
+        return found
+
+    def _values(self, test) -> frozenset:
+        """The plain values a test stands for: types of a category, regions within, states of groups."""
+        if test not in self._expanded:
+            v = self.catalog.vocabulary
+            if isinstance(test, ScalarIn) and test.field == "category":
+                out = {t for t in v.types if v.types[t].category in test.values}
+            elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)) and test.field == "region":
+                out = {r for r, around in self._within.items() if around & set(test.values)}
+            elif getattr(test, "prefix", None) == "s_":
+                out = set(self.catalog.expand_states(list(test.values)))
+            else:
+                out = set(test.values)
+            self._expanded[test] = frozenset(out)
+        return self._expanded[test]
+
+    def _space(self, clause: Clause) -> Space | None:
         v = self.catalog.vocabulary
         self.last_reason = ""
         s = Space(types=set(v.types), actors=set(v.actors), severities=set(v.severities),
                   regions=set(v.regions) | {None})
         for test, positive in clause:
             if isinstance(test, ScalarIn):
-                values = set(test.values)
+                values = self._values(test)
                 if test.field == "type":
                     s.types = s.types & values if positive else s.types - values
                 elif test.field == "category":
-                    match = {t for t in v.types if v.types[t].category in values}
-                    s.types = s.types & match if positive else s.types - match
+                    s.types = s.types & values if positive else s.types - values
                 elif test.field == "actor":
                     s.actors = s.actors & values if positive else s.actors - values
                 elif test.field == "severity":
@@ -106,11 +187,24 @@ class Analyzer:
             elif isinstance(test, RankBetween):
                 match = {k for k, e in v.severities.items() if test.low <= e.rank <= test.high}
                 s.severities = s.severities & match if positive else s.severities - match
+            elif isinstance(test, StatesOnly):
+                members = set(self.catalog.state_groups[test.group])
+                if positive:
+                    s.only = members if s.only is None else s.only & members
+                else:
+                    s.flag("s_")["some_true"].append(set(self.catalog.states) - members)
+            elif isinstance(test, StateCount):
+                high = test.high if test.high is not None else 10_000
+                if positive:
+                    s.count = (max(s.count[0], test.low), min(s.count[1], high))
+                else:
+                    s.not_counts.append((test.low, high))
             elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)) and test.field == "region":
-                inside = {r for r, around in self._within.items() if around & set(test.values)}
+                inside = self._values(test)
                 s.regions = s.regions & inside if positive else s.regions - inside
             elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)):
-                f, vals = s.flag(test.prefix), set(test.values)
+                f = s.flag(test.prefix)
+                vals = set(self._values(test))
                 kind = (type(test), positive)
                 if kind in ((FlagsAny, True), (FlagsNone, False)):
                     f["some_true"].append(vals)
@@ -125,6 +219,8 @@ class Analyzer:
             if not values:
                 self.last_reason = f"no {name} satisfies every test"
                 return None
+        if self._states(s) is None:
+            return None
         for prefix, f in s.flags.items():
             what = {"s_": "states", "t_": "targets", "a_": "attributes"}[prefix]
             if f["true"] & f["false"]:
@@ -142,6 +238,34 @@ class Analyzer:
 
     last_reason = ""
 
+    def _state_rank(self, code: str) -> tuple[int, str]:
+        """Examples name the states of the catalog's groups first (East Asia, the US and its partners)."""
+        return self._ranks.get(code, (len(self.catalog.state_groups), code))
+
+    def _states(self, s: Space) -> list[str] | None:
+        """A list of states meeting the clause's tests on states (greedy), or None (reason set)."""
+        f = s.flags.get("s_") or {"true": set(), "false": set(), "some_true": [], "some_false": []}
+        allowed = (s.only if s.only is not None else set(self.catalog.states)) - f["false"]
+        if not f["true"] <= allowed:
+            self.last_reason = f"states {sorted(f['true'] - allowed)} are required but ruled out"
+            return None
+        chosen = set(f["true"])
+        for group in f["some_true"]:
+            if not group & chosen:
+                options = group & allowed
+                if not options:
+                    self.last_reason = "states: one of a set must be named, but every one is ruled out"
+                    return None
+                chosen.add(min(options, key=self._state_rank))
+        low, high = s.count
+        pool = allowed - chosen - set().union(*f["some_false"]) if f["some_false"] else allowed - chosen
+        for n in range(max(low, len(chosen)), min(high, len(chosen) + len(pool)) + 1):
+            if not any(a <= n <= b for a, b in s.not_counts):
+                extra = sorted(pool, key=self._state_rank)[:n - len(chosen)] if n > len(chosen) else []
+                return sorted(chosen | set(extra))
+        self.last_reason = "no number of states meets every test on how many are named"
+        return None
+
     def example(self, clause: Clause) -> dict[str, Any] | None:
         """One descriptor that satisfies the clause (the first value of each field, in catalog order)."""
         s = self.space(clause)
@@ -158,7 +282,10 @@ class Analyzer:
         severity = "moderate" if "moderate" in s.severities else next(k for k in v.severities if k in s.severities)
         if severity != "moderate":
             out["severity"] = severity
-        for prefix, key in (("s_", "states"), ("t_", "targets"), ("a_", "attributes")):
+        states = self._states(s)
+        if states:
+            out["states"] = states
+        for prefix, key in (("t_", "targets"), ("a_", "attributes")):
             f = s.flags.get(prefix)
             if not f:
                 continue
@@ -173,13 +300,6 @@ class Analyzer:
 
 def clause_mentions(clause: Clause, field_name: str) -> bool:
     return any(getattr(t, "field", None) == field_name for t, _ in clause)
-
-
-def _product(left: list[Clause], right: list[Clause]) -> list[Clause]:
-    out = [a + b for a in left for b in right]
-    if len(out) > MAX_CLAUSES:
-        out = out[:MAX_CLAUSES]
-    return out
 
 
 def describe_test(test, positive: bool = True) -> str:
@@ -204,6 +324,14 @@ def describe_test(test, positive: bool = True) -> str:
         if test.field == "attributes":
             return f"{values} {'false or absent' if positive else 'true'}"
         return f"{test.field} {'include none of' if positive else 'include one of'} {values}"
+    if isinstance(test, StatesOnly):
+        return f"every state named is in {test.group}" if positive else f"a state outside {test.group} is named"
+    if isinstance(test, StateCount):
+        span = f"at least {test.low}" if test.high is None else \
+            (f"at most {test.high}" if test.low == 0 else f"between {test.low} and {test.high}")
+        return f"{span} states named" if positive else f"not {span} states named"
+    if isinstance(test, Distinction):
+        return f"{test.name} holds" if positive else f"{test.name} does not hold"
     if isinstance(test, Concluded):
         return f"{test.kind} {test.ref} concluded"
     if isinstance(test, AtLeast):
@@ -301,19 +429,66 @@ def check(rulebase: Rulebase) -> list[Finding]:
                 if example is not None:
                     at(support, "W401", "warning",
                        f"gives {agency} 'support' where {lead.id} gives it 'lead'; both hold for e.g. {example}")
+    leads = [(agency, rule) for agency, roles in by_agency.items() for rule in roles.get("lead", [])]
+    for i, (one, first) in enumerate(leads):
+        for other, second in leads[i + 1:]:
+            if one != other:
+                example = _together(a, first, second)
+                if example is not None:
+                    at(second, "W402", "warning",
+                       f"gives {other} the lead where {first.id} gives it to {one}; both hold for e.g. {example}")
+
+    used = rulebase.used_attributes
+    for attribute in cat.vocabulary.attributes:
+        if attribute not in used:
+            findings.append(Finding("W203", "warning", f"attribute '{attribute}' is tested by no rule: "
+                                    "use it or remove it from the vocabulary", rulebase.directory))
+    findings.extend(check_quotes(rulebase))
     return findings
 
 
+def check_quotes(rulebase: Rulebase) -> list[Finding]:
+    """E110: a rule's quote that is not verbatim in the document (by its fingerprint)."""
+    from pathlib import Path
+
+    from .document import load_fingerprint
+    from .rules import default_rules_dir
+
+    here = Path(rulebase.catalog.source) / "document.yaml"
+    shingles = load_fingerprint(str(here)) or load_fingerprint(str(default_rules_dir() / "catalog" / "document.yaml"))
+    if shingles is None:
+        return [Finding("W204", "warning", "no fingerprint of the document (catalog/document.yaml): quotes unchecked",
+                        rulebase.directory)]
+    from .document import is_verbatim
+
+    return [Finding("E110", "error", f"quote not found verbatim in the document: '{r.quote}'", r.file, r.line, r.id)
+            for r in rulebase.rules if r.quote and not is_verbatim(r.quote, shingles)]
+
+
 def _first_reason(a: Analyzer, rule: Rule) -> str:
-    for clause in a.expand(rule.id):
-        if a.space(clause) is None:
-            return a.last_reason
+    """Why a rule's own tests (before earlier conclusions are expanded) cannot hold together."""
+    c = a.compiled[rule.id]
+    clauses: list[Clause] = [tuple((t, True) for t in c.tests)]
+    if c.branches:
+        clauses = [x + tuple((t, True) for t in b) for x in clauses for b in c.branches]
+    for block in c.unless:
+        clauses = [x + ((t, False),) for x in clauses for t in block]
+    reasons = [a.last_reason for clause in clauses if a.space(clause) is None]
+    if len(reasons) == len(clauses) and reasons:
+        return reasons[0]
     return "an earlier conclusion it needs can never be reached"
 
 
 def _together(a: Analyzer, one: Rule, other: Rule) -> dict | None:
+    """A descriptor on which both rules can fire, or None."""
+    rights = [(right, a.space(right)) for right in a.dnf(other.id)]
     for left in a.dnf(one.id):
-        for right in a.dnf(other.id):
+        ls = a.space(left)
+        for right, rs in rights:
+            # a quick look first: two clauses that allow no common type, actor, severity or region cannot meet
+            if not (ls.types & rs.types and ls.actors & rs.actors and ls.severities & rs.severities
+                    and ls.regions & rs.regions):
+                continue
             example = a.example(left + right)
             if example is not None:
                 return example

@@ -45,7 +45,7 @@ class Packet:
     general_knowledge: bool = False
 
 
-ROLE_ORDER = ("lead", "coordinate", "support")
+ROLE_ORDER = ("lead", "coordinate", "support", "participate")
 
 
 def msel(a: Assessment, names) -> list[Action]:
@@ -97,7 +97,8 @@ def packet(a: Assessment, catalog, names) -> Packet:
         if f.family:
             families[f.family].append(names("frameworks", f.id, f.name))
     layers = []
-    for layer, label in v.layers.items():
+    for layer, entry in v.layers.items():
+        label = entry.label
         fws = [f for f in a.frameworks if f.layer == layer]
         if fws:
             existing = [(f.id, names("frameworks", f.id, f.name), f.recommendations) for f in fws if f.status == "existing"]
@@ -126,8 +127,8 @@ def packet(a: Assessment, catalog, names) -> Packet:
     numbers = [r.number for r in a.recommendations]
     return Packet(
         title=t.get("title") or t["id"], scenario=scenario, description=t.get("description"),
-        nature=v.categories[a.nature.category], derived=[v.derived[d] for d in a.nature.derived],
-        families=families if "korean_peninsula_problem" in a.nature.derived else {}, layers=layers,
+        nature=v.categories[a.nature.category], derived=[v.derived[d].text for d in a.nature.derived],
+        families=families if all(families.values()) else {}, layers=layers,
         participants=participants,
         agencies=agencies, caveats=[(c.text, c.citation) for c in a.caveats],
         measures=[(m.text, m.citation) for m in a.measures], stages=stages,

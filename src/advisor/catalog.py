@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import CatalogError, nearest
 from .source import read_yaml
@@ -47,10 +47,16 @@ class Framework(_Strict):
 
 
 class Agency(_Strict):
+    """A Japanese government body. `assigned` holds the only roles the document itself gives it
+    (role -> recommendations); every other role a rule gives is general knowledge."""
+
     id: str = ""
     name: str
     short: str | None = None
     part_of: str | None = None
+    sector: str
+    assigned: dict[str, list[int]] = {}
+    basis: Basis = "document"  # general_knowledge: a body the document does not name
     note: str | None = None
     cited_in: list[int]
 
@@ -100,6 +106,33 @@ class Since(_Strict):
     since: int
 
 
+class DerivedEntry(_Strict):
+    """A fact rules derive for other rules. A `distinction` is one of the document's distinctions,
+    derived from the descriptor alone before any recommendation applies; a `note` is added to
+    the output's notes whenever the fact is derived."""
+
+    text: str
+    distinction: bool = False
+    note: str | None = None
+
+
+class LayerEntry(_Strict):
+    label: str
+    multilateral: bool = False  # its frameworks are multi-national diplomacy (14)
+
+
+class SectorEntry(_Strict):
+    label: str
+    beyond_diplomacy_and_defense: bool = False  # the kinds of work rec 14 names beyond the two
+
+
+def _entries(value, key: str):
+    """Accept `name: "text"` as shorthand for `name: {key: "text"}`."""
+    if isinstance(value, dict):
+        return {k: {key: v} if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
 class Vocabulary(_Strict):
     categories: dict[str, str]
     types: dict[str, TypeEntry]
@@ -108,10 +141,29 @@ class Vocabulary(_Strict):
     actors: dict[str, Labelled]
     severities: dict[str, Severity]
     attributes: dict[str, str]
-    derived: dict[str, str]
-    roles: dict[str, str]
-    layers: dict[str, str]
+    derived: dict[str, DerivedEntry]
+    roles: dict[str, str]  # strongest first
+    layers: dict[str, LayerEntry]
+    sectors: dict[str, SectorEntry]
     families: dict[str, str]
+
+    @field_validator("derived", mode="before")
+    @classmethod
+    def _derived(cls, value):
+        return _entries(value, "text")
+
+    @field_validator("layers", "sectors", mode="before")
+    @classmethod
+    def _labelled(cls, value):
+        return _entries(value, "label")
+
+    @cached_property
+    def distinctions(self) -> list[str]:
+        return [k for k, e in self.derived.items() if e.distinction]
+
+    def role_rank(self, role: str) -> int:
+        """0 for the strongest role (lead)."""
+        return list(self.roles).index(role)
 
 
 def fold(text: str) -> str:
@@ -137,6 +189,7 @@ class Catalog(BaseModel):
     questions: dict[int, list[str]] = {}
     since_2002: dict[str, dict[str, Since]] = {}
     names_ja: dict[str, dict[str, str]] = {}
+    names_ja_today: dict[str, dict[str, str]] = {}  # names changed since 2002 (--as-of today)
     source: str = ""
 
     # --- vocabulary look-ups ----------------------------------------------------
@@ -220,13 +273,39 @@ class Catalog(BaseModel):
             return number, int(item)
         return number, None
 
+    def tally_keys(self, kind: str, ref: str) -> list[str]:
+        """The counts a concluded framework or agency adds to (what a rule's `count` may test)."""
+        if kind == "framework":
+            layer = self.frameworks[ref].layer
+            keys = ["frameworks", layer]
+            if self.vocabulary.layers[layer].multilateral:
+                keys.append("multilateral")
+            return keys
+        sector = self.agencies[ref].sector
+        keys = ["agencies", sector]
+        if self.vocabulary.sectors[sector].beyond_diplomacy_and_defense:
+            keys.append("beyond_diplomacy_and_defense")
+        return keys
+
+    def count_keys(self) -> list[str]:
+        """Every name a rule's `count` may use."""
+        v = self.vocabulary
+        return ["agencies", "frameworks", "states", "sectors", "multilateral", "beyond_diplomacy_and_defense",
+                *v.layers, *v.sectors]
+
     def state_name(self, code: str) -> str:
         return self.states[code].name if code in self.states else code
 
-    def name(self, kind: str, ref: str, lang: str = "en") -> str:
+    def name_ja(self, kind: str, ref: str, as_of: str = "2002") -> str | None:
+        """The Japanese name of a framework, agency or state (today's where it changed and asked for)."""
+        if as_of == "today" and ref in self.names_ja_today.get(kind, {}):
+            return self.names_ja_today[kind][ref]
+        return self.names_ja.get(kind, {}).get(ref)
+
+    def name(self, kind: str, ref: str, lang: str = "en", as_of: str = "2002") -> str:
         """The display name of a framework, agency or state, in Japanese where asked and known."""
-        if lang == "ja" and ref in self.names_ja.get(kind, {}):
-            return self.names_ja[kind][ref]
+        if lang == "ja" and self.name_ja(kind, ref, as_of):
+            return self.name_ja(kind, ref, as_of)
         table = {"frameworks": self.frameworks, "agencies": self.agencies, "states": self.states}[kind]
         return table[ref].name if ref in table else ref
 
@@ -276,7 +355,8 @@ def _check(catalog: Catalog) -> list[str]:
                     problems.append(f"alias '{name}' of {field} means both '{other}' and '{key}'")
     tables = {"frameworks": catalog.frameworks, "agencies": catalog.agencies, "states": catalog.states,
               "caveats": catalog.caveats}
-    for fname, section in (("since_2002", catalog.since_2002), ("names_ja", catalog.names_ja)):
+    for fname, section in (("since_2002", catalog.since_2002), ("names_ja", catalog.names_ja),
+                           ("names_ja", catalog.names_ja_today)):
         for kind, entries in section.items():
             if kind not in tables:
                 problems.append(f"{fname}.yaml: unknown section '{kind}'")
@@ -293,6 +373,19 @@ def _check(catalog: Catalog) -> list[str]:
     for key, agency in catalog.agencies.items():
         if agency.part_of and agency.part_of not in catalog.agencies:
             problems.append(f"agencies.yaml: {key}: part_of unknown agency '{agency.part_of}'")
+        if agency.sector not in v.sectors:
+            problems.append(f"agencies.yaml: {key}: unknown sector '{agency.sector}' (did you mean {nearest(agency.sector, v.sectors)}?)")
+        for role, numbers in agency.assigned.items():
+            if role not in v.roles:
+                problems.append(f"agencies.yaml: {key}: assigned: unknown role '{role}' (did you mean {nearest(role, v.roles)}?)")
+            for n in numbers:
+                if n not in catalog.recommendations:
+                    problems.append(f"agencies.yaml: {key}: assigned: there is no recommendation {n}")
+        if agency.basis == "general_knowledge" and not agency.note:
+            problems.append(f"agencies.yaml: {key}: a body the document does not name needs a note saying why it is here")
+    for name, entry in v.derived.items():
+        if entry.note is not None and not entry.note.strip():
+            problems.append(f"vocabulary.yaml: derived.{name}: an empty note")
     return problems
 
 
@@ -329,7 +422,8 @@ def load_catalog(directory: Path) -> Catalog:
             questions=raw["questions"].get("questions", {}),
             since_2002={kind: {k: Since.model_validate(v) for k, v in entries.items()}
                         for kind, entries in raw["since_2002"].items()},
-            names_ja=raw["names_ja"],
+            names_ja={k: v for k, v in raw["names_ja"].items() if k != "today"},
+            names_ja_today=raw["names_ja"].get("today", {}),
             source=str(directory),
         )
     except ValidationError as exc:

@@ -4,6 +4,13 @@ Every condition of the rule language becomes a small `Test` that knows three thi
 its durable-rules expression, the expression of its negation (for `unless`), and how to
 check it in plain Python against a `View` (used to show what made a rule fire, and as an
 oracle in tests). Keeping all three side by side is what keeps them in agreement.
+
+The rules run in two strata. First the rules that decide the document's distinctions
+(inter-state or non-traditional, in East Asia or not, ...) fire on the descriptor alone, in
+levels: a distinction that depends on another is decided a level later. Each distinction
+that holds becomes a flag `d_<name>` on the threat fact. Then every other rule fires on that
+fact and chains on the conclusions of earlier rules. A distinction a rule names is thus a
+plain flag test, which can also be negated (`unless`).
 """
 from __future__ import annotations
 
@@ -11,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import Catalog
+from .errors import RuleFileError
 from .models import Descriptor
-from .rules import Rule, Rulebase, SeverityTest, Tests, When
+from .rules import Rule, Rulebase, SeverityTest, Tests, When, distinction_order, distinctions_named
 
 RULES_PER_RULESET = 200  # durable-rules segfaults when 256 rules share one test
+MAX_GROUPS = 15  # $and/$or nodes in one pattern: durable-rules refuses a 16th (error 113)
 CATCH_ALL = "_observed"
 
 
@@ -25,6 +34,8 @@ def threat_fact(threat: Descriptor, catalog: Catalog) -> dict[str, Any]:
 
     Flags (`s_PRK: true`) rather than arrays keep every list test a plain presence test,
     which durable-rules evaluates reliably (no `$iall` on empty lists, no missing-field traps).
+    Each group of states has two flags: `g_<group>` (a member is named) and `o_<group>`
+    (every state named is a member); `ns` is how many states are named.
     """
     fact: dict[str, Any] = {
         "kind": "threat",
@@ -33,12 +44,19 @@ def threat_fact(threat: Descriptor, catalog: Catalog) -> dict[str, Any]:
         "actor": threat.actor,
         "severity": threat.severity,
         "sev": catalog.vocabulary.severities[threat.severity].rank,
+        "ns": len(threat.states),
     }
     if threat.region:
         for region in catalog.regions_around(threat.region):
             fact[f"r_{region}"] = True
+    named = set(threat.states)
     for code in threat.states:
         fact[f"s_{code}"] = True
+    for group, members in catalog.state_groups.items():
+        if named & set(members):
+            fact[f"g_{group}"] = True
+        if named <= set(members):
+            fact[f"o_{group}"] = True
     for target in threat.targets:
         fact[f"t_{target}"] = True
     for name, value in threat.attributes.items():
@@ -67,9 +85,14 @@ class View:
     agencies: dict[str, list[str]] = field(default_factory=dict)
     states: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    sectors: set[str] = field(default_factory=set)
 
 
 # --- tests ------------------------------------------------------------------------
+
+NEVER = {"$nex": {"kind": 1}}   # every fact has a kind: this holds for none
+ALWAYS = {"$ex": {"kind": 1}}
+
 
 def _all(exprs: list[dict]) -> dict:
     # an empty $and matches every fact, the engine's own state included, and loops forever
@@ -90,6 +113,15 @@ def _flag(name: str) -> dict:
 
 def _no_flag(name: str) -> dict:
     return {"$nex": {name: 1}}
+
+
+def groups_in(expr: Any) -> int:
+    """How many $and/$or nodes an expression has (durable-rules allows MAX_GROUPS per pattern)."""
+    if isinstance(expr, dict):
+        return sum((k in ("$and", "$or")) + groups_in(v) for k, v in expr.items())
+    if isinstance(expr, list):
+        return sum(groups_in(x) for x in expr)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -114,23 +146,30 @@ class ScalarIn:
 
 @dataclass(frozen=True)
 class FlagsAny:
-    """At least one flag `prefix+value` is set (region, or `any` of states/targets)."""
+    """At least one flag `prefix+value` is set (region, or `any` of states/targets).
+
+    A value in `groups` is a group of states, present when one of its members is (`g_`).
+    """
 
     field: str
     prefix: str
     values: tuple[str, ...]
+    groups: frozenset[str] = frozenset()
+
+    def flag(self, value: str) -> str:
+        return f"g_{value}" if value in self.groups else self.prefix + value
 
     def durable(self) -> dict:
-        return _either([_flag(self.prefix + v) for v in self.values])
+        return _either([_flag(self.flag(v)) for v in self.values])
 
     def negated(self) -> dict:
-        return _all([_no_flag(self.prefix + v) for v in self.values])
+        return _all([_no_flag(self.flag(v)) for v in self.values])
 
     def holds(self, view: View) -> bool:
-        return any(view.fact.get(self.prefix + v) for v in self.values)
+        return any(view.fact.get(self.flag(v)) for v in self.values)
 
     def evidence(self, view: View) -> Any:
-        hits = [v for v in self.values if view.fact.get(self.prefix + v)]
+        hits = [v for v in self.values if view.fact.get(self.flag(v))]
         return hits[0] if self.field == "region" and len(hits) == 1 else hits
 
 
@@ -162,18 +201,74 @@ class FlagsNone:
     field: str
     prefix: str
     values: tuple[str, ...]
+    groups: frozenset[str] = frozenset()
+
+    def flag(self, value: str) -> str:
+        return f"g_{value}" if value in self.groups else self.prefix + value
 
     def durable(self) -> dict:
-        return _all([_no_flag(self.prefix + v) for v in self.values])
+        return _all([_no_flag(self.flag(v)) for v in self.values])
 
     def negated(self) -> dict:
-        return _either([_flag(self.prefix + v) for v in self.values])
+        return _either([_flag(self.flag(v)) for v in self.values])
 
     def holds(self, view: View) -> bool:
-        return not any(view.fact.get(self.prefix + v) for v in self.values)
+        return not any(view.fact.get(self.flag(v)) for v in self.values)
 
     def evidence(self, view: View) -> Any:
         return {"none of": list(self.values)} if self.field != "attributes" else {v: False for v in self.values}
+
+
+@dataclass(frozen=True)
+class StatesOnly:
+    """Every state named belongs to `group` (so also when none is named)."""
+
+    group: str
+    field: str = "states"
+    key: str = "states only"
+
+    def durable(self) -> dict:
+        return _flag(f"o_{self.group}")
+
+    def negated(self) -> dict:
+        return _no_flag(f"o_{self.group}")
+
+    def holds(self, view: View) -> bool:
+        return bool(view.fact.get(f"o_{self.group}"))
+
+    def evidence(self, view: View) -> Any:
+        return self.group
+
+
+@dataclass(frozen=True)
+class StateCount:
+    """Between `low` and `high` states are named (`high` None: no upper bound)."""
+
+    low: int
+    high: int | None
+    field: str = "states"
+    key: str = "states named"
+
+    def _parts(self, negated: bool) -> list[dict]:
+        parts = []
+        if self.low > 0:
+            parts.append({"$lt" if negated else "$gte": {"ns": self.low}})
+        if self.high is not None:
+            parts.append({"$gt" if negated else "$lte": {"ns": self.high}})
+        return parts
+
+    def durable(self) -> dict:
+        return _all(self._parts(False)) if self._parts(False) else ALWAYS
+
+    def negated(self) -> dict:
+        return _either(self._parts(True)) if self._parts(True) else NEVER
+
+    def holds(self, view: View) -> bool:
+        n = view.fact["ns"]
+        return n >= self.low and (self.high is None or n <= self.high)
+
+    def evidence(self, view: View) -> Any:
+        return view.fact["ns"]
 
 
 @dataclass(frozen=True)
@@ -208,9 +303,32 @@ class RankBetween:
         return view.fact["severity"]
 
 
-def descriptor_tests(tests: Tests, catalog: Catalog) -> list:
+@dataclass(frozen=True)
+class Distinction:
+    """One of the document's distinctions holds: the flag `d_<name>`, set when an earlier level of
+    the first stratum derived it. `producers` are the compiled rules that derive it (for analysis)."""
+
+    name: str
+    producers: tuple["Compiled", ...] = field(compare=False)
+    field: str = "derived"
+
+    def durable(self) -> dict:
+        return _flag(f"d_{self.name}")
+
+    def negated(self) -> dict:
+        return _no_flag(f"d_{self.name}")
+
+    def holds(self, view: View) -> bool:
+        return self.name in view.derived
+
+    def evidence(self, view: View) -> Any:
+        return [p.rule.id for p in self.producers if p.holds(view)]
+
+
+def descriptor_tests(tests: Tests, catalog: Catalog, distinctions: dict[str, tuple] | None = None) -> list:
     """The atomic tests of a `Tests` block, in a fixed order."""
     out: list = []
+    groups = frozenset(catalog.state_groups)
     for name in ("type", "category", "actor"):
         values = getattr(tests, name)
         if values:
@@ -235,9 +353,17 @@ def descriptor_tests(tests: Tests, catalog: Catalog) -> list:
         test = getattr(tests, name)
         if test is None:
             continue
-        values = tuple(catalog.expand_states(test.values)) if name == "states" else tuple(test.values)
-        kind = {"any": FlagsAny, "all": FlagsAll, "none": FlagsNone}[test.mode]
-        out.append(kind(name, prefix, values))
+        if test.any:
+            out.append(FlagsAny(name, prefix, tuple(test.any), groups if name == "states" else frozenset()))
+        if test.all:
+            values = tuple(catalog.expand_states(test.all)) if name == "states" else tuple(test.all)
+            out.append(FlagsAll(name, prefix, values))
+        if test.none:
+            out.append(FlagsNone(name, prefix, tuple(test.none), groups if name == "states" else frozenset()))
+        if test.only is not None:
+            out.append(StatesOnly(test.only))
+        if test.at_least is not None or test.at_most is not None:
+            out.append(StateCount(test.at_least or 0, test.at_most))
     if tests.attributes:
         yes = tuple(k for k, v in tests.attributes.items() if v)
         no = tuple(k for k, v in tests.attributes.items() if not v)
@@ -245,6 +371,9 @@ def descriptor_tests(tests: Tests, catalog: Catalog) -> list:
             out.append(FlagsAll("attributes", "a_", yes))
         if no:
             out.append(FlagsNone("attributes", "a_", no))
+    for name in tests.derived or []:
+        if distinctions is not None and name in catalog.vocabulary.distinctions:
+            out.append(Distinction(name, distinctions.get(name, ())))
     return out
 
 
@@ -267,7 +396,7 @@ class Concluded:
 
 @dataclass(frozen=True)
 class AtLeast:
-    """At least `n` distinct agencies, frameworks, states (or frameworks of a layer) concluded."""
+    """At least `n` of something concluded: agencies, frameworks, states, sectors, or those of a layer or sector."""
 
     of: str
     n: int
@@ -323,10 +452,16 @@ class Compiled:
 
     def evidence(self, view: View) -> dict[str, Any]:
         """What in the descriptor and in earlier conclusions satisfied the rule."""
-        out: dict[str, Any] = {t.field: t.evidence(view) for t in self.tests}
+        out: dict[str, Any] = {}
+        for t in self.tests:
+            if isinstance(t, Distinction):
+                out.setdefault("derived", {})[t.name] = t.evidence(view)
+            else:
+                out[getattr(t, "key", t.field)] = t.evidence(view)
         if self.branches:
             held = [b for b in self.branches if all(t.holds(view) for t in b)]
-            out["any"] = [{t.field: t.evidence(view) for t in b} for b in held]
+            out["any"] = [{f"derived {t.name}" if isinstance(t, Distinction) else getattr(t, "key", t.field):
+                           t.evidence(view) for t in b} for b in held]
         if self.unless:
             out["unless"] = "does not hold"
         for j in self.joins:
@@ -336,36 +471,117 @@ class Compiled:
                 out.setdefault("count", {})[j.of] = j.evidence(view)
         return out
 
+    def premises(self, view: View) -> list[tuple[str, str]]:
+        """The earlier conclusions this firing rests on: distinctions and joins that held."""
+        out = [("derived", t.name) for t in self.tests if isinstance(t, Distinction)]
+        for branch in self.branches:
+            if all(t.holds(view) for t in branch):
+                out.extend(("derived", t.name) for t in branch if isinstance(t, Distinction))
+                break
+        out.extend((j.kind, j.ref) for j in self.joins if isinstance(j, Concluded))
+        return out
 
-def compile_rule(rule: Rule, catalog: Catalog) -> Compiled:
+
+def compile_rule(rule: Rule, catalog: Catalog, distinctions: dict[str, tuple] | None = None) -> Compiled:
+    """One rule's tests. `distinctions` maps each distinction to its compiled producers."""
     when: When = rule.when
     joins: list = []
-    for kind, refs in (("derived", when.derived), ("framework", when.frameworks), ("agency", when.agencies)):
+    for ref in when.derived or []:
+        if distinctions is None or ref not in catalog.vocabulary.distinctions:
+            joins.append(Concluded("derived", ref))
+    for kind, refs in (("framework", when.frameworks), ("agency", when.agencies)):
         joins.extend(Concluded(kind, r) for r in refs or [])
     joins.extend(AtLeast(of, n) for of, n in (when.count or {}).items())
     return Compiled(
         rule=rule,
-        tests=tuple(descriptor_tests(when.descriptor_tests(), catalog)),
-        branches=tuple(tuple(descriptor_tests(b, catalog)) for b in when.any or []),
-        unless=tuple(tuple(descriptor_tests(block, catalog)) for block in when.unless or []),
+        tests=tuple(descriptor_tests(when.descriptor_tests(), catalog, distinctions)),
+        branches=tuple(tuple(descriptor_tests(b, catalog, distinctions)) for b in when.any or []),
+        unless=tuple(tuple(descriptor_tests(block, catalog, distinctions)) for block in when.unless or []),
         joins=tuple(joins),
     )
 
 
-def compile_rulebase(rulebase: Rulebase) -> tuple[dict[str, Compiled], dict[str, dict]]:
-    """Compile every rule; returns the compiled rules and the durable-rules rulesets.
+@dataclass
+class Plan:
+    """A compiled rule base: every rule's tests, the strata, and the durable-rules rulesets.
 
-    Rules are split into rulesets of at most RULES_PER_RULESET; the engine asserts every
-    fact into each of them, so chaining across rulesets works as within one. Each ruleset
-    has a catch-all rule so that every fact is accepted (see DURABLE_RULES.md).
+    `levels` are the rules that decide distinctions, a level for each depth of dependency;
+    `rest` is every other rule, in file order; each has its rulesets.
     """
-    compiled = {r.id: compile_rule(r, rulebase.catalog) for r in rulebase.rules}
+
+    compiled: dict[str, Compiled]
+    levels: list[list[str]]
+    rest: list[str]
+    producers: dict[str, tuple[Compiled, ...]]
+    rulesets: dict[str, dict]
+    level_rulesets: list[list[str]]
+    rest_rulesets: list[str]
+
+    @property
+    def first(self) -> list[str]:
+        return [rid for level in self.levels for rid in level]
+
+
+_PLANS: dict[str, Plan] = {}
+
+
+def compile_rulebase(rulebase: Rulebase) -> Plan:
+    """Compile every rule (once per rule base); split them into the two strata and into rulesets.
+
+    Each stratum is split into rulesets of at most RULES_PER_RULESET; the engine asserts
+    every fact of a stratum into each of its rulesets, so chaining across rulesets works
+    as within one. Each ruleset has a catch-all rule so that every fact is accepted
+    (see DURABLE_RULES.md). A pattern with more $and/$or nodes than durable-rules takes
+    is refused here, naming the rule.
+    """
+    if rulebase.digest in _PLANS:
+        return _PLANS[rulebase.digest]
+    catalog = rulebase.catalog
+    producers: dict[str, tuple[Compiled, ...]] = {}
+    compiled: dict[str, Compiled] = {}
+    depth: dict[str, int] = {}  # distinction -> the level that decides it
+    levels: list[list[str]] = []
+    for name in distinction_order(rulebase.rules, catalog):
+        made = []
+        for rule in rulebase.producers(name):
+            if rule.id not in compiled:
+                compiled[rule.id] = compile_rule(rule, catalog, producers)
+                needs = [depth[d] for d, _ in distinctions_named(rule) if d in depth]
+                level = 1 + max(needs) if needs else 0
+                while len(levels) <= level:
+                    levels.append([])
+                levels[level].append(rule.id)
+            made.append(compiled[rule.id])
+        producers[name] = tuple(made)
+        depth[name] = max((i for i, level in enumerate(levels) for p in made if p.rule.id in level), default=0)
+    for rule in rulebase.rules:
+        if rule.id not in compiled:
+            compiled[rule.id] = compile_rule(rule, catalog, producers)
+    first = {rid for level in levels for rid in level}
+    rest = [r.id for r in rulebase.rules if r.id not in first]
     rulesets: dict[str, dict] = {}
-    ids = list(compiled)
-    for start in range(0, len(ids), RULES_PER_RULESET):
-        chunk = ids[start:start + RULES_PER_RULESET]
-        name = f"advisor_{rulebase.digest[:16]}_{start // RULES_PER_RULESET}"
-        ruleset = {rid: compiled[rid].durable(priority=start + i + 1) for i, rid in enumerate(chunk)}
-        ruleset[CATCH_ALL] = {"all": [{"m": {"$ex": {"kind": 1}}}], "pri": 100_000, "run": CATCH_ALL}
-        rulesets[name] = ruleset
-    return compiled, rulesets
+    strata = [(f"l{i}", ids) for i, ids in enumerate(levels)] + [("r", rest)]
+    names: dict[str, list[str]] = {tag: [] for tag, _ in strata}
+    problems = []
+    for stratum, ids in strata:
+        for start in range(0, len(ids), RULES_PER_RULESET):
+            chunk = ids[start:start + RULES_PER_RULESET]
+            name = f"advisor_{rulebase.digest[:16]}_{stratum}_{start // RULES_PER_RULESET}"
+            ruleset = {}
+            for i, rid in enumerate(chunk):
+                ruleset[rid] = compiled[rid].durable(priority=start + i + 1)
+                n = max(groups_in(p) for p in ruleset[rid]["all"])
+                if n > MAX_GROUPS:
+                    rule = rulebase.by_id[rid]
+                    problems.append(RuleFileError(
+                        f"its conditions nest {n} groups of alternatives ($and/$or) in one test of the threat; "
+                        f"durable-rules takes at most {MAX_GROUPS}: split the rule or name fewer alternatives",
+                        path=rule.file, line=rule.line, loc=rid))
+            ruleset[CATCH_ALL] = {"all": [{"m": {"$ex": {"kind": 1}}}], "pri": 100_000, "run": CATCH_ALL}
+            rulesets[name] = ruleset
+            names[stratum].append(name)
+    if problems:
+        raise RuleFileError("rule base too complex for the engine", path=rulebase.directory, problems=problems)
+    plan = Plan(compiled, levels, rest, producers, rulesets, [names[f"l{i}"] for i in range(len(levels))], names["r"])
+    _PLANS[rulebase.digest] = plan
+    return plan

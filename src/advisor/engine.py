@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
-from .compiler import CATCH_ALL, Compiled, View, compile_rulebase, conclusion_fact, tally_fact, threat_fact
+from .compiler import CATCH_ALL, Compiled, Plan, View, compile_rulebase, conclusion_fact, tally_fact, threat_fact
 from .errors import EngineError, EngineUnavailable
 from .models import (AgencyOut, Assessment, Descriptor, FrameworkOut, Meta, Nature, RecommendationOut,
                      RemarkOut, RoleOut, StateOut, TraceEntry)
 from .rules import Rule, Rulebase, states_of
 
-ROLE_RANK = {"lead": 0, "coordinate": 1, "support": 2}
 SID = "assessment"
 MAX_STEPS = 100
 ENGINE_ERRORS = {
@@ -68,14 +67,19 @@ _REGISTERED: dict[str, "Prepared"] = {}
 
 @dataclass
 class Prepared:
-    """A rule base registered with the engine: its compiled rules, its rulesets, and the conclusions
-    some rule joins on (only those are asserted as facts: the others would only cost firings)."""
+    """A rule base registered with the engine: its plan (compiled rules, strata, rulesets), and the
+    conclusions some rule joins on (only those are asserted as facts: the others would only cost
+    firings)."""
 
-    compiled: dict[str, Compiled]
-    names: list[str]
+    plan: Plan
     watched: set[tuple[str, str]]
     tallied: set[str]
     orders: dict[str, dict[str, Any]]
+    registered: bool = False
+
+    @property
+    def compiled(self) -> dict[str, Compiled]:
+        return self.plan.compiled
 
 
 def _host():
@@ -96,23 +100,24 @@ def _host():
     return _HOST
 
 
-def prepare(rulebase: Rulebase) -> Prepared:
-    """Compile and register a rule base once per process."""
+def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
+    """Compile a rule base and register it with the engine, once per process."""
     with _LOCK:
-        if rulebase.digest not in _REGISTERED:
-            compiled, rulesets = compile_rulebase(rulebase)
+        prepared = _REGISTERED.get(rulebase.digest)
+        if prepared is None:
+            plan = compile_rulebase(rulebase)
+            joins = [j for c in plan.compiled.values() for j in c.joins]
+            prepared = Prepared(plan, watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
+                                tallied={j.of for j in joins if hasattr(j, "of")}, orders=_orders(rulebase.catalog))
+            _REGISTERED[rulebase.digest] = prepared
+        if register and not prepared.registered:
             _, dre = _durable()
             try:
-                _host().register_rulesets(copy.deepcopy(rulesets))  # Ruleset() mutates its input
+                _host().register_rulesets(copy.deepcopy(prepared.plan.rulesets))  # Ruleset() mutates its input
             except dre.error as exc:
                 raise EngineError(f"the engine refused the rule base: {exc}") from None
-            joins = [j for c in compiled.values() for j in c.joins]
-            _REGISTERED[rulebase.digest] = Prepared(
-                compiled, list(rulesets),
-                watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
-                tallied={j.of for j in joins if hasattr(j, "of")},
-                orders=_orders(rulebase.catalog))
-        return _REGISTERED[rulebase.digest]
+            prepared.registered = True
+        return prepared
 
 
 @dataclass
@@ -121,6 +126,8 @@ class Firing:
     step: int
     matched: dict[str, Any]
     states: dict[str, str]  # the states this firing brings in, with their basis
+    basis: str = "document"  # the rule's basis, or general_knowledge when a premise rests on it
+    weak: list[str] = field(default_factory=list)  # premises only general knowledge supports
 
 
 @dataclass
@@ -130,6 +137,7 @@ class _Run:
     view: View
     firings: list[Firing] = field(default_factory=list)
     fired: set[str] = field(default_factory=set)
+    supported: set[tuple[str, str]] = field(default_factory=set)  # concluded by a document-basis firing
 
 
 def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
@@ -149,76 +157,80 @@ def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
 def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
     """Fire the rule base on one threat; returns every firing in order, with its step.
 
-    `matcher(facts, view, fired)` may replace durable-rules (the plain-Python reference
-    evaluator in advisor.reference does, for tests and benchmarks); it returns the ids of
-    the rules that fire on the new facts, and its `by_id` holds their compiled conditions.
+    The first steps decide the document's distinctions on the descriptor alone, a level a
+    step; they become flags on the threat fact, and forward chaining goes on until nothing
+    new follows. `matcher(stratum, facts, view, fired)` may replace durable-rules (the
+    plain-Python reference evaluator in advisor.reference does, for tests and benchmarks);
+    `stratum` is a level's number or "rest", and it returns the ids of the rules of that
+    stratum that fire on the new facts.
     """
     if matcher is not None:
-        return _run_with(threat, rulebase, matcher)
+        return _chain(threat, rulebase, lambda stratum, facts, view, fired: matcher(stratum, facts, view, fired))
     prepared = prepare(rulebase)
-    compiled, names = prepared.compiled, prepared.names
-    catalog = rulebase.catalog
+    plan = prepared.plan
     _, dre = _durable()
     host = _host()
-    fact = threat_fact(threat, catalog)
-    result = _Run(view=View(fact=fact))
-    view = result.view
+    names = {i: level for i, level in enumerate(plan.level_rulesets)}
+    names["rest"] = plan.rest_rulesets
     with _LOCK:
         try:
-            facts = [fact]
-            step = 0
-            while facts:
-                step += 1
-                if step > MAX_STEPS:
-                    raise EngineError("forward chaining did not settle")
-                fired = _assert(host, names, facts, dre)
-                facts = []
-                counts_before = dict(view.counts)
-                for rule_id in fired:
-                    if rule_id == CATCH_ALL or rule_id in result.fired:
-                        continue  # `$or` may fire a rule twice; a rule counts once
-                    rule = compiled[rule_id].rule
-                    result.fired.add(rule_id)
-                    firing = Firing(rule, step, compiled[rule_id].evidence(view), states_of(rule, catalog, threat.states))
-                    result.firings.append(firing)
-                    facts.extend(f for f in _conclude(firing, view, catalog)
-                                 if (f["kind"], f["ref"]) in prepared.watched)
-                for of, n in view.counts.items():
-                    if counts_before.get(of) != n and of in prepared.tallied:
-                        facts.append(tally_fact(of, n))
+            return _chain(threat, rulebase, lambda stratum, facts, view, fired: _assert(host, names[stratum], facts, dre),
+                          prepared)
         finally:
-            for name in names:
+            for name in [n for level in plan.level_rulesets for n in level] + plan.rest_rulesets:
                 try:
                     host.delete_state(name, SID)
                 except dre.error:
                     pass  # the state was never created (no fact reached this ruleset)
-    return result
 
 
-def _run_with(threat: Descriptor, rulebase: Rulebase, matcher) -> _Run:
-    """The same forward chaining as run(), with another matcher in place of the engine."""
-    catalog = rulebase.catalog
+def _chain(threat: Descriptor, rulebase: Rulebase, fire, prepared: Prepared | None = None) -> _Run:
+    """Forward chaining in steps, with `fire(stratum, facts, view, fired)` matching the rules."""
+    prepared = prepared or prepare(rulebase, register=False)
+    plan, catalog = prepared.plan, rulebase.catalog
     fact = threat_fact(threat, catalog)
     result = _Run(view=View(fact=fact))
-    view, facts, step = result.view, [fact], 0
+    view = result.view
+    step = 0
+    for level in range(len(plan.levels)):
+        step += 1
+        for rule_id in fire(level, [fact], view, result.fired):
+            _record(rule_id, step, threat, rulebase, plan, result)
+        for name in view.derived:
+            fact[f"d_{name}"] = True
+    facts = [fact]
     while facts:
         step += 1
         if step > MAX_STEPS:
             raise EngineError("forward chaining did not settle")
-        fired = matcher(facts, view, result.fired)
+        fired = fire("rest", facts, view, result.fired)
         facts = []
+        counts_before = dict(view.counts)
         for rule_id in fired:
-            if rule_id in result.fired:
-                continue
-            rule = rulebase.by_id[rule_id]
-            result.fired.add(rule_id)
-            firing = Firing(rule, step, matcher.by_id[rule_id].evidence(view), states_of(rule, catalog, threat.states))
-            result.firings.append(firing)
-            facts.extend(_conclude(firing, view, catalog))
+            new = _record(rule_id, step, threat, rulebase, plan, result)
+            facts.extend(f for f in new if (f["kind"], f["ref"]) in prepared.watched)
+        for of, n in view.counts.items():
+            if counts_before.get(of) != n and of in prepared.tallied:
+                facts.append(tally_fact(of, n))
     return result
 
 
-def _conclude(firing: Firing, view: View, catalog) -> list[dict]:
+def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, plan: Plan, result: _Run) -> list[dict]:
+    """Record one firing (once per rule: `$or` may fire a rule twice); returns the new facts it concludes."""
+    if rule_id == CATCH_ALL or rule_id in result.fired:
+        return []
+    compiled = plan.compiled[rule_id]
+    rule, view = compiled.rule, result.view
+    result.fired.add(rule_id)
+    weak = [f"{kind} {ref}" for kind, ref in compiled.premises(view) if (kind, ref) not in result.supported]
+    basis = "document" if rule.basis == "document" and not weak else "general_knowledge"
+    firing = Firing(rule, step, compiled.evidence(view), states_of(rule, rulebase.catalog, threat.states, basis),
+                    basis, weak)
+    result.firings.append(firing)
+    return _conclude(firing, view, rulebase.catalog, result.supported)
+
+
+def _conclude(firing: Firing, view: View, catalog, supported: set[tuple[str, str]]) -> list[dict]:
     """Record a firing's conclusions in the view; return the facts that are new to the engine."""
     new: list[dict] = []
     rule = firing.rule
@@ -226,15 +238,18 @@ def _conclude(firing: Firing, view: View, catalog) -> list[dict]:
     for kind, refs in (("derived", then.derive), ("framework", then.frameworks), ("agency", list(then.agencies))):
         table = {"derived": view.derived, "framework": view.frameworks, "agency": view.agencies}[kind]
         for ref in refs:
+            if firing.basis == "document":
+                supported.add((kind, ref))
             if ref not in table:
                 table[ref] = []
                 new.append(conclusion_fact(kind, ref))
-                if kind == "framework":
-                    layer = catalog.frameworks[ref].layer
-                    view.counts[layer] = view.counts.get(layer, 0) + 1
+                if kind != "derived":
+                    for key in catalog.tally_keys(kind, ref):
+                        view.counts[key] = view.counts.get(key, 0) + 1
+                if kind == "agency":
+                    view.sectors.add(catalog.agencies[ref].sector)
             table[ref].append(rule.id)
-    view.counts["frameworks"] = len(view.frameworks)
-    view.counts["agencies"] = len(view.agencies)
+    view.counts["sectors"] = len(view.sectors)
     view.states.update(firing.states)
     view.counts["states"] = len(view.states)
     return new
@@ -242,37 +257,55 @@ def _conclude(firing: Firing, view: View, catalog) -> list[dict]:
 
 # --- building the assessment ----------------------------------------------------------
 
-def _basis(rules: list[Rule]) -> str:
-    return "document" if any(r.basis == "document" for r in rules) else "general_knowledge"
+def _basis(firings: list[Firing]) -> str:
+    return "document" if any(f.basis == "document" for f in firings) else "general_knowledge"
 
 
-def _numbers(rules: list[Rule]) -> list[int]:
-    return sorted({n for r in rules for n in r.numbers})
+def _numbers(firings: list[Firing]) -> list[int]:
+    return sorted({n for f in firings for n in f.rule.numbers})
+
+
+def _note(firing: Firing, agency: str | None = None) -> str | None:
+    """Why a firing's conclusion is general knowledge: the role's note, the rule's, or its weak premises."""
+    rule = firing.rule
+    if agency is not None and agency in rule.then.role_notes:
+        return rule.then.role_notes[agency]
+    if rule.basis == "general_knowledge":
+        return rule.note
+    if firing.weak:
+        return "the document's reasoning, applied to what rests on general knowledge: " + ", ".join(firing.weak)
+    return None
 
 
 def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
     """Assess one threat with one rule base: every conclusion with the rules and recommendations behind it.
 
     The output is built in one pass over the firings; its models are constructed without
-    validation (model_construct), since every value comes from a validated rule base.
+    validation (model_construct), since every value comes from a validated rule base. A
+    conclusion's basis is `document` when some firing that rests on the document alone gives it.
+    Rules that only decide the document's distinctions are in the trace but reach no
+    recommendation: they are premises, not answers.
     """
     catalog = rulebase.catalog
+    vocabulary = catalog.vocabulary
     result = run(threat, rulebase, matcher)
-    by: dict[str, dict[str, list[Rule]]] = {k: {} for k in ("frameworks", "agencies", "measures", "caveats")}
-    by_number: dict[int, list[Rule]] = {}
-    state_rules: dict[str, list[tuple[Rule, str]]] = {}
+    premises_only = set(rulebase.distinction_rules)
+    by: dict[str, dict[str, list[Firing]]] = {k: {} for k in ("frameworks", "agencies", "measures", "caveats")}
+    by_number: dict[int, list[Firing]] = {}
+    state_firings: dict[str, list[tuple[Firing, str]]] = {}
     for f in result.firings:
         r = f.rule
         for kind, refs in (("frameworks", r.then.frameworks), ("agencies", r.then.agencies),
                            ("measures", r.then.measures), ("caveats", r.then.caveats)):
             for ref in refs:
-                by[kind].setdefault(ref, []).append(r)
-        for n in r.numbers:
-            by_number.setdefault(n, []).append(r)
+                by[kind].setdefault(ref, []).append(f)
+        if r.id not in premises_only:
+            for n in r.numbers:
+                by_number.setdefault(n, []).append(f)
         for code, basis in f.states.items():
-            state_rules.setdefault(code, []).append((r, basis))
+            state_firings.setdefault(code, []).append((f, basis))
 
-    order = prepare(rulebase).orders
+    order = prepare(rulebase, register=False).orders
 
     def citation(text: str) -> tuple[int, int | None]:
         cache = order["citation"]
@@ -282,65 +315,78 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
 
     frameworks = []
     for fid in sorted(by["frameworks"], key=order["framework"].__getitem__):
-        fw, rules = catalog.frameworks[fid], by["frameworks"][fid]
-        frameworks.append(_make(FrameworkOut, 
+        fw, firings = catalog.frameworks[fid], by["frameworks"][fid]
+        frameworks.append(_make(FrameworkOut,
             id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=fw.members,
-            members_basis=fw.basis, recommendations=_numbers(rules), rules=[r.id for r in rules], basis=_basis(rules)))
+            members_basis=fw.basis, recommendations=_numbers(firings), rules=[f.rule.id for f in firings],
+            basis=_basis(firings)))
 
     states = []
-    for code in sorted(state_rules):
-        pairs = state_rules[code]
-        rules = [r for r, _ in pairs]
-        states.append(_make(StateOut, 
+    for code in sorted(state_firings):
+        pairs = state_firings[code]
+        firings = [f for f, _ in pairs]
+        states.append(_make(StateOut,
             code=code, name=catalog.state_name(code), frameworks=[f.id for f in frameworks if code in f.members],
-            recommendations=_numbers(rules), rules=[r.id for r in rules],
+            recommendations=_numbers(firings), rules=[f.rule.id for f in firings],
             basis="document" if any(b == "document" for _, b in pairs) else "general_knowledge"))
 
     agencies = []
-    for aid, rules in by["agencies"].items():  # the strongest role any rule gives
-        roles = [_make(RoleOut, role=r.then.agencies[aid], rule=r.id) for r in rules]
-        role = min((x.role for x in roles), key=ROLE_RANK.__getitem__)
-        agencies.append(_make(AgencyOut, 
-            id=aid, name=catalog.agencies[aid].name, role=role, roles=roles, recommendations=_numbers(rules),
-            rules=[r.id for r in rules], basis=_basis(rules)))
-    agencies.sort(key=lambda a: (ROLE_RANK[a.role], order["agency"][a.id]))
+    for aid, firings in by["agencies"].items():  # the strongest role any rule gives
+        roles = [_make(RoleOut, role=f.rule.then.agencies[aid], rule=f.rule.id, basis=f.basis, note=_note(f, aid))
+                 for f in firings]
+        role = min((x.role for x in roles), key=vocabulary.role_rank)
+        role_basis = "document" if any(x.role == role and x.basis == "document" for x in roles) else "general_knowledge"
+        agencies.append(_make(AgencyOut,
+            id=aid, name=catalog.agencies[aid].name, role=role, role_basis=role_basis, roles=roles,
+            recommendations=_numbers(firings),
+            rules=[f.rule.id for f in firings], basis=_basis(firings)))
+    agencies.sort(key=lambda a: (vocabulary.role_rank(a.role), order["agency"][a.id]))
 
     def remarks(kind: str) -> list[RemarkOut]:
         table = getattr(catalog, kind)
         out = []
         for rid in sorted(by[kind], key=order[kind].__getitem__):
-            remark, rules = table[rid], by[kind][rid]
-            out.append(_make(RemarkOut, 
+            remark, firings = table[rid], by[kind][rid]
+            out.append(_make(RemarkOut,
                 id=rid, text=remark.text, citation=remark.recommendation,
-                recommendations=[citation(remark.recommendation)[0]], rules=[r.id for r in rules]))
+                recommendations=[citation(remark.recommendation)[0]], rules=[f.rule.id for f in firings],
+                basis=_basis(firings)))
         return out
 
     recommendations = []
     for number in sorted(by_number):
-        rec, rules = catalog.recommendations[number], by_number[number]
-        cites = sorted({c for r in rules for c in r.cites if citation(c)[0] == number},
+        rec, firings = catalog.recommendations[number], by_number[number]
+        cites = sorted({c for f in firings for c in f.rule.cites if citation(c)[0] == number},
                        key=lambda c: citation(c)[1] or 0)
-        recommendations.append(_make(RecommendationOut, 
+        recommendations.append(_make(RecommendationOut,
             number=number, title=rec.title, group=rec.group, summary=rec.summary,
-            citations=cites, rules=[r.id for r in rules]))
+            citations=cites, rules=[f.rule.id for f in firings], basis=_basis(firings)))
 
-    trace = [_make(TraceEntry, 
-        step=f.step, rule=f.rule.id, recommendations=f.rule.numbers, citations=f.rule.cites,
-        because=f.rule.because, basis=f.rule.basis, matched=f.matched, concluded=_concluded(f))
-        for f in result.firings]
-
-    notes = [f"attribute '{a}' is not used by any rule" for a in threat.unused_attributes(catalog)]
-    if not result.firings:
-        notes.append("no rule applies to this threat")
-    return _make(Assessment, 
+    trace = [_trace_entry(f) for f in result.firings]
+    derived = result.view.derived
+    notes = [f"attribute '{a}' is not used by any rule" for a in threat.attributes if a not in rulebase.used_attributes]
+    notes += [vocabulary.derived[d].note for d in derived if vocabulary.derived[d].note]
+    leads = [a.name for a in agencies if a.role == "lead"]
+    if len(leads) > 1:
+        notes.append("more than one body leads: " + " and ".join(leads) + "; each leads its own part (see roles)")
+    if not any(f.rule.id not in premises_only for f in result.firings):
+        notes.append("no recommendation of the document applies to this threat")
+    category = next((d for d in derived if d in vocabulary.categories), vocabulary.types[threat.type].category)
+    return _make(Assessment,
         threat=threat.to_output(),
-        nature=_make(Nature, category=catalog.vocabulary.types[threat.type].category,
-                                      derived=list(result.view.derived)),
+        nature=_make(Nature, category=category, derived=list(derived)),
         recommendations=recommendations, frameworks=frameworks, states=states, agencies=agencies,
         measures=remarks("measures"), caveats=remarks("caveats"), trace=trace, notes=notes,
         advisor=_make(Meta, version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
         stages=None, since_2002=None,
     )
+
+
+def _trace_entry(f: Firing) -> TraceEntry:
+    rule = f.rule
+    return _make(TraceEntry, step=f.step, rule=rule.id, recommendations=rule.numbers, citations=rule.cites,
+                 because=rule.because, basis=f.basis, quote=rule.quote, note=_note(f), matched=f.matched,
+                 concluded=_concluded(f))
 
 
 def _make(cls, **values):

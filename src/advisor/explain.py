@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import Analyzer, describe_test
-from .compiler import AtLeast, Compiled, Concluded, FlagsAll, FlagsAny, FlagsNone, RankBetween, ScalarIn, compile_rule
+from .compiler import (AtLeast, Compiled, Concluded, Distinction, FlagsAll, FlagsAny, FlagsNone, RankBetween,
+                       ScalarIn, StateCount, StatesOnly, compile_rulebase)
 from .diff import diff_assessments
 from .errors import InputError, nearest
 from .models import Descriptor
@@ -56,6 +57,9 @@ class Node:
     citations: list[str]
     because: str
     step: int
+    basis: str = "document"
+    quote: str | None = None
+    note: str | None = None
     descriptor: dict[str, Any] = field(default_factory=dict)
     needs: list[tuple[str, list["Node"]]] = field(default_factory=list)  # (what, the rules that gave it)
     repeated: bool = False
@@ -70,7 +74,9 @@ def why(threat: Descriptor, rulebase: Rulebase) -> tuple[Any, Any]:
 
     def chain(rule_id: str, seen: set[str]) -> Node:
         f = by_rule[rule_id]
-        node = Node(rule_id, f.rule.cites, f.rule.because, f.step)
+        from .engine import _note
+
+        node = Node(rule_id, f.rule.cites, f.rule.because, f.step, f.basis, f.rule.quote, _note(f))
         if rule_id in seen:
             node.repeated = True
             return node
@@ -122,6 +128,10 @@ def _now(test, view, threat: Descriptor) -> str:
         if test.field == "attributes":
             return ", ".join(f"{k}={v}" for k, v in threat.attributes.items()) or "(none)"
         return ", ".join(getattr(threat, test.field)) or "(none)"
+    if isinstance(test, (StatesOnly, StateCount)):
+        return ", ".join(threat.states) or "(none)"
+    if isinstance(test, Distinction):
+        return "holds" if test.holds(view) else "does not hold"
     if isinstance(test, AtLeast):
         return str(view.counts.get(test.of, 0))
     return ""
@@ -136,9 +146,18 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
     present = any(concludes(f.rule, target, threat, cat) for f in result.firings)
     producers = Analyzer(rulebase).producers  # (kind, ref) -> the rules that conclude it
 
+    compiled = compile_rulebase(rulebase).compiled
+
+    def distinction_check(t: Distinction, depth: int, positive: bool = True) -> Check:
+        check = Check(describe_test(t, positive), t.holds(view) == positive, _now(t, view, threat))
+        if not check.holds and positive and depth < 3:
+            check.producers = sorted((miss(p.rule, depth + 1) for p in t.producers), key=lambda m: len(m.failing))
+        return check
+
     def miss(rule: Rule, depth: int) -> Miss:
-        c: Compiled = compile_rule(rule, cat)
-        checks = [Check(describe_test(t), t.holds(view), _now(t, view, threat)) for t in c.tests]
+        c: Compiled = compiled[rule.id]
+        checks = [distinction_check(t, depth) if isinstance(t, Distinction) else
+                  Check(describe_test(t), t.holds(view), _now(t, view, threat)) for t in c.tests]
         if c.branches:
             held = [all(t.holds(view) for t in b) for b in c.branches]
             text = " OR ".join("(" + "; ".join(describe_test(t) for t in b) + ")" for b in c.branches)

@@ -163,8 +163,6 @@ class Descriptor(BaseModel):
             out.append(current)
         return out
 
-    def unused_attributes(self, catalog: Catalog) -> list[str]:
-        return [k for k in self.attributes if k not in catalog.vocabulary.attributes]
 
 
 def _problems(exc: ValidationError, path: str, prefix: str = "") -> list[DescriptorError]:
@@ -252,6 +250,7 @@ class RecommendationOut(_Out):
     summary: str
     citations: list[str]
     rules: list[str]
+    basis: str
 
 
 class FrameworkOut(_Out):
@@ -277,14 +276,21 @@ class StateOut(_Out):
 
 
 class RoleOut(_Out):
+    """One rule's role for an agency; `basis` is the rule's, `note` says why a general-knowledge role holds."""
+
     role: str
     rule: str
+    basis: str
+    note: str | None = None
 
 
 class AgencyOut(_Out):
+    """A Japanese body: its strongest role (`role`) and that role's basis, and every rule's role."""
+
     id: str
     name: str
     role: str
+    role_basis: str
     roles: list[RoleOut]
     recommendations: list[int]
     rules: list[str]
@@ -297,6 +303,7 @@ class RemarkOut(_Out):
     citation: str
     recommendations: list[int]
     rules: list[str]
+    basis: str
 
 
 class Nature(_Out):
@@ -305,12 +312,17 @@ class Nature(_Out):
 
 
 class TraceEntry(_Out):
+    """One firing: the rule, why (`because`), on what basis, the document's words it rests on
+    (`quote`), what in the descriptor or earlier conclusions matched, and what it concluded."""
+
     step: int
     rule: str
     recommendations: list[int]
     citations: list[str]
     because: str
     basis: str
+    quote: str | None = None
+    note: str | None = None
     matched: dict[str, Any]
     concluded: dict[str, Any]
 

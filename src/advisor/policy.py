@@ -6,14 +6,18 @@ A case file:
     rules: ../../rules              # optional: the rule base, relative to this file
     cases:
       - name: piracy in the Malacca Strait brings the maritime-security regime
+        because: the sea lanes' security is rec 12's ...   # optional: the reasoning, shown when the case fails
         threat: ../../threats/malacca_piracy.json   # a path relative to this file, or a mapping
         expect:
           frameworks: [wpns, imb_kuala_lumpur]      # must be present (shorthand for include)
           agencies: {include: [maritime_safety_agency], exclude: [defense_agency]}
           recommendations: {exact: [3, 12, 14]}
           roles: {maritime_safety_agency: lead}
-          caveats: [not_limited_to_east_asia]
+          measures: [open_to_states_beyond_east_asia]
           because: {wpns: [12]}                     # what must justify an output
+          basis: {wpns: document}                   # an item's basis (an agency's: its taking part)
+          role_basis: {maritime_safety_agency: general_knowledge}  # the basis of an agency's role
+          notes: [outside East Asia]                # text some note must contain
 """
 from __future__ import annotations
 
@@ -63,8 +67,11 @@ class Expect(_Strict):
     caveats: SetExpect | None = None
     measures: SetExpect | None = None
     derived: SetExpect | None = None
-    roles: dict[str, Literal["lead", "support", "coordinate"]] = {}
+    roles: dict[str, str] = {}
     because: dict[str, list[int]] = {}
+    basis: dict[str, Literal["document", "general_knowledge"]] = {}
+    role_basis: dict[str, Literal["document", "general_knowledge"]] = {}
+    notes: list[str] = []
 
     @model_validator(mode="after")
     def _known_ids(self, info: ValidationInfo) -> "Expect":
@@ -77,10 +84,18 @@ class Expect(_Strict):
             for ref in (exp.include + exp.exclude + (exp.exact or [])) if exp else []:
                 if ref not in pools[kind]:
                     raise ValueError(f"{kind}: unknown id '{ref}' (did you mean {nearest(ref, pools[kind])}?)")
-        for agency in self.roles:
+        for agency in self.role_basis:
+            if agency not in catalog.agencies:
+                raise ValueError(f"role_basis: unknown agency '{agency}' (did you mean {nearest(agency, catalog.agencies)}?)")
+        for agency, role in self.roles.items():
             if agency not in catalog.agencies:
                 raise ValueError(f"roles: unknown agency '{agency}' (did you mean {nearest(agency, catalog.agencies)}?)")
+            if role not in catalog.vocabulary.roles:
+                raise ValueError(f"roles: {agency}: unknown role '{role}' (did you mean {nearest(role, catalog.vocabulary.roles)}?)")
         everything = [*catalog.frameworks, *catalog.agencies, *catalog.states, *catalog.caveats, *catalog.measures]
+        for ref in self.basis:
+            if ref not in everything and ref not in [str(n) for n in catalog.recommendations]:
+                raise ValueError(f"basis: unknown id '{ref}' (did you mean {nearest(ref, everything)}?)")
         for ref, numbers in self.because.items():
             if ref not in everything:
                 raise ValueError(f"because: unknown id '{ref}' (did you mean {nearest(ref, everything)}?)")
@@ -92,6 +107,7 @@ class Expect(_Strict):
 
 class CaseModel(_Strict):
     name: str
+    because: str | None = None  # the reasoning behind the expectation, in words
     threat: str | dict[str, Any]
     expect: Expect
 
@@ -113,6 +129,7 @@ class Case:
     threat_path: str
     expect: Expect
     rulebase: Rulebase
+    because: str | None = None
 
     @property
     def where(self) -> str:
@@ -208,7 +225,7 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
             shown_threat = str(threat_path)
         else:
             threat, shown_threat = dict(model.threat), f"{shown}:{line}"
-        cases.append(Case(model.name, shown, line, threat, shown_threat, model.expect, rulebase))
+        cases.append(Case(model.name, shown, line, threat, shown_threat, model.expect, rulebase, model.because))
     if problems:
         raise PolicyFileError("invalid policy test file", path=shown, problems=problems)
     return cases
@@ -260,6 +277,20 @@ def compare(expect: Expect, a: Assessment) -> list[Mismatch]:
         if have is None or not set(numbers) <= set(have):
             out.append(Mismatch("because", f"{ref} justified by {numbers}",
                                 "absent" if have is None else f"{ref} justified by {have}"))
+    bases = {str(r.number): r.basis for r in a.recommendations}
+    bases.update({x.id: x.basis for x in [*a.frameworks, *a.caveats, *a.measures]})
+    bases.update({s.code: s.basis for s in a.states})
+    bases.update({g.id: g.basis for g in a.agencies})  # an agency's part in the answer
+    for ref, basis in expect.basis.items():
+        if bases.get(ref) != basis:
+            out.append(Mismatch("basis", f"{ref} {basis}", f"{ref} {bases.get(ref, 'absent')}"))
+    role_bases = {g.id: g.role_basis for g in a.agencies}  # the basis of its strongest role
+    for ref, basis in expect.role_basis.items():
+        if role_bases.get(ref) != basis:
+            out.append(Mismatch("role_basis", f"{ref} {basis}", f"{ref} {role_bases.get(ref, 'absent')}"))
+    for text in expect.notes:
+        if not any(text in note for note in a.notes):
+            out.append(Mismatch("notes", f"a note with '{text}'", "; ".join(a.notes) or "no notes"))
     return out
 
 

@@ -103,9 +103,10 @@ def assessment_table(a: Assessment, names: Names = Names()) -> str:
     section("States", _table(rows, ["Code", "Name", "Frameworks", "Rec."], [5, 22, 52, 12]) if rows else "(none)")
     rows = []
     for g in a.agencies:
-        star |= g.basis != "document"
-        rows.append([names("agencies", g.id, g.name) + _basis(g.basis), g.role, _nums(g.recommendations)])
-    section("Agencies", _table(rows, ["Agency", "Role", "Rec."], [55, 11, 20]) if rows else "(none)")
+        star |= g.basis != "document" or g.role_basis != "document"
+        rows.append([names("agencies", g.id, g.name) + _basis(g.basis), g.role + _basis(g.role_basis),
+                     _nums(g.recommendations)])
+    section("Agencies", _table(rows, ["Agency", "Role", "Rec."], [55, 13, 20]) if rows else "(none)")
     if a.measures or a.caveats:
         rows = [["measure", m.text, m.citation] for m in a.measures]
         rows += [["caveat", c.text, c.citation] for c in a.caveats]
@@ -154,8 +155,9 @@ def assessment_markdown(a: Assessment, names: Names = Names()) -> str:
     out += ["## States", "", _md_table(["Code", "Name", "Frameworks", "Recommendations", "Basis"],
             [[s.code, names("states", s.code, s.name), ", ".join(s.frameworks), _nums(s.recommendations), s.basis]
              for s in a.states]), ""]
-    out += ["## Japanese agencies", "", _md_table(["Agency", "Role", "Recommendations", "Basis"],
-            [[names("agencies", g.id, g.name), g.role, _nums(g.recommendations), g.basis] for g in a.agencies]), ""]
+    out += ["## Japanese agencies", "", _md_table(["Agency", "Role", "Recommendations", "Basis", "Role basis"],
+            [[names("agencies", g.id, g.name), g.role, _nums(g.recommendations), g.basis, g.role_basis]
+             for g in a.agencies]), ""]
     if a.measures:
         out += ["## Measures", ""] + [f"- {m.text} ({m.citation})" for m in a.measures] + [""]
     if a.caveats:
@@ -209,7 +211,8 @@ def catalog_rows(catalog, what: str) -> tuple[list[str], list[list[Any]], list[i
     if what == "attributes":
         return (["Id", "Meaning"], [[k, text] for k, text in v.attributes.items()], [22, 76])
     if what == "derived":
-        return (["Id", "Meaning"], [[k, text] for k, text in v.derived.items()], [34, 64])
+        return (["Id", "Meaning"], [[k + (" (distinction)" if e.distinction else ""), e.text]
+                                    for k, e in v.derived.items()], [34, 64])
     raise KeyError(what)
 
 
@@ -222,8 +225,9 @@ def catalog_data(catalog, what: str) -> list[dict[str, Any]]:
               "types": v.types, "regions": v.regions, "targets": v.targets}
     if what in tables:
         return [{"id": k, **e.model_dump(mode="json", exclude={"id", "code"})} for k, e in tables[what].items()]
-    texts = {"attributes": v.attributes, "derived": v.derived}[what]
-    return [{"id": k, "meaning": text} for k, text in texts.items()]
+    if what == "derived":
+        return [{"id": k, "meaning": e.text, "distinction": e.distinction, "note": e.note} for k, e in v.derived.items()]
+    return [{"id": k, "meaning": text} for k, text in v.attributes.items()]
 
 
 def render_catalog(catalog, what: str, fmt: str) -> str:
@@ -260,6 +264,9 @@ def policy_failure(result) -> str:
     """One failed case: where, what was expected against what came out, and the trace."""
     case = result.case
     lines = [f"FAIL {case.where} {case.name}"]
+    if case.because:
+        lines.extend(textwrap.wrap(f"because: {case.because}", WIDTH, initial_indent="    ",
+                                   subsequent_indent="      "))
     if result.error:
         lines.append(f"    error: {result.error}")
         return "\n".join(lines)
@@ -335,6 +342,12 @@ def render_why(target, nodes) -> str:
                      + (" (see above)" if node.repeated else f": {node.because}"))
         if node.repeated:
             return
+        if node.quote:
+            lines.extend(textwrap.wrap(f"the document: \u201c{node.quote}\u201d", WIDTH,
+                                       initial_indent=f"{pad}    ", subsequent_indent=f"{pad}      "))
+        if node.basis != "document":
+            lines.extend(textwrap.wrap(f"general knowledge, not the document: {node.note}", WIDTH,
+                                       initial_indent=f"{pad}    ", subsequent_indent=f"{pad}      "))
         for key, value in node.descriptor.items():
             if key == "unless":
                 lines.append(f"{pad}    and no exception (unless) applies")
@@ -623,13 +636,18 @@ def matrix_rows(rows, catalog, names) -> tuple[list[str], list[list[str]]]:
     headers = ["Type"] + (["Region"] if show_region else []) + short + ["Flag"]
     body = []
     for r in rows:
-        cells = [{"lead": "L", "coordinate": "C", "support": "S"}.get(r.roles.get(a, ""), "") for a in agencies]
+        cells = [{"lead": "L", "coordinate": "C", "support": "S", "participate": "P"}.get(r.roles.get(a, ""), "")
+                 for a in agencies]
         body.append([r.type] + ([r.region or "-"] if show_region else []) + cells + [r.flag])
     return headers, body
 
 
 def matrix_text(rows, catalog, names, fmt: str) -> str:
-    """The lead/support matrix: L lead, C coordinate, S support; rows with no lead or several are flagged."""
+    """The role matrix: L lead, C coordinate, S support, P participate; rows with no lead or several are flagged.
+
+    The document names which kinds of bodies act but assigns no lead: the leads shown are
+    advisor's general knowledge, and the flags show where that reading leaves a gap or an overlap.
+    """
     headers, body = matrix_rows(rows, catalog, names)
     if fmt == "csv":
         import csv
@@ -638,7 +656,8 @@ def matrix_text(rows, catalog, names, fmt: str) -> str:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows([headers, *body])
         return buf.getvalue()
-    key = "L lead, C coordinate, S support. " + ", ".join(
+    key = ("L lead, C coordinate, S support, P takes part (named by the document, no role). Leads are general "
+           "knowledge: the document assigns none. ") + ", ".join(
         f"{catalog.agencies[a].short or a} = {names('agencies', a, catalog.agencies[a].name)}" for a in catalog.agencies)
     gaps = sum(1 for r in rows if r.flag == "no lead")
     overlaps = sum(1 for r in rows if r.flag.endswith("leads"))

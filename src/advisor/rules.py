@@ -20,6 +20,8 @@ from .source import LineDict, line_of, read_yaml
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 MAX_VALUES = 100  # alternatives in one test; the engine breaks at 512 (DURABLE_RULES.md)
 SCALARS = ("type", "category", "region", "actor", "severity")
+SET_MODES = ("any", "all", "none", "only", "at_least", "at_most")
+MAX_QUOTE_WORDS = 35
 SETS = ("states", "targets")
 COUNTS = ("agencies", "frameworks", "states")
 
@@ -48,26 +50,30 @@ class _Strict(BaseModel):
 
 
 class SetTest(_Strict):
-    """A test on a list field: any, all or none of the values are present."""
+    """A test on a list field; every part given must hold.
+
+    any / all / none: of these values, at least one / every one / none is present;
+    only (states): every state named belongs to this group (true when none is named);
+    at_least / at_most (states): how many states are named.
+    """
 
     any: list[str] | None = None
     all: list[str] | None = None
     none: list[str] | None = None
+    only: str | None = None
+    at_least: int | None = Field(default=None, ge=0, le=MAX_VALUES)
+    at_most: int | None = Field(default=None, ge=0, le=MAX_VALUES)
 
     @model_validator(mode="after")
-    def _one_mode(self) -> "SetTest":
-        modes = [m for m in ("any", "all", "none") if getattr(self, m) is not None]
-        if len(modes) != 1:
-            raise ValueError("give exactly one of 'any', 'all' or 'none'")
+    def _some_mode(self) -> "SetTest":
+        if all(getattr(self, m) is None for m in SET_MODES):
+            raise ValueError("give at least one of " + ", ".join(f"'{m}'" for m in SET_MODES))
         return self
 
     @property
-    def mode(self) -> str:
-        return next(m for m in ("any", "all", "none") if getattr(self, m) is not None)
-
-    @property
     def values(self) -> list[str]:
-        return getattr(self, self.mode)
+        """Every value the test names (for validation and look-ups)."""
+        return [v for m in ("any", "all", "none") for v in getattr(self, m) or []]
 
 
 class SeverityTest(_Strict):
@@ -86,8 +92,9 @@ class Tests(_Strict):
     states: SetTest | None = None
     targets: SetTest | None = None
     attributes: dict[str, bool] | None = None
+    derived: list[str] | None = None
 
-    @field_validator("type", "category", "region", "actor", mode="before")
+    @field_validator("type", "category", "region", "actor", "derived", mode="before")
     @classmethod
     def _scalar_list(cls, value: Any) -> Any:
         return _as_list(value)
@@ -133,24 +140,43 @@ class Tests(_Strict):
         pool, what = {"states": (list(cat.states) + list(cat.state_groups), "state"),
                       "targets": (cat.vocabulary.targets, "target"),
                       "attributes": (cat.vocabulary.attributes, "attribute")}[info.field_name]
+        for mode in ("any", "all", "none") if info.field_name != "attributes" else ():
+            if getattr(v, mode) is not None and not getattr(v, mode):
+                raise ValueError(f"'{mode}' needs at least one value")
         _known(list(v) if info.field_name == "attributes" else v.values, pool, what)
+        if info.field_name == "targets" and any(getattr(v, m) is not None for m in ("only", "at_least", "at_most")):
+            raise ValueError("'only', 'at_least' and 'at_most' are tests on states")
+        if info.field_name == "states":
+            if v.only is not None and v.only not in cat.state_groups:
+                raise ValueError(f"only: '{v.only}' is not a group of states "
+                                 f"(did you mean {nearest(v.only, cat.state_groups)}?)")
+            if v.at_least is not None and v.at_most is not None and v.at_least > v.at_most:
+                raise ValueError("at_least is more than at_most")
         return v
+
+    @field_validator("derived")
+    @classmethod
+    def _derived_facts(cls, v, info):
+        return None if v is None else _known(v, _catalog(info).vocabulary.derived, "derived fact")
 
     def is_empty(self) -> bool:
         return all(getattr(self, f) is None for f in Tests.model_fields)
 
 
 class When(Tests):
-    """A rule's conditions: descriptor tests, alternatives, an exception, and earlier conclusions."""
+    """A rule's conditions: descriptor tests, alternatives, an exception, and earlier conclusions.
+
+    `derived` may name any derived fact here (an earlier conclusion); inside `any` and
+    `unless` blocks only the document's distinctions, which the descriptor alone decides.
+    """
 
     any: list[Tests] | None = None
     unless: list[Tests] | None = None
-    derived: list[str] | None = None
     frameworks: list[str] | None = None
     agencies: list[str] | None = None
     count: dict[str, int] | None = None
 
-    @field_validator("derived", "frameworks", "agencies", mode="before")
+    @field_validator("frameworks", "agencies", mode="before")
     @classmethod
     def _join_list(cls, value: Any) -> Any:
         return _as_list(value)
@@ -160,11 +186,6 @@ class When(Tests):
     def _unless_blocks(cls, value: Any) -> Any:
         # one block of tests, or a list of blocks: the rule is silent when any block holds
         return [value] if isinstance(value, dict) else value
-
-    @field_validator("derived")
-    @classmethod
-    def _derived(cls, v, info):
-        return None if v is None else _known(v, _catalog(info).vocabulary.derived, "derived fact")
 
     @field_validator("frameworks")
     @classmethod
@@ -181,8 +202,8 @@ class When(Tests):
     def _count(cls, v, info):
         if v is None:
             return v
-        pool = list(COUNTS) + list(_catalog(info).vocabulary.layers)
-        _known(list(v), pool, "count (agencies, frameworks, states or a layer)")
+        pool = _catalog(info).count_keys()
+        _known(list(v), pool, "count (agencies, frameworks, states, sectors, a layer or a sector)")
         for key, n in v.items():
             if n < 1:
                 raise ValueError(f"count of {key} must be at least 1")
@@ -195,21 +216,55 @@ class When(Tests):
             raise ValueError("'any' needs at least two alternatives")
         return v
 
+    @model_validator(mode="after")
+    def _blocks_name_distinctions(self, info: ValidationInfo) -> "When":
+        distinctions = _catalog(info).vocabulary.distinctions
+        for where, blocks in (("any", self.any or []), ("unless", self.unless or [])):
+            for i, block in enumerate(blocks):
+                for name in block.derived or []:
+                    if name not in distinctions:
+                        raise ValueError(f"{where}.{i}.derived: '{name}' is not one of the document's distinctions; "
+                                         f"only those may be tested inside '{where}' (others only as 'when: derived')")
+        return self
+
     def descriptor_tests(self) -> Tests:
+        """The tests on the descriptor itself, the document's distinctions among them."""
         return Tests.model_construct(**{f: getattr(self, f) for f in Tests.model_fields})
 
 
 class Then(_Strict):
-    """What a rule concludes."""
+    """What a rule concludes. An agency is given a role (`lead`), or a role with a note saying
+    why (`{role: lead, note: ...}`); the notes are kept apart in `role_notes`."""
 
     derive: list[str] = []
     frameworks: list[str] = []
     states: list[str] = []
     involved_states: bool = False
     members_of: list[str] = []
-    agencies: dict[str, Literal["lead", "support", "coordinate"]] = {}
+    agencies: dict[str, str] = {}
+    role_notes: dict[str, str] = {}
     measures: list[str] = []
     caveats: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_notes(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("agencies"), dict):
+            return data
+        if "role_notes" in data:
+            raise ValueError("give an agency's note as agencies: {id: {role: ..., note: ...}}")
+        roles, notes = {}, {}
+        for agency, value in data["agencies"].items():
+            if isinstance(value, dict):
+                extra = set(value) - {"role", "note"}
+                if extra or "role" not in value:
+                    raise ValueError(f"agencies.{agency}: give a role, or {{role: ..., note: ...}}")
+                roles[agency] = value["role"]
+                if value.get("note") is not None:
+                    notes[agency] = value["note"]
+            else:
+                roles[agency] = value
+        return {**data, "agencies": roles, "role_notes": notes}
 
     @field_validator("derive", "frameworks", "states", "members_of", "measures", "caveats", mode="before")
     @classmethod
@@ -235,7 +290,11 @@ class Then(_Strict):
     @field_validator("agencies")
     @classmethod
     def _agencies(cls, v, info):
-        _known(list(v), _catalog(info).agencies, "agency")
+        cat = _catalog(info)
+        _known(list(v), cat.agencies, "agency")
+        for agency, role in v.items():
+            if role not in cat.vocabulary.roles:
+                raise ValueError(f"{agency}: unknown role '{role}' (did you mean {nearest(str(role), cat.vocabulary.roles)}?)")
         return v
 
     @field_validator("measures")
@@ -252,6 +311,9 @@ class Then(_Strict):
     def _something(self) -> "Then":
         if not any(getattr(self, f) for f in Then.model_fields):
             raise ValueError("a rule must conclude something")
+        for agency, note in self.role_notes.items():
+            if not isinstance(note, str) or len(note.strip()) < 10:
+                raise ValueError(f"agencies.{agency}: a note says why, in a sentence")
         return self
 
 
@@ -262,6 +324,7 @@ class Rule(_Strict):
     cites: list[str] = Field(min_length=1)
     because: str = Field(min_length=10, max_length=400)
     basis: Literal["document", "general_knowledge"] = "document"
+    quote: str | None = Field(default=None, min_length=10, max_length=400)
     note: str | None = None
     when: When
     then: Then
@@ -289,12 +352,40 @@ class Rule(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _has_condition(self) -> "Rule":
+    def _has_condition(self, info: ValidationInfo) -> "Rule":
         w = self.when
-        if w.descriptor_tests().is_empty() and not (w.any or w.derived or w.frameworks or w.agencies or w.count):
-            raise ValueError("a rule needs at least one condition besides 'unless'")
+        if w.descriptor_tests().is_empty() and not (w.any or w.unless or w.frameworks or w.agencies or w.count):
+            raise ValueError("a rule needs at least one condition")
         if self.basis == "general_knowledge" and not self.note:
             raise ValueError("a rule with basis general_knowledge needs a 'note' saying what goes beyond the document")
+        if self.basis == "document":
+            if not self.quote:
+                raise ValueError("a rule with basis document needs a 'quote': a short verbatim span of the "
+                                 "document's sentence it rests on (a rule with none is general_knowledge)")
+            if len(self.quote.split()) > MAX_QUOTE_WORDS:
+                raise ValueError(f"quote: at most {MAX_QUOTE_WORDS} words of the sentence the rule rests on")
+        cat = _catalog(info)
+        if self.basis == "document":
+            for agency, role in self.then.agencies.items():
+                if role == "participate":
+                    continue
+                if not set(cat.agencies[agency].assigned.get(role, [])) & set(self.numbers):
+                    raise ValueError(
+                        f"then.agencies.{agency}: the document does not give the {cat.agencies[agency].name} the "
+                        f"role '{role}' in what this rule cites; a document rule may say it takes part "
+                        f"('participate'): give the role in a general_knowledge rule with a note saying why")
+            if self.then.role_notes:
+                raise ValueError("then.agencies: notes on roles belong to general_knowledge rules")
+        distinctions = cat.vocabulary.distinctions
+        made = [d for d in self.then.derive if d in distinctions]
+        if made:
+            then = self.then
+            if len(made) != len(then.derive) or then.frameworks or then.states or then.involved_states \
+                    or then.members_of or then.agencies or then.measures or then.caveats:
+                raise ValueError("a rule that derives one of the document's distinctions derives only distinctions")
+            if w.frameworks or w.agencies or w.count or any(d not in distinctions for d in w.derived or []):
+                raise ValueError("a distinction is decided by the descriptor alone: its rule cannot wait for "
+                                 "frameworks, agencies, counts or derived facts that are not distinctions")
         return self
 
     @property
@@ -303,18 +394,23 @@ class Rule(_Strict):
         return _numbers_of(tuple(self.cites))
 
 
-def states_of(rule: Rule, catalog: Catalog, involved: list[str] = ()) -> dict[str, str]:
-    """The states a rule brings in (given the descriptor's states), each with the basis for it."""
+
+def states_of(rule: Rule, catalog: Catalog, involved: list[str] = (), basis: str | None = None) -> dict[str, str]:
+    """The states a rule brings in (given the descriptor's states), each with the basis for it.
+
+    `basis` is the firing's own (general knowledge when a premise rests on it); default the rule's.
+    """
     out: dict[str, str] = {}
     then = rule.then
+    own = basis or rule.basis
     for code in catalog.expand_states(then.states):
-        out.setdefault(code, rule.basis)
+        out.setdefault(code, own)
     if then.involved_states:
         for code in involved:
-            out.setdefault(code, rule.basis)
+            out.setdefault(code, own)
     for fw in then.members_of:
         framework = catalog.frameworks[fw]
-        basis = "document" if rule.basis == "document" and framework.basis == "document" else "general_knowledge"
+        basis = "document" if own == "document" and framework.basis == "document" else "general_knowledge"
         for code in framework.members:
             if out.get(code) != "document":
                 out[code] = basis
@@ -355,12 +451,28 @@ class Rulebase:
 
     def __post_init__(self) -> None:
         self.by_id = {r.id: r for r in self.rules}
+        distinctions = set(self.catalog.vocabulary.distinctions)
+        self.distinction_rules = [r.id for r in self.rules if r.then.derive and set(r.then.derive) <= distinctions]
         if not self.digest:
             digest = hashlib.sha256()
             digest.update(json.dumps(self.catalog.model_dump(mode="json", exclude={"source"}), sort_keys=True).encode())
             for rule in self.rules:
                 digest.update(json.dumps(rule.model_dump(mode="json", exclude={"file", "line"}), sort_keys=True).encode())
             self.digest = digest.hexdigest()
+
+    def producers(self, fact: str) -> list[Rule]:
+        """The rules that derive a fact, in file order."""
+        return [r for r in self.rules if fact in r.then.derive]
+
+    @functools.cached_property
+    def used_attributes(self) -> frozenset[str]:
+        """Every attribute some rule's conditions test (the others are noted as unused in an answer)."""
+        out: set[str] = set()
+        for rule in self.rules:
+            w = rule.when
+            for block in [w, *(w.any or []), *(w.unless or [])]:
+                out.update(block.attributes or {})
+        return frozenset(out)
 
     def without(self, rule_ids: set[str]) -> "Rulebase":
         """The same rule base with some rules switched off (a mutant, for mutation testing)."""
@@ -521,6 +633,60 @@ def _load(root: Path, catalog_dir: Path) -> Rulebase:
                 continue
             seen[rule.id] = rule
             rules.append(rule)
+    problems.extend(_distinction_problems(rules, catalog))
     if problems:
         raise RuleFileError("invalid rule base", path=str(root), problems=problems)
-    return Rulebase(catalog=catalog, rules=rules, directory=str(root), files=[str(p) for p in files])
+    rulebase = Rulebase(catalog=catalog, rules=rules, directory=str(root), files=[str(p) for p in files])
+    from .compiler import compile_rulebase
+
+    compile_rulebase(rulebase)  # a rule base that loads is one the engine can run
+    return rulebase
+
+
+def distinctions_named(rule: Rule) -> list[tuple[str, bool]]:
+    """The distinctions a rule's conditions name, each with whether it must hold (False: in `unless`)."""
+    w = rule.when
+    out = [(d, True) for d in w.derived or []]
+    out += [(d, True) for block in w.any or [] for d in block.derived or []]
+    out += [(d, False) for block in w.unless or [] for d in block.derived or []]
+    return out
+
+
+def distinction_order(rules: list[Rule], catalog: Catalog) -> list[str]:
+    """The distinctions in an order where each comes after those its rules depend on.
+
+    Raises ValueError naming the cycle when distinctions depend on each other in a ring.
+    """
+    names = catalog.vocabulary.distinctions
+    needs: dict[str, set[str]] = {d: set() for d in names}
+    for rule in rules:
+        for made in rule.then.derive:
+            if made in needs:
+                needs[made] |= {d for d, _ in distinctions_named(rule) if d in needs}
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(d: str, path: list[str]) -> None:
+        if state.get(d) == 2:
+            return
+        if state.get(d) == 1:
+            raise ValueError(" -> ".join(path[path.index(d):] + [d]))
+        state[d] = 1
+        for n in sorted(needs[d], key=names.index):
+            visit(n, path + [d])
+        state[d] = 2
+        order.append(d)
+
+    for d in names:
+        visit(d, [])
+    return order
+
+
+def _distinction_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileError]:
+    try:
+        distinction_order(rules, catalog)
+    except ValueError as exc:
+        first = next(r for r in rules if str(exc).split(" -> ")[0] in r.then.derive)
+        return [RuleFileError(f"distinctions depend on each other in a ring: {exc}", path=first.file,
+                              line=first.line, loc=first.id)]
+    return []
