@@ -57,6 +57,9 @@ def test_summaries_are_in_our_own_words(rulebase, source_text):
 
 def test_agencies_named_as_in_the_document(rulebase, source_text):
     for agency in rulebase.catalog.agencies.values():
+        if agency.basis == "general_knowledge":  # one of the "other relevant ministries/agencies" (14)
+            assert " ".join(words(agency.name)) not in source_text, agency.name
+            continue
         assert " ".join(words(agency.name.split(",")[0])) in source_text, agency.name
 
 

@@ -54,6 +54,7 @@ def test_same_input_byte_identical_output(invoke):
 def test_assess_with_another_rule_base(invoke, tmp_path):
     (tmp_path / "r.yaml").write_text(
         "rules:\n  - id: r12-only\n    cites: ['12(3)']\n    because: 'Only the IMB, for this test.'\n"
+        "    basis: general_knowledge\n    note: 'a test rule'\n"
         "    when: {type: piracy}\n    then: {frameworks: [imb_kuala_lumpur]}\n")
     out = json.loads(invoke(["assess", PIRACY, "--rules", tmp_path]).stdout)
     assert [f["id"] for f in out["frameworks"]] == ["imb_kuala_lumpur"]

@@ -40,7 +40,9 @@ def test_defaults_and_sorting(rulebase):
 def test_attributes_are_folded_and_kept(rulebase):
     d = parse(rulebase, {"type": "piracy", "attributes": {"Cross-border": True, "WMD": "yes", "odd_fact": False}})
     assert d.attributes == {"cross_border": True, "odd_fact": False, "wmd": True}
-    assert d.unused_attributes(rulebase.catalog) == ["odd_fact"]
+    a = advisor.assess(d, rulebase)
+    assert [n for n in a.notes if n.startswith("attribute")] == [
+        "attribute 'odd_fact' is not used by any rule", "attribute 'wmd' is not used by any rule"]
 
 
 def test_x_fields_are_kept(rulebase):

@@ -146,6 +146,8 @@ RULE = """  - id: {id}
     because: "A rule written for the static checks."
     when: {when}
     then: {then}
+    basis: general_knowledge
+    note: "a rule written for the static checks"
 """
 
 
@@ -209,8 +211,8 @@ def test_why_a_recommendation_and_a_state(invoke):
 def test_why_not_names_the_missing_condition(invoke):
     out = invoke(["explain", ROOT / "threats" / "cyber_attack.json", "--why-not", "tcog"]).stdout
     assert "framework tcog is not concluded; 1 rule could conclude it" in out
-    assert "FAIL derived korean_peninsula_problem concluded" in out
-    assert "FAIL category is inter_state (now: non_traditional)" in out
+    assert "FAIL north_korea_problem holds (now: does not hold)" in out
+    assert "- d-north-korea-problem [7]: 2 conditions failed" in out
     assert "FAIL states include PRK (now: JPN, KOR)" in out
 
 
@@ -227,7 +229,7 @@ def test_why_not_of_something_present(invoke):
 def test_what_if(invoke):
     out = invoke(["explain", PIRACY, "--what-if"]).stdout
     assert "if type = armed_attack:" in out
-    assert "if attributes.sdf_deployment = true:\n    + recommendations: 15" in out
+    assert "if type = terrorism:\n    + recommendations: 10" in out
 
 
 def test_explain_unknown_name(invoke):
@@ -240,7 +242,8 @@ def test_explain_unknown_name(invoke):
 def test_query_framework(invoke):
     out = invoke(["query", "--framework", "wpns"]).stdout
     assert "framework wpns is concluded by 1 rule:" in out and "r12-wpns [12(1)]" in out
-    assert "when category is non_traditional; type is piracy" in out
+    assert "when region within east_asia; category is non_traditional; type is none of natural_disaster, pandemic; " \
+           "type is piracy\n" in out
     assert "threat types: " in out and "piracy" in out.split("threat types: ")[1]
 
 
@@ -270,9 +273,9 @@ def test_diff_shows_the_effect_of_a_one_line_rule_change(invoke, tmp_path):
     shutil.copytree(ROOT / "rules", new)
     path = new / "30-coalition-of-the-willing.yaml"
     text = path.read_text()
-    old = "    when:\n      derived: [maritime_security]\n    then:\n      frameworks: [wpns]"
+    old = "    when:\n      derived: [maritime_security, in_east_asia]\n    then:\n      frameworks: [wpns]"
     assert old in text
-    path.write_text(text.replace(old, old.replace("[maritime_security]\n", "[maritime_security]\n      type: piracy\n")))
+    path.write_text(text.replace(old, old.replace("in_east_asia]\n", "in_east_asia]\n      type: piracy\n")))
     out = invoke(["diff", "--rules", ROOT / "rules", "--rules", new, ROOT / "threats"], exit_code=1).stdout
     assert "threats/energy_supply_disruption.json\n  - frameworks: wpns" in out
     assert "threats/malacca_piracy_escalation.json\n  stage 3: - frameworks: wpns" in out  # stages are compared too

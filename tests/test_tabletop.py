@@ -36,10 +36,12 @@ def test_stages_show_what_each_inject_changes(invoke):
     assert [s["title"] for s in stages] == ["A tanker with a Japanese crew is hijacked", "The SDF is asked to escort tankers",
                                             "Tanker traffic halts and oil supply to Japan is disrupted"]
     assert stages[0]["delta"]["frameworks"]["added"] == ["east_asia_energy_forum", "regional_oil_stockpiling"]
-    assert stages[1]["delta"]["recommendations"]["added"] == ["15"]
-    assert "anti_piracy_conference" in stages[2]["delta"]["frameworks"]["removed"]
-    assert stages[2]["delta"]["roles"] == {"ministry_of_economy_trade_and_industry": ["support", "lead"]}
+    assert stages[1]["delta"] == {}  # escorting tankers against pirates: no collective-defence question, no new answer
+    assert stages[2]["delta"]["frameworks"]["removed"] == ["imb_kuala_lumpur"]
     assert stages[2]["assessment"]["threat"]["type"] == "energy_supply_disruption"
+    # the pirates are still armed: the coast guard keeps the lead, the energy ministry supports it
+    roles = {g["id"]: g["role"] for g in stages[2]["assessment"]["agencies"]}
+    assert roles["maritime_safety_agency"] == "lead" and roles["ministry_of_economy_trade_and_industry"] == "support"
 
 
 def test_injects_merge_attributes_and_replace_the_rest(rulebase):
@@ -96,7 +98,7 @@ def test_markdown_brief_sections(invoke):
         assert heading in out, heading
     assert "- *communication among the maritime security and police agencies of the region* (proposed" in out
     assert "- Western Pacific Naval Symposium (existing; recommendations 12)" in out
-    assert "- **lead:** Maritime Safety Agency (12, 14)" in out
+    assert "- **lead:** Maritime Safety Agency (12)" in out
     assert "**12. Strengthening regimes for maritime security cooperation" in out
     assert "- Recommendation 3: “Promoting security cooperation" in out
     assert "North Korea: deterrence and cooperation" not in out
@@ -119,9 +121,10 @@ def test_participant_and_facilitator_versions(invoke):
     participant = invoke(["brief", ESCALATION]).stdout
     facilitator = invoke(["brief", ESCALATION, "--facilitator"]).stdout
     assert "### Inject 2: The SDF is asked to escort tankers" in participant
-    assert "Master scenario events list" not in participant and "+ recommendations: 15" not in participant
+    assert "Master scenario events list" not in participant and "+ frameworks:" not in participant
     assert "## Master scenario events list (expected player actions)" in facilitator
-    assert "- + recommendations: 15" in facilitator and "- + caveats: collective_self_defense" in facilitator
+    assert "- + frameworks: forum to promote energy dialogue among the countries of East Asia" in facilitator
+    assert "Changes: attributes {sdf_deployment: true}\n\n- (no change in the answer)" in facilitator
 
 
 def test_discussion_questions_come_from_the_catalog(rulebase, invoke):
@@ -198,11 +201,10 @@ def test_graph_svg_without_graphviz_is_a_clear_error(invoke, monkeypatch):
 def test_msel_markdown_and_csv(invoke):
     md = invoke(["msel", ESCALATION]).stdout
     assert "| 1 | A tanker with a Japanese crew is hijacked | Invoke: forum to promote energy dialogue" in md
-    assert "| 0 | Starting situation | Lead Japan's response | Maritime Safety Agency | 12, 14 |" in md
+    assert "| 0 | Starting situation | Lead Japan's response | Maritime Safety Agency | 12 |" in md
     csv_text = invoke(["msel", ESCALATION, "--format", "csv"]).stdout
     assert csv_text.splitlines()[0] == "stage,inject,expected_action,who,recommendations"
-    assert "3,Tanker traffic halts and oil supply to Japan is disrupted,Lead Japan's response," \
-           "\"Ministry of Economy, Trade and Industry\",12" in csv_text
+    assert "2,The SDF is asked to escort tankers,No new framework or lead: continue the current response,Japan," in csv_text
 
 
 def test_matrix_flags_gaps_and_overlaps(invoke):
@@ -210,14 +212,17 @@ def test_matrix_flags_gaps_and_overlaps(invoke):
     assert out.splitlines()[0].split()[:3] == ["Type", "PMO", "MOFA"]
     assert "pandemic" in out and "no lead" in out
     assert max(len(line) for line in out.splitlines()) <= 100
-    both = invoke(["matrix", "--types", "armed_attack", "--regions", "japan"]).stdout
-    assert "2 leads" in both  # the Defense Agency and the Foreign Ministry both lead an attack on Japan
+    attack = invoke(["matrix", "--types", "armed_attack", "--regions", "japan"]).stdout
+    row = attack.splitlines()[2].split()
+    assert row[:5] == ["armed_attack", "S", "C", "L", "S"]  # MOFA supports, the Defense Agency leads
+    assert "0 with more than one lead" in attack
 
 
-def test_matrix_csv_and_markdown(invoke):
+def test_matrix_csv_and_markdown(invoke, rulebase):
     csv_text = invoke(["matrix", "--types", "piracy,terrorism", "--regions", "all", "--format", "csv"]).stdout
     assert csv_text.splitlines()[0].startswith("Type,Region,PMO,MOFA")
-    assert len(csv_text.splitlines()) == 1 + 2 * 11
+    assert len(csv_text.splitlines()) == 1 + 2 * len(rulebase.catalog.vocabulary.regions)
+    assert "terrorism,europe," in csv_text and csv_text.splitlines()[-1].endswith("no lead")
     assert invoke(["matrix", "--types", "piracy", "--format", "markdown"]).stdout.startswith("| Type |")
 
 
