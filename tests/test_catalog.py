@@ -91,3 +91,59 @@ def test_ambiguous_alias_is_refused(tmp_path):
 def test_catalog_tables_fit_100_columns(invoke, what):
     out = invoke(["catalog", what]).stdout
     assert max(len(line) for line in out.splitlines()) <= 100
+
+
+# --- quotes: every document-basis rule rests on a verbatim span of the document ---------------------
+
+def test_every_document_rule_quotes_the_document_verbatim(rulebase, source_text):
+    from advisor.document import words as doc_words
+
+    text = " ".join(doc_words(SOURCE.read_text(encoding="utf-8")))
+    for rule in rulebase.rules:
+        assert rule.basis != "document" or rule.quote, rule.id
+        if rule.quote:
+            assert " ".join(doc_words(rule.quote)) in text, rule.id
+            assert len(rule.quote.split()) <= 35, rule.id
+
+
+def test_fingerprint_is_the_document_s(source_text):
+    """rules/catalog/document.yaml is what scripts/fingerprint-document.py makes of the document."""
+    from advisor.document import fingerprint, load_fingerprint
+
+    stored = load_fingerprint(str(ROOT / "rules" / "catalog" / "document.yaml"))
+    assert stored == frozenset(fingerprint(SOURCE.read_text(encoding="utf-8")))
+
+
+def test_fingerprint_catches_a_quote_that_is_not_verbatim(rulebase):
+    """Without the document at hand, the fingerprint still tells a verbatim quote from a paraphrase."""
+    from advisor.document import is_verbatim, load_fingerprint
+
+    shingles = load_fingerprint(str(ROOT / "rules" / "catalog" / "document.yaml"))
+    quote = rulebase.by_id["r12-wpns"].quote
+    assert is_verbatim(quote, shingles)
+    assert not is_verbatim(quote.replace("Western Pacific", "Eastern Pacific"), shingles)
+    assert not is_verbatim("Japan should lead", shingles)  # too short to check: refused
+
+
+def test_rules_check_reports_a_quote_not_in_the_document(invoke, tmp_path):
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: r12-made-up\n    cites: ['12']\n    because: 'A rule whose quote is a paraphrase.'\n"
+        "    quote: 'Japan should lead naval cooperation in the whole of the Pacific'\n"
+        "    when: {type: piracy}\n    then: {frameworks: [wpns]}\n")
+    out = invoke(["rules", "check", tmp_path], exit_code=1).stdout
+    assert "error E110: r12-made-up: quote not found verbatim in the document" in out
+
+
+def test_roles_the_document_assigns(rulebase):
+    """Only the MOOTW roles of the Defense Agency and the SDF (6) and the committee of the Foreign
+    Policy Bureau (14) are the document's own."""
+    assigned = {a: dict(x.assigned) for a, x in rulebase.catalog.agencies.items() if x.assigned}
+    assert assigned == {"foreign_policy_bureau": {"coordinate": [14]}, "defense_agency": {"support": [6]},
+                        "self_defense_forces": {"support": [6]}}
+    for rule in rulebase.rules:
+        if rule.basis == "document":
+            assert "lead" not in rule.then.agencies.values(), rule.id
+
+
+def test_every_vocabulary_attribute_is_tested_by_a_rule(rulebase):
+    assert set(rulebase.catalog.vocabulary.attributes) <= rulebase.used_attributes

@@ -201,6 +201,18 @@ def test_why_goes_down_to_the_descriptor(invoke):
     assert out.startswith("framework wpns follows from 1 rule:")
     assert "r12-wpns [12(1)]" in out and "because of the derived fact maritime_security, concluded by:" in out
     assert "r12-maritime-security [12]" in out and "because the descriptor's category: non_traditional" in out
+    assert "the document: “(1) encourage cooperation among countries in the region through such forums as" in out
+
+
+def test_why_says_when_a_role_is_general_knowledge(invoke):
+    out = invoke(["explain", PIRACY, "--why", "maritime_safety_agency"]).stdout
+    assert "r12-maritime-police-lead [12]" in out
+    assert "general knowledge, not the document: the document names maritime security and police agencies" in out
+
+
+def test_why_a_recommendation_skips_the_distinctions(invoke):
+    out = invoke(["explain", ROOT / "threats" / "missile_launch.json", "--why", "1"]).stdout
+    assert out == "recommendation 1 is not in this assessment (ask --why-not)\n"
 
 
 def test_why_a_recommendation_and_a_state(invoke):

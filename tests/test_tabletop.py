@@ -257,6 +257,17 @@ def test_japanese_names(invoke):
     assert "外務省" in invoke(["brief", PIRACY, "--lang", "ja"]).stdout
 
 
+def test_japanese_names_of_2002_and_of_today(invoke):
+    """The Defense Agency (防衛庁) became the Ministry of Defense (防衛省) in 2007."""
+    attack = ROOT / "threats" / "armed_attack.json"
+    then = json.loads(invoke(["assess", attack, "--lang", "ja"]).stdout)
+    now = json.loads(invoke(["assess", attack, "--lang", "ja", "--as-of", "today"]).stdout)
+    name = {d: next(g["name_ja"] for g in x["agencies"] if g["id"] == "defense_agency") for d, x in (("then", then),
+                                                                                                  ("now", now))}
+    assert name == {"then": "防衛庁", "now": "防衛省"}
+    assert "防衛省" in invoke(["brief", attack, "--lang", "ja", "--as-of", "today"]).stdout
+
+
 def test_every_agency_has_its_official_japanese_name(rulebase):
     assert set(rulebase.catalog.names_ja["agencies"]) == set(rulebase.catalog.agencies)
 

@@ -519,7 +519,7 @@ def brief(threat, fmt, output, facilitator, as_of, lang, rules_dir):
 
     rulebase = _rulebase(rules_dir)
     a = _assessed(threat, rulebase, as_of)
-    names = Names(rulebase.catalog, lang)
+    names = Names(rulebase.catalog, lang, as_of)
     p = packet(a, rulebase.catalog, names)
     g = build(a, names)
     if fmt == "html":

@@ -34,26 +34,27 @@ def _basis(basis: str) -> str:
 
 
 class Names:
-    """Display names of frameworks, agencies and states: English, or Japanese where the catalog has them."""
+    """Display names of frameworks, agencies and states: English, or Japanese where the catalog has them
+    (today's Japanese name, where it changed, with `as_of="today"`: 防衛省 for the Defense Agency)."""
 
-    def __init__(self, catalog=None, lang: str = "en"):
-        self.catalog, self.lang = catalog, lang
+    def __init__(self, catalog=None, lang: str = "en", as_of: str = "2002"):
+        self.catalog, self.lang, self.as_of = catalog, lang, as_of
 
     def __call__(self, kind: str, ref: str, default: str) -> str:
         if self.catalog is None or self.lang == "en":
             return default
-        return self.catalog.names_ja.get(kind, {}).get(ref, default)
+        return self.catalog.name_ja(kind, ref, self.as_of) or default
 
 
-def localise(data: dict[str, Any], catalog) -> dict[str, Any]:
+def localise(data: dict[str, Any], catalog, as_of: str = "2002") -> dict[str, Any]:
     """JSON data with a `name_ja` beside each name the catalog knows in Japanese."""
     for kind, key in (("frameworks", "id"), ("agencies", "id"), ("states", "code")):
         for item in data.get(kind, []):
-            ja = catalog.names_ja.get(kind, {}).get(item[key])
+            ja = catalog.name_ja(kind, item[key], as_of)
             if ja:
                 item["name_ja"] = ja
     for stage in data.get("stages", []):
-        localise(stage["assessment"], catalog)
+        localise(stage["assessment"], catalog, as_of)
     return data
 
 
@@ -175,9 +176,10 @@ def assessment_markdown(a: Assessment, names: Names = Names()) -> str:
 
 
 def render_assessment(a: Assessment, fmt: str, catalog=None, lang: str = "en") -> str:
+    as_of = "today" if a.since_2002 is not None else "2002"
     if fmt == "json":
-        return to_json(localise(a.to_data(), catalog) if lang == "ja" and catalog else a)
-    names = Names(catalog, lang)
+        return to_json(localise(a.to_data(), catalog, as_of) if lang == "ja" and catalog else a)
+    names = Names(catalog, lang, as_of)
     return {"table": assessment_table, "markdown": assessment_markdown}[fmt](a, names)
 
 

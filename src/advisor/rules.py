@@ -420,8 +420,9 @@ def states_of(rule: Rule, catalog: Catalog, involved: list[str] = (), basis: str
 def concludes(rule: Rule, kind: str, ref: str, catalog: Catalog, involved: list[str] = ()) -> bool:
     """Whether the rule, when it fires, concludes `ref` of `kind` (a recommendation it cites counts)."""
     then = rule.then
-    if kind == "recommendation":
-        return int(ref) in rule.numbers
+    if kind == "recommendation":  # a rule that only decides distinctions is a premise, not an answer
+        premise = bool(then.derive) and set(then.derive) <= set(catalog.vocabulary.distinctions)
+        return not premise and int(ref) in rule.numbers
     if kind == "state":
         return ref in states_of(rule, catalog, involved)
     return ref in {"framework": then.frameworks, "agency": then.agencies, "derived": then.derive,
