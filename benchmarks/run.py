@@ -87,7 +87,8 @@ def generated_rulebase(n: int, directory: Path, seed: int = 7) -> Path:
     cat = load_rulebase().catalog
     v = cat.vocabulary
     rnd = random.Random(seed)
-    frameworks, derived = list(cat.frameworks), list(v.derived)
+    frameworks = list(cat.frameworks)
+    derived = [d for d in v.derived if d not in v.distinctions]  # distinctions have rules of their own kind
     rules = []
     for i in range(n):
         when: dict = {"type": rnd.sample(list(v.types), 2)}
@@ -98,7 +99,8 @@ def generated_rulebase(n: int, directory: Path, seed: int = 7) -> Path:
         if rnd.random() < 0.2 and i > 10:
             when["derived"] = [rnd.choice(derived)]
         rules.append({"id": f"r{(i % 15) + 1:02d}-generated-{i}", "cites": [str((i % 15) + 1)],
-                      "because": "A generated rule for the size benchmark.", "when": when,
+                      "because": "A generated rule for the size benchmark.", "basis": "general_knowledge",
+                      "note": "a generated rule, not a policy", "when": when,
                       "then": {"frameworks": [rnd.choice(frameworks)], "derive": [rnd.choice(derived)]}})
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "generated.yaml").write_text(yaml.safe_dump({"rules": rules}, sort_keys=False))

@@ -194,6 +194,23 @@ def test_check_warnings_fail_only_when_strict(invoke, tmp_path):
     assert data["errors"] == 0 and data["warnings"] > 0
 
 
+def test_check_sees_through_distinctions(invoke, tmp_path):
+    """A rule needing a distinction and its absence can never fire; two leads that can meet are found."""
+    d = rulebase(tmp_path,
+                 RULE.format(id="d-east", cite="1", when="{region: east_asia}", then="{derive: [in_east_asia]}"),
+                 RULE.format(id="r01-never", cite="1", when="{derived: [in_east_asia], unless: {derived: [in_east_asia]}}",
+                             then="{frameworks: [arf]}"),
+                 RULE.format(id="r10-police", cite="10", when="{type: terrorism}",
+                             then="{agencies: {national_police_agency: lead}}"),
+                 RULE.format(id="r10-diplomats", cite="10", when="{derived: [in_east_asia], type: [terrorism, piracy]}",
+                             then="{agencies: {ministry_of_foreign_affairs: lead}}"))
+    out = invoke(["rules", "check", d], exit_code=1).stdout
+    assert "error E301: r01-never: its conditions can never hold" in out
+    assert ("warning W402: r10-diplomats: gives ministry_of_foreign_affairs the lead where r10-police gives it to "
+            "national_police_agency; both hold for e.g. {'type': 'terrorism', 'region': 'east_asia'}") in out
+    assert "warning W203: attribute 'nuclear' is tested by no rule" in out
+
+
 # --- explain --------------------------------------------------------------------------------
 
 def test_why_goes_down_to_the_descriptor(invoke):

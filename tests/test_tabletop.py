@@ -37,7 +37,7 @@ def test_stages_show_what_each_inject_changes(invoke):
                                             "Tanker traffic halts and oil supply to Japan is disrupted"]
     assert stages[0]["delta"]["frameworks"]["added"] == ["east_asia_energy_forum", "regional_oil_stockpiling"]
     assert stages[1]["delta"] == {}  # escorting tankers against pirates: no collective-defence question, no new answer
-    assert stages[2]["delta"]["frameworks"]["removed"] == ["imb_kuala_lumpur"]
+    assert stages[2]["delta"]["frameworks"]["removed"] == ["anti_piracy_conference", "imb_kuala_lumpur"]
     assert stages[2]["assessment"]["threat"]["type"] == "energy_supply_disruption"
     # the pirates are still armed: the coast guard keeps the lead, the energy ministry supports it
     roles = {g["id"]: g["role"] for g in stages[2]["assessment"]["agencies"]}

@@ -55,6 +55,7 @@ class Agency(_Strict):
     short: str | None = None
     part_of: str | None = None
     sector: str
+    named_in: dict[int, str] = {}  # recommendation -> the document's words for this kind of body
     assigned: dict[str, list[int]] = {}
     basis: Basis = "document"  # general_knowledge: a body the document does not name
     note: str | None = None
@@ -375,6 +376,9 @@ def _check(catalog: Catalog) -> list[str]:
             problems.append(f"agencies.yaml: {key}: part_of unknown agency '{agency.part_of}'")
         if agency.sector not in v.sectors:
             problems.append(f"agencies.yaml: {key}: unknown sector '{agency.sector}' (did you mean {nearest(agency.sector, v.sectors)}?)")
+        for n in agency.named_in:
+            if n not in catalog.recommendations:
+                problems.append(f"agencies.yaml: {key}: named_in: there is no recommendation {n}")
         for role, numbers in agency.assigned.items():
             if role not in v.roles:
                 problems.append(f"agencies.yaml: {key}: assigned: unknown role '{role}' (did you mean {nearest(role, v.roles)}?)")

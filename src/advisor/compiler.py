@@ -86,6 +86,9 @@ class View:
     states: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
     sectors: set[str] = field(default_factory=set)
+    doc_counts: dict[str, int] = field(default_factory=dict)  # the same tallies, of what the document supports
+    doc_sectors: set[str] = field(default_factory=set)
+    doc_states: set[str] = field(default_factory=set)
 
 
 # --- tests ------------------------------------------------------------------------
@@ -472,13 +475,15 @@ class Compiled:
         return out
 
     def premises(self, view: View) -> list[tuple[str, str]]:
-        """The earlier conclusions this firing rests on: distinctions and joins that held."""
+        """The earlier conclusions this firing rests on: distinctions, joins and counts that held
+        (a count as ("count", "of>=n"))."""
         out = [("derived", t.name) for t in self.tests if isinstance(t, Distinction)]
         for branch in self.branches:
             if all(t.holds(view) for t in branch):
                 out.extend(("derived", t.name) for t in branch if isinstance(t, Distinction))
                 break
-        out.extend((j.kind, j.ref) for j in self.joins if isinstance(j, Concluded))
+        for j in self.joins:
+            out.append((j.kind, j.ref) if isinstance(j, Concluded) else ("count", f"{j.of}>={j.n}"))
         return out
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
-from .compiler import CATCH_ALL, Compiled, Plan, View, compile_rulebase, conclusion_fact, tally_fact, threat_fact
+from .compiler import CATCH_ALL, Plan, View, compile_rulebase, conclusion_fact, tally_fact, threat_fact
 from .errors import EngineError, EngineUnavailable
 from .models import (AgencyOut, Assessment, Descriptor, FrameworkOut, Meta, Nature, RecommendationOut,
                      RemarkOut, RoleOut, StateOut, TraceEntry)
@@ -76,10 +76,6 @@ class Prepared:
     tallied: set[str]
     orders: dict[str, dict[str, Any]]
     registered: bool = False
-
-    @property
-    def compiled(self) -> dict[str, Compiled]:
-        return self.plan.compiled
 
 
 def _host():
@@ -165,7 +161,7 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
     stratum that fire on the new facts.
     """
     if matcher is not None:
-        return _chain(threat, rulebase, lambda stratum, facts, view, fired: matcher(stratum, facts, view, fired))
+        return _chain(threat, rulebase, matcher)
     prepared = prepare(rulebase)
     plan = prepared.plan
     _, dre = _durable()
@@ -222,7 +218,7 @@ def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, pla
     compiled = plan.compiled[rule_id]
     rule, view = compiled.rule, result.view
     result.fired.add(rule_id)
-    weak = [f"{kind} {ref}" for kind, ref in compiled.premises(view) if (kind, ref) not in result.supported]
+    weak = [f"{kind} {ref}" for kind, ref in compiled.premises(view) if not _supported(kind, ref, view, result)]
     basis = "document" if rule.basis == "document" and not weak else "general_knowledge"
     firing = Firing(rule, step, compiled.evidence(view), states_of(rule, rulebase.catalog, threat.states, basis),
                     basis, weak)
@@ -230,16 +226,34 @@ def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, pla
     return _conclude(firing, view, rulebase.catalog, result.supported)
 
 
+def _supported(kind: str, ref: str, view: View, result: _Run) -> bool:
+    """Whether a premise rests on the document: a conclusion some document-basis firing gave, or a
+    count the document-supported conclusions alone reach."""
+    if kind != "count":
+        return (kind, ref) in result.supported
+    of, n = ref.split(">=")
+    return view.doc_counts.get(of, 0) >= int(n)
+
+
 def _conclude(firing: Firing, view: View, catalog, supported: set[tuple[str, str]]) -> list[dict]:
-    """Record a firing's conclusions in the view; return the facts that are new to the engine."""
+    """Record a firing's conclusions in the view; return the facts that are new to the engine.
+
+    Tallies are kept twice: of everything concluded (what `count` tests), and of what the
+    document supports (what decides whether a count rests on the document).
+    """
     new: list[dict] = []
     rule = firing.rule
     then = rule.then
     for kind, refs in (("derived", then.derive), ("framework", then.frameworks), ("agency", list(then.agencies))):
         table = {"derived": view.derived, "framework": view.frameworks, "agency": view.agencies}[kind]
         for ref in refs:
-            if firing.basis == "document":
+            if firing.basis == "document" and (kind, ref) not in supported:
                 supported.add((kind, ref))
+                if kind != "derived":
+                    for key in catalog.tally_keys(kind, ref):
+                        view.doc_counts[key] = view.doc_counts.get(key, 0) + 1
+                if kind == "agency":
+                    view.doc_sectors.add(catalog.agencies[ref].sector)
             if ref not in table:
                 table[ref] = []
                 new.append(conclusion_fact(kind, ref))
@@ -250,8 +264,11 @@ def _conclude(firing: Firing, view: View, catalog, supported: set[tuple[str, str
                     view.sectors.add(catalog.agencies[ref].sector)
             table[ref].append(rule.id)
     view.counts["sectors"] = len(view.sectors)
+    view.doc_counts["sectors"] = len(view.doc_sectors)
     view.states.update(firing.states)
     view.counts["states"] = len(view.states)
+    view.doc_states.update(code for code, basis in firing.states.items() if basis == "document")
+    view.doc_counts["states"] = len(view.doc_states)
     return new
 
 
@@ -265,8 +282,9 @@ def _numbers(firings: list[Firing]) -> list[int]:
     return sorted({n for f in firings for n in f.rule.numbers})
 
 
-def _note(firing: Firing, agency: str | None = None) -> str | None:
-    """Why a firing's conclusion is general knowledge: the role's note, the rule's, or its weak premises."""
+def _note(firing: Firing, agency: str | None = None, catalog=None) -> str | None:
+    """Why a firing's conclusion is general knowledge (the role's note, the rule's, or its weak premises),
+    or, for a body a document rule says takes part, the document's words for that kind of body."""
     rule = firing.rule
     if agency is not None and agency in rule.then.role_notes:
         return rule.then.role_notes[agency]
@@ -274,6 +292,10 @@ def _note(firing: Firing, agency: str | None = None) -> str | None:
         return rule.note
     if firing.weak:
         return "the document's reasoning, applied to what rests on general knowledge: " + ", ".join(firing.weak)
+    if agency is not None and catalog is not None and rule.then.agencies.get(agency) == "participate":
+        named = catalog.agencies[agency].named_in
+        words = [f"'{named[n]}' ({n})" for n in rule.numbers if n in named]
+        return "the document names " + "; ".join(words) + "; it gives no role"
     return None
 
 
@@ -332,8 +354,8 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
 
     agencies = []
     for aid, firings in by["agencies"].items():  # the strongest role any rule gives
-        roles = [_make(RoleOut, role=f.rule.then.agencies[aid], rule=f.rule.id, basis=f.basis, note=_note(f, aid))
-                 for f in firings]
+        roles = [_make(RoleOut, role=f.rule.then.agencies[aid], rule=f.rule.id, basis=f.basis,
+                       note=_note(f, aid, catalog)) for f in firings]
         role = min((x.role for x in roles), key=vocabulary.role_rank)
         role_basis = "document" if any(x.role == role and x.basis == "document" for x in roles) else "general_knowledge"
         agencies.append(_make(AgencyOut,

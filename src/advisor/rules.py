@@ -368,6 +368,11 @@ class Rule(_Strict):
         if self.basis == "document":
             for agency, role in self.then.agencies.items():
                 if role == "participate":
+                    if not set(cat.agencies[agency].named_in) & set(self.numbers):
+                        raise ValueError(
+                            f"then.agencies.{agency}: the document does not name the {cat.agencies[agency].name}, or "
+                            f"its kind of body, in what this rule cites (agencies.yaml named_in); give its part "
+                            f"in a general_knowledge rule with a note saying why")
                     continue
                 if not set(cat.agencies[agency].assigned.get(role, [])) & set(self.numbers):
                     raise ValueError(
