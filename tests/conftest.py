@@ -64,3 +64,12 @@ def threat_files() -> list[Path]:
 
 def load_json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# Rules whose part supports another body's lead (their `because` says so), with that body: the
+# lead must be in the same answer (tests/test_rulefiles.py by structure, tests/test_fuzz.py by trial).
+SUPPORTS_THE_LEAD_OF = {
+    "r02-diplomacy-in-defense": "defense_agency",
+    "r12-energy-ministry-under-attack": "maritime_safety_agency",
+    "r13-trafficking-immigration": "national_police_agency",
+}

@@ -63,6 +63,14 @@ def test_agencies_named_as_in_the_document(rulebase, source_text):
         assert " ".join(words(agency.name.split(",")[0])) in source_text, agency.name
 
 
+def test_named_in_quotes_the_documents_words(rulebase, source_text):
+    """Each phrase an agency's named_in gives (shown in 'participate' notes as the document's words) is verbatim."""
+    for key, agency in rulebase.catalog.agencies.items():
+        for number, phrases in agency.named_in.items():
+            for phrase in phrases.split(";"):
+                assert " ".join(words(phrase)) in source_text, f"{key}: named_in {number}: {phrase.strip()!r}"
+
+
 def test_member_lists_say_their_basis(rulebase):
     for key, fw in rulebase.catalog.frameworks.items():
         if fw.members and fw.members != ["JPN"]:

@@ -12,6 +12,7 @@ import advisor
 from advisor import engine, reference
 from advisor.cli import main
 from click.testing import CliRunner
+from conftest import SUPPORTS_THE_LEAD_OF
 
 RB = advisor.load_rulebase()
 CAT = RB.catalog
@@ -136,3 +137,15 @@ def test_jobs_do_not_change_a_generated_batch(tmp_path):
         assert out.returncode == 0, out.stderr
         outs.append(out.stdout)
     assert outs[0] == outs[1] and outs[0].count(b"\n") == 60
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, database=None)
+@given(descriptors)
+def test_a_supporting_role_has_the_lead_it_supports(raw):
+    """A role that supports another body's lead is never given when that body does not lead."""
+    answer = reference.assess(advisor.parse_threat(raw, RB), RB, MATCHER)
+    fired = {e.rule for e in answer.trace}
+    roles = {a.id: a.role for a in answer.agencies}
+    for rule_id, agency in SUPPORTS_THE_LEAD_OF.items():
+        if rule_id in fired:
+            assert roles.get(agency) == "lead", (rule_id, agency, roles)

@@ -229,3 +229,19 @@ def test_rule_base_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
     (rules / "r.yaml").write_text(GOOD)
     assert advisor.load_rulebase(rules).digest == first.digest
+
+
+def test_support_of_another_bodys_lead_rests_on_that_lead(rulebase):
+    """A rule whose body supports another's lead tests a fact that only rules giving that lead derive,
+    so the support is never given without the lead (the answer would contradict itself)."""
+    from conftest import SUPPORTS_THE_LEAD_OF
+
+    def role(value):
+        return value if isinstance(value, str) else value.role
+
+    for rule_id, agency in SUPPORTS_THE_LEAD_OF.items():
+        rule = rulebase.by_id[rule_id]
+        grounds = [fact for fact in rule.when.derived or []
+                   if (producers := [r for r in rulebase.rules if fact in r.then.derive])
+                   and all(role(r.then.agencies.get(agency, "")) == "lead" for r in producers)]
+        assert grounds, f"{rule_id} supports {agency}'s lead but tests no fact derived only where {agency} leads"
