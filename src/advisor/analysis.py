@@ -55,6 +55,7 @@ class Analyzer:
             for a in rule.then.agencies:
                 self.producers.setdefault(("agency", a), []).append(rule)
         self._dnf: dict[str, list[Clause]] = {}
+        self._absent: dict[str, list[Clause]] = {}  # distinction -> the alternatives of its absence
         self._spaces: dict[frozenset, tuple[Space | None, str]] = {}
         self._expanded: dict[Any, frozenset] = {}
         self._ranks: dict[str, tuple[int, str]] = {}
@@ -114,7 +115,9 @@ class Analyzer:
                     continue
                 seen.add(key)
                 out.append(clause)
-        out = [c for c in out if not any(frozenset(o) < frozenset(c) for o in out)] if len(out) < 400 else out
+        if len(out) < 400:  # drop clauses that a smaller one already covers
+            sets = [frozenset(c) for c in out]
+            out = [c for c, cs in zip(out, sets) if not any(o < cs for o in sets)]
         return out[:MAX_CLAUSES]
 
     def _negate(self, clauses: list[Clause]) -> list[Clause]:
@@ -137,7 +140,14 @@ class Analyzer:
                 inner: list[Clause] = []
                 for producer in test.producers:
                     inner.extend(self.dnf(producer.rule.id, stack))
-                alternatives = self._product(alternatives, inner if positive else self._negate(inner))
+                if not positive:
+                    if any(p.rule.id in stack for p in test.producers):  # a ring (reported by check)
+                        inner = self._negate(inner)
+                    else:  # the same for every rule that tests it: computed once
+                        if test.name not in self._absent:
+                            self._absent[test.name] = self._negate(inner)
+                        inner = self._absent[test.name]
+                alternatives = self._product(alternatives, inner)
             out.extend(alternatives)
             if len(out) > MAX_CLAUSES:
                 return out[:MAX_CLAUSES]
@@ -479,13 +489,22 @@ def _first_reason(a: Analyzer, rule: Rule) -> str:
     return "an earlier conclusion it needs can never be reached"
 
 
+def _signs(clause: Clause) -> tuple[frozenset, frozenset]:
+    """The tests a clause needs to hold, and those it needs to fail."""
+    return (frozenset(t for t, p in clause if p), frozenset(t for t, p in clause if not p))
+
+
 def _together(a: Analyzer, one: Rule, other: Rule) -> dict | None:
     """A descriptor on which both rules can fire, or None."""
-    rights = [(right, a.space(right)) for right in a.dnf(other.id)]
+    rights = [(right, a.space(right), *_signs(right)) for right in a.dnf(other.id)]
     for left in a.dnf(one.id):
         ls = a.space(left)
-        for right, rs in rights:
-            # a quick look first: two clauses that allow no common type, actor, severity or region cannot meet
+        lp, ln = _signs(left)
+        for right, rs, rp, rn in rights:
+            # quick looks first: a test one clause needs and the other denies, or no common type,
+            # actor, severity or region, and the two cannot meet
+            if lp & rn or ln & rp:
+                continue
             if not (ls.types & rs.types and ls.actors & rs.actors and ls.severities & rs.severities
                     and ls.regions & rs.regions):
                 continue
