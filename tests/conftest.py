@@ -72,4 +72,5 @@ SUPPORTS_THE_LEAD_OF = {
     "r02-diplomacy-in-defense": "defense_agency",
     "r12-energy-ministry-under-attack": "maritime_safety_agency",
     "r13-trafficking-immigration": "national_police_agency",
+    "r10-cyber-attack-on-defense-networks": "national_police_agency",
 }

@@ -453,6 +453,14 @@ class Compiled:
                 and not any(all(t.holds(view) for t in block) for block in self.unless)
                 and all(j.holds(view) for j in self.joins))
 
+    def held_back(self, view: View) -> list[tuple]:
+        """The `unless` blocks that alone keep the rule from firing (all else holds)."""
+        if not (all(t.holds(view) for t in self.tests)
+                and (not self.branches or any(all(t.holds(view) for t in b) for b in self.branches))
+                and all(j.holds(view) for j in self.joins)):
+            return []
+        return [block for block in self.unless if all(t.holds(view) for t in block)]
+
     def evidence(self, view: View) -> dict[str, Any]:
         """What in the descriptor and in earlier conclusions satisfied the rule."""
         out: dict[str, Any] = {}

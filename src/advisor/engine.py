@@ -387,6 +387,7 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
     trace = [_trace_entry(f) for f in result.firings]
     derived = result.view.derived
     notes = [f"attribute '{a}' is not used by any rule" for a in threat.attributes if a not in rulebase.used_attributes]
+    notes += _idle_attributes(threat, rulebase, result)
     notes += [vocabulary.derived[d].note for d in derived if vocabulary.derived[d].note]
     leads = [a.name for a in agencies if a.role == "lead"]
     if len(leads) > 1:
@@ -402,6 +403,25 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
         advisor=_make(Meta, version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
         stages=None, since_2002=None,
     )
+
+
+def _idle_attributes(threat: Descriptor, rulebase: Rulebase, result: _Run) -> list[str]:
+    """Notes on attributes the descriptor sets that could bring a conclusion but bore on nothing
+    here: no rule testing one fired, and none was kept from firing by it (an `unless` it makes hold)."""
+    compiled = compile_rulebase(rulebase).compiled
+    fired = {f.rule.id for f in result.firings}
+    out = []
+    for name, value in threat.attributes.items():
+        weighers = rulebase.weighing.get(name, ())
+        if not value or not rulebase.bringing.get(name) or fired & set(weighers):
+            continue
+        if any(getattr(t, "prefix", None) == "a_" and name in t.values
+               for rid in weighers for block in compiled[rid].held_back(result.view) for t in block):
+            continue
+        bringers = rulebase.bringing[name]
+        listed = ", ".join(bringers[:3]) + (", ..." if len(bringers) > 3 else "")
+        out.append(f"attribute '{name}' bears on no conclusion here: the rules it could bring ({listed}) do not apply")
+    return out
 
 
 def _trace_entry(f: Firing) -> TraceEntry:

@@ -121,7 +121,7 @@ def assessment_table(a: Assessment, names: Names = Names()) -> str:
         section("Since 2002", _table([[x.name, x.since, x.became] for x in a.since_2002],
                                      ["Body", "Year", "What became of it"], [30, 4, 60]) if a.since_2002 else "(nothing recorded)")
     for note in a.notes:
-        out.append(f"note: {note}")
+        out.extend(textwrap.wrap(f"note: {note}", WIDTH, subsequent_indent="      "))
     if star:
         out.extend(["", "* goes beyond the document's text (general knowledge); see the JSON output's basis fields"])
     return "\n".join(out) + "\n"
@@ -209,7 +209,7 @@ def catalog_rows(catalog, what: str) -> tuple[list[str], list[list[Any]], list[i
                 [[k, ", ".join(r.within), ", ".join(r.aliases)] for k, r in v.regions.items()], [18, 26, 54])
     if what == "targets":
         return (["Id", "Label", "Aliases"], [[k, t.label, ", ".join(t.aliases)] for k, t in v.targets.items()],
-                [26, 30, 42])
+                [26, 30, 40])
     if what == "attributes":
         return (["Id", "Meaning"], [[k, text] for k, text in v.attributes.items()], [22, 76])
     if what == "derived":

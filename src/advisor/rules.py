@@ -471,14 +471,33 @@ class Rulebase:
         return [r for r in self.rules if fact in r.then.derive]
 
     @functools.cached_property
-    def used_attributes(self) -> frozenset[str]:
-        """Every attribute some rule's conditions test (the others are noted as unused in an answer)."""
-        out: set[str] = set()
+    def weighing(self) -> dict[str, tuple[str, ...]]:
+        """Attribute -> the rules whose conditions test it (for or against), in file order."""
+        out: dict[str, list[str]] = {}
         for rule in self.rules:
             w = rule.when
-            for block in [w, *(w.any or []), *(w.unless or [])]:
-                out.update(block.attributes or {})
-        return frozenset(out)
+            for name in dict.fromkeys(a for block in [w, *(w.any or []), *(w.unless or [])]
+                                      for a in (block.attributes or {})):
+                out.setdefault(name, []).append(rule.id)
+        return {name: tuple(ids) for name, ids in out.items()}
+
+    @functools.cached_property
+    def bringing(self) -> dict[str, tuple[str, ...]]:
+        """Attribute -> the rules (not distinctions) it can bring to fire: tested in `when` or `any`."""
+        out: dict[str, list[str]] = {}
+        premises = set(self.distinction_rules)
+        for rule in self.rules:
+            if rule.id in premises:
+                continue
+            w = rule.when
+            for name in dict.fromkeys(a for block in [w, *(w.any or [])] for a in (block.attributes or {})):
+                out.setdefault(name, []).append(rule.id)
+        return {name: tuple(ids) for name, ids in out.items()}
+
+    @property
+    def used_attributes(self) -> frozenset[str]:
+        """Every attribute some rule's conditions test (the others are noted as unused in an answer)."""
+        return frozenset(self.weighing)
 
     def without(self, rule_ids: set[str]) -> "Rulebase":
         """The same rule base with some rules switched off (a mutant, for mutation testing)."""
