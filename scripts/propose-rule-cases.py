@@ -54,7 +54,7 @@ for rule in rb.rules:
         out[rule.id] = entry
         continue
     found = None
-    for clause in an.dnf(rule.id):
+    for clause in an.solutions(rule.id):
         raw = an.example(clause)
         if raw is None or rule.id not in fired(raw):
             continue

@@ -5,6 +5,11 @@ alone: `any` branches and `unless` become alternatives, and a condition on an ea
 conclusion (a derived fact, a framework, an agency) is replaced by the conditions of
 the rules that can produce it. A clause is then checked field by field for a descriptor
 that satisfies it. Conditions on counts ("three agencies") are taken as satisfiable.
+
+The full expansion grows as a product and is cut at MAX_CLAUSES, so the checks that claim
+something can or cannot happen (E301, W401, W402) and `query` use a search instead
+(`Analyzer.find`, `Analyzer.solutions`): one satisfying clause at a time, with the most
+constrained choice first, which is never cut short.
 """
 from __future__ import annotations
 
@@ -16,6 +21,13 @@ from .compiler import (AtLeast, Compiled, Concluded, Distinction, FlagsAll, Flag
 from .rules import Rule, Rulebase, concludes
 
 MAX_CLAUSES = 4000
+SEARCH_BUDGET = 200_000
+QUERY_ALTERNATIVES = 8
+
+
+class _OutOfBudget(Exception):
+    pass
+
 
 Literal_ = tuple[Any, bool]  # (test, positive)
 Clause = tuple[Literal_, ...]
@@ -56,6 +68,10 @@ class Analyzer:
                 self.producers.setdefault(("agency", a), []).append(rule)
         self._dnf: dict[str, list[Clause]] = {}
         self._absent: dict[str, list[Clause]] = {}  # distinction -> the alternatives of its absence
+        self._choice_cache: dict[str, list[list[tuple]]] = {}
+        self._absence_cache: dict[str, list[list[tuple]]] = {}
+        self._steps = 0
+        self.gave_up = False
         self._spaces: dict[frozenset, tuple[Space | None, str]] = {}
         self._expanded: dict[Any, frozenset] = {}
         self._ranks: dict[str, tuple[int, str]] = {}
@@ -152,6 +168,126 @@ class Analyzer:
             if len(out) > MAX_CLAUSES:
                 return out[:MAX_CLAUSES]
         return out
+
+    # --- search: one descriptor that satisfies conditions, without the full DNF -------------
+
+    def find(self, *rule_ids: str, given: Clause = ()) -> Clause | None:
+        """A clause over the descriptor under which every rule given can fire, or None if none can.
+
+        A depth-first search over the rules' conditions as a conjunction of choices (each `any`,
+        `unless` block, distinction and earlier conclusion is one choice among alternatives),
+        always taking next the choice with fewest alternatives still open, so that a
+        contradiction is met early. Unlike `dnf`, it is never cut short by MAX_CLAUSES; if it
+        runs out of SEARCH_BUDGET steps it returns the empty clause and sets `gave_up`.
+        """
+        try:
+            return next(self.solutions(*rule_ids, given=given, _raise=True), None)
+        except _OutOfBudget:
+            self.gave_up = True
+            return ()
+
+    def solutions(self, *rule_ids: str, given: Clause = (), _raise: bool = False):
+        """The clauses under which every rule given can fire, one by one (see `find`)."""
+        self._steps, self.gave_up = 0, False
+        choices: list[list[tuple]] = []
+        for rule_id in dict.fromkeys(rule_ids):
+            choices.extend(self._choices(rule_id))
+        if given and self.space(tuple(given)) is None:
+            return
+        try:
+            yield from self._solve(choices, tuple(given), frozenset(rule_ids))
+        except _OutOfBudget:
+            self.gave_up = True
+            if _raise:
+                raise
+
+    def _choices(self, rule_id: str) -> list[list[tuple]]:
+        """A rule's conditions as choices; an alternative is a tuple of items: a literal
+        (test, positive) or ("rule", id) for "the conditions of that rule hold"."""
+        if rule_id not in self._choice_cache:
+            c = self.compiled[rule_id]
+            out: list[list[tuple]] = [[((t, True),)] for t in c.tests]
+            if c.branches:
+                out.append([tuple((t, True) for t in b) for b in c.branches])
+            out.extend([((t, False),) for t in block] for block in c.unless)
+            for join in c.joins:
+                if isinstance(join, AtLeast):
+                    continue  # counts are taken as reachable
+                out.append([(("rule", p.id),) for p in self.producers.get((join.kind, join.ref), [])])
+            self._choice_cache[rule_id] = out
+        return self._choice_cache[rule_id]
+
+    def _absence(self, d: Distinction) -> list[list[tuple]]:
+        """`not d` as choices: for every way d could hold, one of its tests fails."""
+        if d.name not in self._absence_cache:
+            ways = [cl for p in d.producers for cl in self.dnf(p.rule.id)]
+            self._absence_cache[d.name] = [[((t, not positive),) for t, positive in way] for way in ways]
+        return self._absence_cache[d.name]
+
+    def _solve(self, choices: list[list[tuple]], clause: Clause, inlined: frozenset):
+        self._steps += 1
+        if self._steps > SEARCH_BUDGET:
+            raise _OutOfBudget
+        if not choices:
+            yield clause
+            return
+        pending: list[list[tuple]] = []
+        best: tuple[int, list[tuple]] | None = None
+        for alternatives in choices:
+            if any(self._met(clause, alt) for alt in alternatives):
+                continue  # already settled by what the clause says
+            open_ = [alt for alt in alternatives if self._open(clause, alt)]
+            if not open_:
+                return
+            if best is None or len(open_) < len(best[1]):
+                best = (len(pending), open_)
+            pending.append(alternatives)
+        if best is None:
+            yield clause
+            return
+        i, open_ = best
+        rest = pending[:i] + pending[i + 1:]
+        for alt in open_:
+            grown, more, now = clause, [], inlined
+            for item in alt:
+                if item[0] == "rule":
+                    if item[1] not in now:
+                        now = now | {item[1]}
+                        more.extend(self._choices(item[1]))
+                elif isinstance(item[0], Distinction):
+                    test, positive = item
+                    if positive:
+                        more.append([(("rule", p.rule.id),) for p in test.producers])
+                    else:
+                        more.extend(self._absence(test))
+                elif item not in grown:
+                    grown = grown + (item,)
+            if grown is not clause and self.space(grown) is None:
+                continue
+            yield from self._solve(more + rest, grown, now)
+
+    def simplify(self, clause: Clause) -> Clause:
+        """The clause without tests that follow from the others (for reading it)."""
+        kept = list(dict.fromkeys(clause))
+        for literal in list(kept):
+            others = tuple(x for x in kept if x != literal)
+            if self.space(others + ((literal[0], not literal[1]),)) is None:
+                kept = list(others)
+        return tuple(kept)
+
+    def _met(self, clause: Clause, alt: tuple) -> bool:
+        """Whether an alternative of plain tests already follows from the clause."""
+        for item in alt:
+            if item[0] == "rule" or isinstance(item[0], Distinction):
+                return False
+            if item not in clause and self.space(clause + ((item[0], not item[1]),)) is not None:
+                return False
+        return True
+
+    def _open(self, clause: Clause, alt: tuple) -> bool:
+        """Whether an alternative's plain tests still fit the clause (others are looked at later)."""
+        plain = tuple(i for i in alt if i[0] != "rule" and not isinstance(i[0], Distinction) and i not in clause)
+        return not plain or self.space(clause + plain) is not None
 
     def space(self, clause: Clause) -> Space | None:
         """The descriptors that satisfy a clause, or None when none does (reason in self.last_reason)."""
@@ -420,7 +556,7 @@ def check(rulebase: Rulebase) -> list[Finding]:
             at(rule, "E302", "error", f"needs {j.kind} '{j.ref}', which no rule concludes")
         if missing:
             continue
-        if not a.dnf(rule.id):
+        if a.find(rule.id) is None:
             reason = _first_reason(a, rule)
             at(rule, "E301", "error", f"its conditions can never hold ({reason})")
 
@@ -489,29 +625,12 @@ def _first_reason(a: Analyzer, rule: Rule) -> str:
     return "an earlier conclusion it needs can never be reached"
 
 
-def _signs(clause: Clause) -> tuple[frozenset, frozenset]:
-    """The tests a clause needs to hold, and those it needs to fail."""
-    return (frozenset(t for t, p in clause if p), frozenset(t for t, p in clause if not p))
-
-
 def _together(a: Analyzer, one: Rule, other: Rule) -> dict | None:
-    """A descriptor on which both rules can fire, or None."""
-    rights = [(right, a.space(right), *_signs(right)) for right in a.dnf(other.id)]
-    for left in a.dnf(one.id):
-        ls = a.space(left)
-        lp, ln = _signs(left)
-        for right, rs, rp, rn in rights:
-            # quick looks first: a test one clause needs and the other denies, or no common type,
-            # actor, severity or region, and the two cannot meet
-            if lp & rn or ln & rp:
-                continue
-            if not (ls.types & rs.types and ls.actors & rs.actors and ls.severities & rs.severities
-                    and ls.regions & rs.regions):
-                continue
-            example = a.example(left + right)
-            if example is not None:
-                return example
-    return None
+    """A descriptor on which both rules can fire, or None (also when the search gave up)."""
+    clause = a.find(one.id, other.id)
+    if clause is None or a.gave_up:
+        return None
+    return a.example(clause)
 
 
 def _cycles(rulebase: Rulebase) -> list[list[str]]:
@@ -550,9 +669,10 @@ def _cycles(rulebase: Rulebase) -> list[list[str]]:
 def query(rulebase: Rulebase, target) -> tuple[list[tuple[Rule, list[str]]], dict[str, list[str]]]:
     """From the rules alone: which rules conclude the target, and when each can fire.
 
-    Returns, per rule, its alternatives in words (over the descriptor, with earlier
-    conclusions replaced by the conditions that produce them), and a summary of the
-    threat types, regions and actors that can lead to the target.
+    Returns, per rule, its first alternatives in words (over the descriptor, with earlier
+    conclusions replaced by the conditions that produce them; at most QUERY_ALTERNATIVES + 1,
+    found by search), and a summary of the threat types, regions and actors that can lead to
+    the target (each value tried in turn).
     """
     a = Analyzer(rulebase)
     v = rulebase.catalog.vocabulary
@@ -561,14 +681,22 @@ def query(rulebase: Rulebase, target) -> tuple[list[tuple[Rule, list[str]]], dic
         hit = concludes(rule, target.kind, target.ref, rulebase.catalog)
         if not hit:
             continue
-        texts = []
-        for clause in a.dnf(rule.id):
-            space = a.space(clause)
-            types |= space.types
-            regions |= {r or "(none)" for r in space.regions}
-            actors |= space.actors
-            texts.append(describe_clause(clause))
-        answers.append((rule, list(dict.fromkeys(texts))))
+        texts: list[str] = []
+        for clause in a.solutions(rule.id):
+            text = describe_clause(a.simplify(clause))
+            if text not in texts:
+                texts.append(text)
+            if len(texts) > QUERY_ALTERNATIVES:
+                break
+        answers.append((rule, texts))
+        types |= {t for t in v.types if t not in types
+                  and a.find(rule.id, given=((ScalarIn("type", (t,)), True),)) is not None}
+        actors |= {x for x in v.actors if x not in actors
+                   and a.find(rule.id, given=((ScalarIn("actor", (x,)), True),)) is not None}
+        regions |= {r for r in v.regions if r not in regions
+                    and a.find(rule.id, given=((FlagsAny("region", "r_", (r,)), True),)) is not None}
+        if "(none)" not in regions and a.find(rule.id, given=((FlagsAny("region", "r_", tuple(v.regions)), False),)) is not None:
+            regions.add("(none)")
     order = list(v.types)
     summary = {"threat types": sorted(types, key=order.index),
                "regions": ["any"] if len(regions) == len(v.regions) + 1 else

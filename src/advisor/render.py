@@ -415,7 +415,7 @@ def render_query(target, answers, summary) -> str:
         for text in shown:
             lines.append(f"    when {text}")
         if len(alternatives) > len(shown):
-            lines.append(f"    ... and {len(alternatives) - len(shown)} more alternatives")
+            lines.append("    ... and more alternatives")
         if not alternatives:
             lines.append("    (its conditions can never hold)")
     lines.append("")
