@@ -178,11 +178,14 @@ def test_distinctions_in_a_ring_are_refused(tmp_path):
 
 
 def test_too_complex_for_the_engine(tmp_path):
-    """durable-rules refuses a pattern with more than 15 $and/$or nodes (error 113): refused at load."""
-    branches = "".join(f"        - {{type: [piracy, terrorism], states: [S{i}A, S{i}B]}}\n" for i in range(1))
-    many = "      any:\n" + "".join(f"        - {{type: [piracy, terrorism], severity: [low, high]}}\n" for _ in range(8))
+    """durable-rules refuses a pattern with more than 15 $and/$or nodes (error 113): refused at load,
+    below the engine's limit (see tests/test_engine_limits.py for every limit)."""
+    severities = ["low", "moderate", "high", "critical"]
+    many = "      any:\n" + "".join(f"        - {{type: [piracy, terrorism], severity: [{severities[i % 4]}, "
+                                     f"{severities[(i + 1) % 4]}], actor: [state, non_state]}}\n" for i in range(4)) \
+        + "".join(f"        - {{type: [piracy, cyber_attack], severity: [{s}]}}\n" for s in severities)
     lines = load(tmp_path, GOOD.replace("      type: terrorism\n", many))
-    assert "durable-rules takes at most 15" in lines[0]
+    assert "over the engine's limit of 12" in lines[0], lines
 
 
 def test_general_knowledge_needs_a_note(tmp_path):

@@ -22,9 +22,22 @@ from .errors import RuleFileError
 from .models import Descriptor
 from .rules import Rule, Rulebase, SeverityTest, Tests, When, distinction_order, distinctions_named
 
-RULES_PER_RULESET = 200  # durable-rules segfaults when 256 rules share one test
-MAX_GROUPS = 15  # $and/$or nodes in one pattern: durable-rules refuses a 16th (error 113)
 CATCH_ALL = "_observed"
+
+# --- the engine's limits -------------------------------------------------------------
+# Where durable-rules 2.0.28 fails, as `scripts/probe-engine-limits.py` finds it (each candidate
+# in a child process), and the limit advisor keeps, with a margin. A rule over one is refused
+# when it loads (`rule_limit_problems`; lists and `any:` also in `rules`); a ruleset whose
+# network would go over one is cut in two (`Network`, `_split`). A rule base that loads can run.
+RULES_PER_RULESET = 200  # 256 rules ending on one test: segfault; 257: error 108
+MAX_ALTERNATIVES = 32    # one `any:`, or the values of one test: 65 that hold at once crash the engine
+MAX_AT_ONCE = 40         # alternatives of one rule that can hold at once, over all its choices: 65 crash
+MAX_EXPANSION = 1024     # a rule's alternatives once its choices are combined: 262,144 take 8-12 s a fact
+MAX_JOINS = 12           # conclusions and counts one rule joins: 16 (17 facts with the threat) fail, error 304
+MAX_GROUPS = 12          # $and/$or groups in one pattern: the 16th fails, error 113
+MAX_SHARED = 48          # tests of one ruleset pending at once for one fact (a stack of 64: 65 crash)
+MAX_NEXT = 384           # different tests after one test, in one ruleset (a table of 512; full: never returns)
+MAX_ABSENT = 96          # different absence tests after one test, in one ruleset (128: error 107)
 
 
 # --- facts ------------------------------------------------------------------------
@@ -119,12 +132,46 @@ def _no_flag(name: str) -> dict:
 
 
 def groups_in(expr: Any) -> int:
-    """How many $and/$or nodes an expression has (durable-rules allows MAX_GROUPS per pattern)."""
+    """How many $and/$or nodes an expression has (durable-rules allows 15 per pattern)."""
     if isinstance(expr, dict):
         return sum((k in ("$and", "$or")) + groups_in(v) for k, v in expr.items())
     if isinstance(expr, list):
         return sum(groups_in(x) for x in expr)
     return 0
+
+
+@dataclass
+class Shape:
+    """What the engine makes of one pattern: its groups, its widest choice, how many of its
+    alternatives can hold at once (each choice of n adds n - 1), and how many it has once
+    every choice is combined (its disjunctive normal form)."""
+
+    groups: int = 0
+    widest: int = 0
+    at_once: int = 1
+    expansion: int = 1
+
+
+def shape_of(expr: Any) -> Shape:
+    out = Shape(groups=groups_in(expr))
+
+    def walk(e: Any) -> int:  # the number of alternatives of `e`, recording the choices on the way
+        if not isinstance(e, dict) or len(e) != 1:
+            return 1
+        (key, value), = e.items()
+        if key == "$and":
+            n = 1
+            for x in value:
+                n *= walk(x)
+            return n
+        if key == "$or":
+            out.widest = max(out.widest, len(value))
+            out.at_once += len(value) - 1
+            return sum(walk(x) for x in value)
+        return 1
+
+    out.expansion = walk(expr)
+    return out
 
 
 @dataclass(frozen=True)
@@ -347,8 +394,9 @@ def descriptor_tests(tests: Tests, catalog: Catalog, distinctions: dict[str, tup
             if low <= min(e.rank for e in ranks.values()) and high >= max(e.rank for e in ranks.values()):
                 out.append(ScalarIn("severity", allowed))  # no bound at all: a plain list, never an empty test
             else:
-                label = " and ".join(f"{k.replace('_', ' ')} {v}"
-                                     for k, v in tests.severity.model_dump(exclude_none=True).items())
+                bounds = (("at least", tests.severity.at_least), ("at most", tests.severity.at_most))
+                label = " and ".join(f"{k} {v}" for k, v in bounds if v is not None)  # (no model_dump: it would
+                # build the model's serialiser, 25 ms of a cold start)
                 out.append(RankBetween(low, high, label))
         else:
             out.append(ScalarIn("severity", tuple(tests.severity)))
@@ -514,6 +562,154 @@ def compile_rule(rule: Rule, catalog: Catalog, distinctions: dict[str, tuple] | 
     )
 
 
+def rule_limit_problems(compiled: Compiled) -> list[str]:
+    """Where one compiled rule goes past the engine's limits, in the words of the rule language.
+
+    (Lists of values and `any:` blocks are also checked where they are written, in `rules`;
+    here they are measured as the engine sees them, a group of states counting its members.)
+    """
+    out = []
+    joins = len(compiled.joins)
+    if joins > MAX_JOINS:
+        out.append(f"it joins {joins} earlier conclusions and counts, over the engine's limit of {MAX_JOINS}: "
+                   "split the rule, or derive one fact that stands for several")
+    threat = compiled.threat_expression()
+    if threat is None:
+        return out
+    shape = shape_of(threat)
+    if shape.widest > MAX_ALTERNATIVES:
+        out.append(f"one of its tests offers {shape.widest} alternatives (a group of states counts its members), "
+                   f"over the engine's limit of {MAX_ALTERNATIVES}")
+    if shape.at_once > MAX_AT_ONCE:
+        out.append(f"{shape.at_once} of its alternatives can hold at once (each 'any' or list of values of n adds "
+                   f"n - 1), over the engine's limit of {MAX_AT_ONCE}: split the rule")
+    if shape.expansion > MAX_EXPANSION:
+        out.append(f"its choices combine into {shape.expansion} alternatives ('any' blocks and lists of values "
+                   f"multiply), over the engine's limit of {MAX_EXPANSION}: split the rule")
+    if shape.groups > MAX_GROUPS:
+        out.append(f"its tests make {shape.groups} groups (the rule itself, each 'any', each alternative or 'unless' "
+                   f"block of several tests, each test of several values), over the engine's limit of {MAX_GROUPS}: "
+                   "split the rule or name fewer alternatives")
+    return out
+
+
+class _Alpha:
+    """One test of durable-rules' alpha network, as `rete.c` builds it: the tests that follow it
+    (a hash table of 512 entries, shared by equal tests), its absence tests and the joins of
+    `$or` branches (a list of 128, repeats kept)."""
+
+    __slots__ = ("tests", "absent", "links")
+
+    def __init__(self) -> None:
+        self.tests: dict[tuple, _Alpha] = {}
+        self.absent: dict[tuple, _Alpha] = {}
+        self.links: list[_Alpha] = []
+
+    def add(self, expr: dict, touched: list["_Alpha"]) -> "_Alpha":
+        """The node a pattern ends on, building it under this one; `touched` gets every node passed."""
+        touched.append(self)
+        (key, value), = expr.items()
+        if key == "$and":
+            node = self
+            for x in value:
+                node = node.add(x, touched)
+            return node
+        if key == "$or":
+            forward = _Alpha()
+            for x in value:
+                end = self.add(x, touched)
+                end.links.append(forward)
+                touched.append(end)
+            return forward
+        if key.startswith("$"):
+            (name, operand), = value.items()
+            test = (name, key, repr(operand))
+        else:
+            test = (key, "=", repr(value))
+        found = self.tests.get(test) or self.absent.get(test)
+        if found is None:
+            found = (self.absent if key == "$nex" else self.tests).setdefault(test, _Alpha())
+        return found
+
+    def at_once(self) -> int:
+        """Tests after this one that can hold together for one fact (different values of one
+        field cannot); absence tests and `$or` joins all can."""
+        fields = {name for name, op, _ in self.tests if op == "="}
+        return len(fields) + sum(op != "=" for _, op, _ in self.tests) + len(self.absent) + len(self.links)
+
+    def children(self) -> list["_Alpha"]:
+        return [*self.tests.values(), *self.absent.values(), *self.links]
+
+
+class Network:
+    """The alpha network of one ruleset, built a rule at a time, with what the engine would make of it.
+
+    Matching a fact walks the network depth first with a stack of 64 entries (events.c): a test
+    that holds pushes every test after it that holds too. `stack` bounds that from above: a
+    test's pushes, less one, plus the most any of them pushes in turn.
+    """
+
+    def __init__(self) -> None:
+        self.root = _Alpha()
+        self._peak: dict[int, int] = {}
+        self.add({"all": [{"m": {"$ex": {"kind": 1}}}]})  # the catch-all rule every ruleset has
+
+    def add(self, rule: dict) -> None:
+        touched: list[_Alpha] = []
+        for pattern in rule["all"]:
+            for expr in pattern.values():
+                self.root.add(expr, touched)
+        for node in touched:  # every node whose subtree changed was passed on the way down
+            self._peak.pop(id(node), None)
+
+    def problems(self) -> list[str]:
+        """Where the network goes past the engine's limits (each of its rules may be within its own)."""
+        out: list[str] = []
+        stack = self._visit(self.root, out)
+        if stack > MAX_SHARED:
+            out.append(f"up to {stack} of its tests can hold at once for one fact, over the engine's limit of "
+                       f"{MAX_SHARED}")
+        return out
+
+    def _visit(self, node: _Alpha, out: list[str]) -> int:
+        if id(node) in self._peak:
+            return self._peak[id(node)]
+        if len(node.tests) > MAX_NEXT:
+            out.append(f"{len(node.tests)} different tests follow one test, over the engine's limit of {MAX_NEXT}")
+        if len(node.absent) + len(node.links) > MAX_ABSENT:
+            out.append(f"{len(node.absent) + len(node.links)} absence tests and alternatives follow one test, "
+                       f"over the engine's limit of {MAX_ABSENT}")
+        k = node.at_once()
+        below = max((self._visit(c, out) for c in node.children()), default=0)
+        self._peak[id(node)] = max(k, k - 1 + below) if k else 0
+        return self._peak[id(node)]
+
+
+def _split(ids: list[str], durable: dict[str, dict]) -> tuple[list[list[str]], dict[str, list[str]]]:
+    """The rules of one stratum in rulesets, in order: a ruleset takes rules while its network stays
+    within the engine's limits (and RULES_PER_RULESET); a rule over them alone is returned as a problem."""
+    chunks: list[list[str]] = []
+    problems: dict[str, list[str]] = {}
+    network, chunk = Network(), []
+    for rid in ids:
+        if len(chunk) < RULES_PER_RULESET:
+            network.add(durable[rid])
+            if not network.problems():
+                chunk.append(rid)
+                continue
+        alone = Network()
+        alone.add(durable[rid])
+        if refused := alone.problems():
+            problems[rid] = refused
+            continue
+        if chunk:
+            chunks.append(chunk)
+        network, chunk = alone, [rid]
+    if chunk:
+        chunks.append(chunk)
+    return chunks, problems
+
+
 @dataclass
 class Plan:
     """A compiled rule base: every rule's tests, the strata, and the durable-rules rulesets.
@@ -541,11 +737,11 @@ _PLANS: dict[str, Plan] = {}
 def compile_rulebase(rulebase: Rulebase) -> Plan:
     """Compile every rule (once per rule base); split them into the two strata and into rulesets.
 
-    Each stratum is split into rulesets of at most RULES_PER_RULESET; the engine asserts
-    every fact of a stratum into each of its rulesets, so chaining across rulesets works
-    as within one. Each ruleset has a catch-all rule so that every fact is accepted
-    (see DURABLE_RULES.md). A pattern with more $and/$or nodes than durable-rules takes
-    is refused here, naming the rule.
+    Each stratum is split into rulesets of at most RULES_PER_RULESET, and fewer where the
+    engine's network would go past its limits (`Network`); the engine asserts every fact of a
+    stratum into each of its rulesets, so chaining across rulesets works as within one. Each
+    ruleset has a catch-all rule so that every fact is accepted (see DURABLE_RULES.md). A rule
+    past the engine's limits on its own is refused here, naming it (`rule_limit_problems`).
     """
     if rulebase.digest in _PLANS:
         return _PLANS[rulebase.digest]
@@ -576,20 +772,18 @@ def compile_rulebase(rulebase: Rulebase) -> Plan:
     strata = [(f"l{i}", ids) for i, ids in enumerate(levels)] + [("r", rest)]
     names: dict[str, list[str]] = {tag: [] for tag, _ in strata}
     problems = []
+    for rid, c in compiled.items():
+        rule = rulebase.by_id[rid]
+        problems.extend(RuleFileError(m, path=rule.file, line=rule.line, loc=rid) for m in rule_limit_problems(c))
     for stratum, ids in strata:
-        for start in range(0, len(ids), RULES_PER_RULESET):
-            chunk = ids[start:start + RULES_PER_RULESET]
-            name = f"advisor_{rulebase.digest[:16]}_{stratum}_{start // RULES_PER_RULESET}"
-            ruleset = {}
-            for i, rid in enumerate(chunk):
-                ruleset[rid] = compiled[rid].durable(priority=start + i + 1)
-                n = max(groups_in(p) for p in ruleset[rid]["all"])
-                if n > MAX_GROUPS:
-                    rule = rulebase.by_id[rid]
-                    problems.append(RuleFileError(
-                        f"its conditions nest {n} groups of alternatives ($and/$or) in one test of the threat; "
-                        f"durable-rules takes at most {MAX_GROUPS}: split the rule or name fewer alternatives",
-                        path=rule.file, line=rule.line, loc=rid))
+        durable = {rid: compiled[rid].durable(priority=i + 1) for i, rid in enumerate(ids)}
+        chunks, refused = _split(ids, durable)
+        for rid, messages in refused.items():
+            rule = rulebase.by_id[rid]
+            problems.extend(RuleFileError(m, path=rule.file, line=rule.line, loc=rid) for m in messages)
+        for i, chunk in enumerate(chunks):
+            name = f"advisor_{rulebase.digest[:16]}_{stratum}_{i}"
+            ruleset = {rid: durable[rid] for rid in chunk}
             ruleset[CATCH_ALL] = {"all": [{"m": {"$ex": {"kind": 1}}}], "pri": 100_000, "run": CATCH_ALL}
             rulesets[name] = ruleset
             names[stratum].append(name)

@@ -22,6 +22,7 @@ from .rules import Rule, Rulebase, states_of
 
 SID = "assessment"
 MAX_STEPS = 100
+MAX_ABANDONED = 500  # states left behind after an engine failure; a ruleset holds at most 1024
 ENGINE_ERRORS = {
     "302": "the threat has too many properties for the engine",
     "303": "too many rule conditions matched one fact at once",
@@ -63,6 +64,10 @@ _HOST = None
 _LOCK = threading.RLock()
 _RECORDER = _Recorder()
 _REGISTERED: dict[str, "Prepared"] = {}
+# After the engine fails on an assert (e.g. error 303), deleting that state segfaults: it is left
+# behind, and its ruleset goes on with a fresh state id.
+_SIDS: dict[str, str] = {}
+_ABANDONED: list[tuple[str, str]] = []
 
 
 @dataclass
@@ -136,15 +141,27 @@ class _Run:
     supported: set[tuple[str, str]] = field(default_factory=set)  # concluded by a document-basis firing
 
 
+def _sid(name: str) -> str:
+    return _SIDS.get(name, SID)
+
+
+def _abandon(name: str) -> None:
+    """Leave a ruleset's failed state behind (deleting it would crash) and give the ruleset a new one."""
+    _ABANDONED.append((name, _sid(name)))
+    _SIDS[name] = f"{SID}-{len(_ABANDONED)}"
+
+
 def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
     _RECORDER.fired.clear()
     for name in names:
+        sid = _sid(name)
         try:
-            host.assert_facts(name, [{**f, "sid": SID} for f in facts])
+            host.assert_facts(name, [{**f, "sid": sid} for f in facts])
         except dre.error as exc:
+            _abandon(name)
             code = str(exc).rsplit(" ", 1)[-1]
             raise EngineError(f"the engine failed: {ENGINE_ERRORS.get(code, str(exc))}") from None
-        state = host.get_state(name, SID)
+        state = host.get_state(name, sid)
         if "exception" in state:
             raise EngineError(f"a rule action failed: {state['exception']}")
     return list(_RECORDER.fired)
@@ -169,13 +186,19 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
     names = {i: level for i, level in enumerate(plan.level_rulesets)}
     names["rest"] = plan.rest_rulesets
     with _LOCK:
+        if len(_ABANDONED) >= MAX_ABANDONED:
+            raise EngineError(f"the engine failed {len(_ABANDONED)} times in this process; start it again")
+        abandoned = len(_ABANDONED)
         try:
             return _chain(threat, rulebase, lambda stratum, facts, view, fired: _assert(host, names[stratum], facts, dre),
                           prepared)
         finally:
+            left = {name for name, _ in _ABANDONED[abandoned:]}
             for name in [n for level in plan.level_rulesets for n in level] + plan.rest_rulesets:
+                if name in left:
+                    continue  # deleting a state the engine failed on segfaults
                 try:
-                    host.delete_state(name, SID)
+                    host.delete_state(name, _sid(name))
                 except dre.error:
                     pass  # the state was never created (no fact reached this ruleset)
 

@@ -34,6 +34,17 @@ def _catalog(info: ValidationInfo) -> Catalog:
     return info.context["catalog"]
 
 
+def _some(values, what: str = "values") -> None:
+    """A test's list is neither empty (it tests nothing; the engine loops on an empty test) nor
+    longer than the engine takes (MAX_ALTERNATIVES, with the engine's other limits in `compiler`)."""
+    from .compiler import MAX_ALTERNATIVES
+
+    if not values:
+        raise ValueError("an empty list tests nothing: name at least one value, or leave the test out")
+    if len(values) > MAX_ALTERNATIVES:
+        raise ValueError(f"{len(values)} {what}, over the engine's limit of {MAX_ALTERNATIVES}")
+
+
 def _known(values: list[str], pool, what: str) -> list[str]:
     for v in values:
         if v not in pool:
@@ -116,6 +127,8 @@ class Tests(_Strict):
         vocabulary = _catalog(info).vocabulary
         pool = {"type": vocabulary.types, "category": vocabulary.categories, "region": vocabulary.regions,
                 "actor": vocabulary.actors}[info.field_name]
+        if v is not None:
+            _some(v)
         return None if v is None else _known(v, pool, info.field_name)
 
     @field_validator("severity")
@@ -123,6 +136,7 @@ class Tests(_Strict):
     def _severities(cls, v, info):
         pool = _catalog(info).vocabulary.severities
         if isinstance(v, list):
+            _some(v)
             return _known(v, pool, "severity")
         if isinstance(v, SeverityTest):
             given = [x for x in (v.at_least, v.at_most) if x is not None]
@@ -140,9 +154,13 @@ class Tests(_Strict):
         pool, what = {"states": (list(cat.states) + list(cat.state_groups), "state"),
                       "targets": (cat.vocabulary.targets, "target"),
                       "attributes": (cat.vocabulary.attributes, "attribute")}[info.field_name]
+        if info.field_name == "attributes":
+            _some(v)
         for mode in ("any", "all", "none") if info.field_name != "attributes" else ():
             if getattr(v, mode) is not None and not getattr(v, mode):
                 raise ValueError(f"'{mode}' needs at least one value")
+            if getattr(v, mode) is not None:
+                _some(getattr(v, mode), f"values in '{mode}'")
         _known(list(v) if info.field_name == "attributes" else v.values, pool, what)
         if info.field_name == "targets" and any(getattr(v, m) is not None for m in ("only", "at_least", "at_most")):
             raise ValueError("'only', 'at_least' and 'at_most' are tests on states")
@@ -157,6 +175,8 @@ class Tests(_Strict):
     @field_validator("derived")
     @classmethod
     def _derived_facts(cls, v, info):
+        if v is not None:
+            _some(v)
         return None if v is None else _known(v, _catalog(info).vocabulary.derived, "derived fact")
 
     def is_empty(self) -> bool:
@@ -190,11 +210,15 @@ class When(Tests):
     @field_validator("frameworks")
     @classmethod
     def _frameworks(cls, v, info):
+        if v is not None:
+            _some(v)
         return None if v is None else _known(v, _catalog(info).frameworks, "framework")
 
     @field_validator("agencies")
     @classmethod
     def _agencies(cls, v, info):
+        if v is not None:
+            _some(v)
         return None if v is None else _known(v, _catalog(info).agencies, "agency")
 
     @field_validator("count")
@@ -202,6 +226,7 @@ class When(Tests):
     def _count(cls, v, info):
         if v is None:
             return v
+        _some(v)
         pool = _catalog(info).count_keys()
         _known(list(v), pool, "count (agencies, frameworks, states, sectors, a layer or a sector)")
         for key, n in v.items():
@@ -214,6 +239,25 @@ class When(Tests):
     def _any(cls, v):
         if v is not None and len(v) < 2:
             raise ValueError("'any' needs at least two alternatives")
+        return v
+
+    @field_validator("any", "unless")
+    @classmethod
+    def _blocks(cls, v, info):
+        # an empty block is an empty $and or $or for the engine (it loops, or the rule never compiles);
+        # a repeated one fires the rule once more for the same fact (65 at once crash the engine)
+        if v is None:
+            return v
+        what = "alternative" if info.field_name == "any" else "'unless' block"
+        _some(v, "alternatives" if info.field_name == "any" else "'unless' blocks")
+        seen: dict[str, int] = {}
+        for i, block in enumerate(v, 1):
+            if block.is_empty():
+                raise ValueError(f"{what} {i} has no test")
+            key = json.dumps(block.model_dump(exclude_none=True), sort_keys=True, default=str)
+            if key in seen:
+                raise ValueError(f"{what} {i} repeats {what} {seen[key]}")
+            seen[key] = i
         return v
 
     @model_validator(mode="after")
@@ -561,8 +605,21 @@ def parse_rule_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[Rule
         except ValueError as exc:
             problems.append(RuleFileError(str(exc), path=shown, line=line, loc=rule_id))
             continue
+        beyond = _engine_limit_problems(rule, raw, catalog)
+        if beyond:
+            problems.extend(beyond)
+            continue
         rules.append(rule)
     return rules, problems
+
+
+def _engine_limit_problems(rule: Rule, raw: LineDict, catalog: Catalog) -> list[RuleFileError]:
+    """Where a rule, compiled, goes past the engine's limits (a rule base that loads can run)."""
+    from .compiler import compile_rule, rule_limit_problems
+
+    compiled = compile_rule(rule, catalog, {})  # distinctions as flags, as in the rule base
+    return [RuleFileError(message, path=rule.file, line=line_of(raw, ("when",)), loc=f"{rule.id}: when")
+            for message in rule_limit_problems(compiled)]
 
 
 def default_rules_dir() -> Path:
