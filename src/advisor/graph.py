@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from .models import Assessment
+from .render import printable
 
 LAYER_TITLES = {
     "alliances": "Alliances", "cooperative_security": "Cooperative security",
@@ -66,10 +67,15 @@ def _node(ref: str, g: Graph) -> str:
     return _id("f_", ref)
 
 
+def _one_line(text: str) -> str:
+    """Text for a label: one line, no control or bidi characters (the output may go to a terminal)."""
+    return printable(re.sub("\r\n|[\r\n\u2028\u2029]", " ", str(text)))
+
+
 def _dot_quote(text: str, wrap: int = 0) -> str:
     import textwrap
 
-    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    text = _one_line(text).replace("\\", "\\\\").replace('"', '\\"')
     if wrap:
         text = "\\n".join(textwrap.wrap(text, wrap)) or text
     return '"' + text + '"'
@@ -107,8 +113,13 @@ def to_dot(g: Graph, title: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+# Mermaid's entity codes: a label can neither close its quotes, nor hold HTML, nor (with no backtick)
+# close the ```mermaid fence of a Markdown brief, nor be read as a Markdown string
+_MERMAID_ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;"}
+
+
 def _mermaid_label(text: str) -> str:
-    return '"' + text.replace('"', "#quot;") + '"'
+    return '"' + re.sub('[#"<>&`]', lambda m: _MERMAID_ENTITIES[m.group()], _one_line(text)) + '"'
 
 
 def to_mermaid(g: Graph) -> str:

@@ -2,12 +2,47 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from typing import Any
 
 from .models import Assessment
 
 WIDTH = 100
+
+# Safe text. Titles, ids, descriptions, inject texts and attribute names come from descriptor files
+# that anyone may write, so every format neutralises what it prints (rule-base text gets the same
+# treatment: it costs nothing and a rule base can come from --rules):
+# - terminal text (tables, explain, policy reports, and every other format too, since it may be
+#   printed): `printable` turns control characters (C0 but newline and tab, DEL, C1) and the bidi
+#   embeddings, overrides and isolates into visible escapes, `\x1b`, `\r`, `\u202e`, so no escape
+#   sequence reaches the terminal and no text is reordered;
+# - Markdown: `_md_escape` flattens line breaks to spaces; turns `&` and `<` into entities (no raw
+#   HTML, no autolink); backslash-escapes `\`, `` ` ``, `*`, `[`, `]`, `|` and `$` everywhere, and `_`
+#   and `~` where they could open or close emphasis or strikethrough; and, where the text may begin a
+#   block (a paragraph, a list item), escapes a leading `#`, `>`, `-`, `+`, `=`, `~` or `1.`, so no
+#   heading, quote, list, table, code fence, link or image can be made. `(`, `)`, `!`, `'`, `>` and a
+#   `#` inside a line are left as they are (with `[` escaped they make no link or image, and `>` makes
+#   no tag without `<`), so ordinary titles stay readable;
+# - CSV: CR and CRLF inside a cell become LF, which the csv module quotes (with a "\n" line end it
+#   would not quote a bare CR), and a cell that begins with `=`, `+`, `-`, `@` or a tab gets a leading
+#   `'` so no spreadsheet reads it as a formula (OWASP's advice on CSV injection);
+# - JSON: json escapes C0 itself; DEL, C1, the bidi controls and U+2028/U+2029 (which split lines for
+#   some readers of JSON Lines) are written as \u escapes too, the same data;
+# - HTML: html.escape on `printable` text; DOT and Mermaid labels: see graph.py.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match) -> str:
+    code = ord(match.group())
+    return "\\r" if code == 0x0D else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control and bidi characters shown as escapes (`\\x1b`, `\\r`,
+    `\\u202e`); newlines and tabs kept."""
+    return _UNPRINTABLE.sub(_visible, str(text))
 
 
 def to_json(data: Any) -> str:
@@ -16,12 +51,20 @@ def to_json(data: Any) -> str:
         data = data.to_data()
     elif hasattr(data, "model_dump"):
         data = data.model_dump(mode="json")
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL, C1, the bidi controls and U+2028/2029 as \\u escapes: the same data, safe to
+    print and to read line by line (these characters only ever occur inside JSON strings)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _table(rows: list[list[Any]], headers: list[str], widths: list[int | None]) -> str:
     from tabulate import tabulate
 
+    # escaped before tabulate measures the cells, so the columns stay aligned
+    rows = [[printable(c) if isinstance(c, str) else c for c in row] for row in rows]
     return tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=widths, disable_numparse=True)
 
 
@@ -58,20 +101,22 @@ def localise(data: dict[str, Any], catalog, as_of: str = "2002") -> dict[str, An
     return data
 
 
-def _stage_lines(a: Assessment) -> list[str]:
+def _stage_lines(a: Assessment, width: int | None = WIDTH) -> list[str]:
+    """Each stage's title and changes (wrapped at `width`, or one line), then what changed, indented."""
     from .diff import describe
 
     lines = []
     for st in a.stages or []:
         changes = ", ".join(f"{k} {_short(v)}" for k, v in st.changes.items())
-        lines.extend(textwrap.wrap(f"Stage {st.stage}: {st.title}  ({changes})", WIDTH, subsequent_indent="  "))
+        head = f"Stage {st.stage}: {st.title}  ({changes})"
+        lines.extend(textwrap.wrap(printable(head), width, subsequent_indent="  ") if width else [head])
         lines.extend(f"    {line}" for line in describe(st.delta) or ["(no change in the answer)"])
     return lines
 
 
 def _threat_line(a: Assessment) -> list[str]:
     t = a.threat
-    title = t.get("title") or t["id"]
+    title = printable(t.get("title") or t["id"])
     where = f" in {t['region']}" if t.get("region") else ""
     states = f"; states {', '.join(t['states'])}" if t.get("states") else ""
     lines = [f"{title}", f"{t['type']}{where}, {a.nature.category.replace('_', '-')}, actor {t['actor']}, "
@@ -121,31 +166,63 @@ def assessment_table(a: Assessment, names: Names = Names()) -> str:
         section("Since 2002", _table([[x.name, x.since, x.became] for x in a.since_2002],
                                      ["Body", "Year", "What became of it"], [30, 4, 60]) if a.since_2002 else "(nothing recorded)")
     for note in a.notes:
-        out.extend(textwrap.wrap(f"note: {note}", WIDTH, subsequent_indent="      "))
+        out.extend(textwrap.wrap(printable(f"note: {note}"), WIDTH, subsequent_indent="      "))
     if star:
         out.extend(["", "* goes beyond the document's text (general knowledge); see the JSON output's basis fields"])
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
 
 
-def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_MD_BREAK = re.compile("\r\n|[\r\n\u2028\u2029]")
+# `_` between two letters or digits, and `~` between two spaces, open and close nothing
+# (sdf_deployment and "~ role of" stay as they are)
+_MD_INLINE = re.compile(r"[\\`*\[\]|$]|(?<![^\W_])_|_(?![^\W_])|(?<=\S)~|~(?=\S)")
+_MD_BLOCK = re.compile(r"^(?:([#>+=~-])|(\d+)([.)]))")
+
+
+class _Markdown(str):
+    """Text that is Markdown already: `_md_table` puts it in as it is."""
+
+
+def _md_escape(text: Any, block: bool = True) -> str:
+    """Text as Markdown that shows it and does nothing else: one line, no HTML, no links, images or
+    emphasis; with `block`, also nothing a line can start (heading, quote, list), for text that may begin
+    a paragraph or a list item."""
+    if isinstance(text, _Markdown):
+        return text
+    text = printable(_MD_BREAK.sub(" ", str(text)))
+    text = text.replace("&", "&amp;").replace("<", "&lt;")  # `>` makes no HTML without `<`
+    text = _MD_INLINE.sub(lambda m: "\\" + m.group(), text)
+    if block:
+        text = _MD_BLOCK.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3),
+                             text.lstrip(" \t"))
+    return text
+
+
+def _md_code(text: str) -> _Markdown:
+    """Text as a Markdown code span, fenced by one backtick more than the longest run inside it."""
+    text = printable(_MD_BREAK.sub(" ", str(text))).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return _Markdown(f"{fence}{pad}{text}{pad}{fence}")
 
 
 def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    # a table cell can start no block, so only the inline escapes apply
+    lines = ["| " + " | ".join(_md_escape(h, block=False) for h in headers) + " |",
+             "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(_md_escape(c, block=False) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def assessment_markdown(a: Assessment, names: Names = Names()) -> str:
     """The assessment as Markdown that renders cleanly on a code-hosting site."""
-    t = a.threat
-    out = [f"# {t.get('title') or t['id']}", ""]
+    t = {k: _md_escape(v, block=False) if isinstance(v, str) else v for k, v in a.threat.items()}
+    out = [f"# {_md_escape(a.threat.get('title') or a.threat['id'])}", ""]
     facts = [f"**Type:** {t['type']} ({a.nature.category.replace('_', '-')})"]
     if t.get("region"):
         facts.append(f"**Region:** {t['region']}")
     if t.get("states"):
-        facts.append(f"**States:** {', '.join(t['states'])}")
+        facts.append(f"**States:** {_md_escape(', '.join(t['states']), block=False)}")
     facts += [f"**Actor:** {t['actor']}", f"**Severity:** {t['severity']}"]
     out += [" · ".join(facts), ""]
     out += ["## Recommendations", "", _md_table(["No.", "Title", "Cited"],
@@ -159,20 +236,23 @@ def assessment_markdown(a: Assessment, names: Names = Names()) -> str:
     out += ["## Japanese agencies", "", _md_table(["Agency", "Role", "Recommendations", "Basis", "Role basis"],
             [[names("agencies", g.id, g.name), g.role, _nums(g.recommendations), g.basis, g.role_basis]
              for g in a.agencies]), ""]
+    e = _md_escape
     if a.measures:
-        out += ["## Measures", ""] + [f"- {m.text} ({m.citation})" for m in a.measures] + [""]
+        out += ["## Measures", ""] + [f"- {e(m.text)} ({e(m.citation, False)})" for m in a.measures] + [""]
     if a.caveats:
-        out += ["## Caveats", ""] + [f"- {c.text} ({c.citation})" for c in a.caveats] + [""]
+        out += ["## Caveats", ""] + [f"- {e(c.text)} ({e(c.citation, False)})" for c in a.caveats] + [""]
     out += ["## Trace", "", _md_table(["Step", "Rule", "Recommendations", "Because", "Basis"],
-            [[e.step, f"`{e.rule}`", ", ".join(e.citations), e.because, e.basis] for e in a.trace]), ""]
+            [[x.step, _md_code(x.rule), ", ".join(x.citations), x.because, x.basis] for x in a.trace]), ""]
     if a.stages:
-        out += ["## Stages", ""] + ["    " + line if line.startswith("    ") else f"- {line}"
-                                     for line in _stage_lines(a)] + [""]
+        # one line a stage: a wrapped line would start a list item of its own
+        out += ["## Stages", ""] + ["        " + e(line[4:], False) if line.startswith("    ") else f"- {e(line)}"
+                                     for line in _stage_lines(a, width=None)] + [""]
     if a.since_2002 is not None:
-        out += ["## Since 2002", ""] + [f"- **{x.name}** ({x.since}): {x.became}" for x in a.since_2002] + [""]
+        out += ["## Since 2002", ""] + [f"- **{e(x.name)}** ({x.since}): {e(x.became, False)}"
+                                        for x in a.since_2002] + [""]
     if a.notes:
-        out += ["## Notes", ""] + [f"- {n}" for n in a.notes] + [""]
-    return "\n".join(out)
+        out += ["## Notes", ""] + [f"- {e(n)}" for n in a.notes] + [""]
+    return printable("\n".join(out))
 
 
 def render_assessment(a: Assessment, fmt: str, catalog=None, lang: str = "en") -> str:
@@ -237,8 +317,8 @@ def render_catalog(catalog, what: str, fmt: str) -> str:
         return to_json(catalog_data(catalog, what))
     headers, rows, widths = catalog_rows(catalog, what)
     if fmt == "markdown":
-        return _md_table(headers, rows) + "\n"
-    return _table(rows, headers, widths) + "\n"
+        return printable(_md_table(headers, rows) + "\n")
+    return printable(_table(rows, headers, widths) + "\n")
 
 
 # --- policy tests ----------------------------------------------------------------------
@@ -271,14 +351,14 @@ def policy_failure(result) -> str:
                                    subsequent_indent="      "))
     if result.error:
         lines.append(f"    error: {result.error}")
-        return "\n".join(lines)
+        return printable("\n".join(lines))
     width = max(len(m.what) for m in result.mismatches)
     for m in result.mismatches:
         lines.append(f"    {m.what.ljust(width)}  - expected: {m.expected}")
         lines.append(f"    {' ' * width}  + actual:   {m.actual}")
     lines.append("    trace:")
     lines.extend(trace_lines(result.assessment, "      ") or ["      (no rule fired)"])
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def policy_report(results, verbose: bool = False) -> str:
@@ -290,7 +370,7 @@ def policy_report(results, verbose: bool = False) -> str:
             out.append(f"PASS {r.case.where} {r.case.name}")
     passed = sum(r.passed for r in results)
     out.append(f"{passed} passed, {len(results) - passed} failed")
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
 
 
 def policy_json(results, cov=None, plan=None, rulebase=None) -> str:
@@ -318,7 +398,7 @@ def coverage_table(cov) -> str:
         rows = [[k, "yes" if v else "NEVER"] for k, v in table.items()]
         out += ["", f"{what.upper()}  {sum(table.values())}/{len(table)} ({cov.percent(what):.1f}%)",
                 _table(rows, [label, "Covered"], [60, 8])]
-    return "\n".join(out).lstrip("\n") + "\n"
+    return printable("\n".join(out).lstrip("\n") + "\n")
 
 
 def mutation_table(plan, strength: dict[int, tuple[int, int]]) -> str:
@@ -328,14 +408,14 @@ def mutation_table(plan, strength: dict[int, tuple[int, int]]) -> str:
            _table(rows, ["Rec.", "Killed", "Survivors: no case notices their removal"], [4, 7, 80])]
     survivors = [m for m in plan if m.survived]
     out.append(f"{len(plan)} mutants, {len(plan) - len(survivors)} killed, {len(survivors)} survived")
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
 
 
 # --- explain and query ----------------------------------------------------------------------
 
 def render_why(target, nodes) -> str:
     if not nodes:
-        return f"{target.label()} is not in this assessment (ask --why-not)\n"
+        return printable(f"{target.label()} is not in this assessment (ask --why-not)\n")
     lines = [f"{target.label()} follows from {len(nodes)} rule{'s' if len(nodes) > 1 else ''}:"]
 
     def walk(node: Node, depth: int) -> None:
@@ -364,14 +444,14 @@ def render_why(target, nodes) -> str:
 
     for n in nodes:
         walk(n, 1)
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 def render_why_not(target, present: bool, misses) -> str:
     if present:
-        return f"{target.label()} is in this assessment (ask --why)\n"
+        return printable(f"{target.label()} is in this assessment (ask --why)\n")
     if not misses:
-        return f"{target.label()}: no rule of this rule base can conclude it\n"
+        return printable(f"{target.label()}: no rule of this rule base can conclude it\n")
     lines = [f"{target.label()} is not concluded; {len(misses)} rule{'s' if len(misses) > 1 else ''} "
              "could conclude it, nearest miss first:"]
 
@@ -389,7 +469,7 @@ def render_why_not(target, present: bool, misses) -> str:
 
     for m in misses:
         walk(m, "")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 def render_what_if(rows) -> str:
@@ -401,13 +481,13 @@ def render_what_if(rows) -> str:
     for label, changes in rows:
         lines.append(f"if {label}:")
         lines.extend(f"    {line}" for line in describe(changes))
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 def render_query(target, answers, summary) -> str:
     """Reverse look-up: the rules that conclude the target and, for each, when they can fire."""
     if not answers:
-        return f"{target.label()}: no rule of this rule base concludes it\n"
+        return printable(f"{target.label()}: no rule of this rule base concludes it\n")
     lines = [f"{target.label()} is concluded by {len(answers)} rule{'s' if len(answers) > 1 else ''}:"]
     for rule, alternatives in answers:
         lines.append(f"- {rule.id} [{', '.join(rule.cites)}]: {rule.because}")
@@ -421,7 +501,7 @@ def render_query(target, answers, summary) -> str:
     lines.append("")
     for key, values in summary.items():
         lines.append(f"{key}: {', '.join(values) if values else '(none)'}")
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 # --- tabletop: the brief, the MSEL, the matrix --------------------------------------------
@@ -432,55 +512,61 @@ def _nums_or_dash(numbers: list[int]) -> str:
 
 def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
     """The packet as Markdown: clean on a code-hosting site, with the network as a Mermaid diagram."""
-    out = [f"# {p.title}", "", f"*Tabletop exercise brief ({'facilitator' if facilitator else 'participant'} "
+    e = _md_escape
+    out = [f"# {e(p.title)}", "", f"*Tabletop exercise brief ({'facilitator' if facilitator else 'participant'} "
            "version), prepared with advisor from the JFIR Policy Council's 22nd Policy Recommendations (2002).*", ""]
     out += ["## The scenario", ""]
     if p.description:
-        out += [p.description, ""]
-    out += [f"- **{k}:** {v}" for k, v in p.scenario] + [""]
-    out += ["## Its nature", "", f"This is {p.nature}.", ""]
-    out += [f"- {d}" for d in p.derived] + [""]
+        out += [e(p.description), ""]
+    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in p.scenario] + [""]
+    out += ["## Its nature", "", f"This is {e(p.nature, False)}.", ""]
+    out += [f"- {e(d)}" for d in p.derived] + [""]
     if p.families:
         out += ["### North Korea: deterrence and cooperation side by side", "",
                 _md_table(["Deterrence (North Korea left out)", "Cooperation (North Korea engaged)"],
                           [[a, b] for a, b in _zip_longest(p.families["deterrence"], p.families["cooperation"])]), ""]
     out += ["## Frameworks, by layer of the multi-layered network", ""]
     for layer, existing, proposed in p.layers:
-        out += [f"### {layer}", ""]
-        out += [f"- {name} (existing; recommendations {_nums(recs)})" for _, name, recs in existing]
-        out += [f"- *{name}* (proposed; recommendations {_nums(recs)})" for _, name, recs in proposed]
+        out += [f"### {e(layer)}", ""]
+        out += [f"- {e(name)} (existing; recommendations {_nums(recs)})" for _, name, recs in existing]
+        out += [f"- *{e(name)}* (proposed; recommendations {_nums(recs)})" for _, name, recs in proposed]
         out += [""]
     out += ["## The network", "", "```mermaid", mermaid.rstrip(), "```", ""]
     out += ["## Participants", "", _md_table(["State", "Sits in"],
             [[f"{name} ({code})", ", ".join(fws) or "-"] for code, name, fws in p.participants]), ""]
     out += ["## Japanese agencies", ""]
     for role, group in p.agencies:
-        out += [f"- **{role}:** " + "; ".join(f"{name} ({_nums(recs)})" for name, recs in group)]
+        out += [f"- **{e(role)}:** " + "; ".join(f"{e(name)} ({_nums(recs)})" for name, recs in group)]
     out += [""]
     if p.caveats:
-        out += ["## Legal and institutional caveats", ""] + [f"- {text} ({c})" for text, c in p.caveats] + [""]
+        out += ["## Legal and institutional caveats", ""] + [f"- {e(text)} ({e(c, False)})" for text, c in p.caveats]
+        out += [""]
     if p.measures:
-        out += ["## What the document asks of Japan", ""] + [f"- {text} ({c})" for text, c in p.measures] + [""]
+        out += ["## What the document asks of Japan", ""] + [f"- {e(text)} ({e(c, False)})" for text, c in p.measures]
+        out += [""]
     if p.stages:
         out += ["## Stages of the scenario", ""]
         for st in p.stages:
-            out += [f"### Inject {st['stage']}: {st['title']}", ""]
+            out += [f"### Inject {st['stage']}: {e(st['title'], False)}", ""]
             if st["description"]:
-                out += [st["description"], ""]
-            out += ["Changes: " + "; ".join(f"{k} {_short(v)}" for k, v in st["changes"].items()), ""]
+                out += [e(st["description"]), ""]
+            out += ["Changes: " + e("; ".join(f"{k} {_short(v)}" for k, v in st["changes"].items()), False), ""]
             if facilitator:
-                out += [f"- {line}" for line in st["delta"]] + [""]
+                # the lines are advisor's own ("+ frameworks: ..."), only their names need escaping
+                out += [f"- {e(line, False)}" for line in st["delta"]] + [""]
     if facilitator and p.msel:
         out += ["## Master scenario events list (expected player actions)", "", msel_markdown(p.msel), ""]
     out += ["## Discussion questions", ""]
     for number, title, qs in p.questions:
-        out += [f"**{number}. {title}**", ""] + [f"- {q}" for q in qs] + [""]
+        out += [f"**{number}. {e(title, False)}**", ""] + [f"- {e(q)}" for q in qs] + [""]
     if p.since_2002:
-        out += ["## Since 2002", ""] + [f"- **{name}** ({year}): {text}" for name, year, text in p.since_2002] + [""]
-    out += ["## References", ""] + [f"- Recommendation {n}: “{title}”" for n, title in p.references] + [""]
+        out += ["## Since 2002", ""] + [f"- **{e(name)}** ({year}): {e(text, False)}"
+                                        for name, year, text in p.since_2002] + [""]
+    out += ["## References", ""] + [f"- Recommendation {n}: “{e(title, False)}”" for n, title in p.references]
+    out += [""]
     if p.general_knowledge:
         out += ["*Some entries go beyond the document's text (general knowledge); the JSON assessment marks each.*", ""]
-    return "\n".join(out)
+    return printable("\n".join(out))
 
 
 def _zip_longest(a: list[str], b: list[str]) -> list[tuple[str, str]]:
@@ -525,7 +611,10 @@ figure svg { max-width: 100%; height: auto; }
 
 def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en") -> str:
     """The packet as one self-contained HTML file: no network, no fonts or scripts, a print stylesheet."""
-    from html import escape as e
+    from html import escape
+
+    def e(text: str) -> str:
+        return escape(printable(text))
 
     out = ["<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -566,13 +655,13 @@ def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en") -> str:
                    "<code>dot</code> program, which is not installed here (apt-get install graphviz).</p>")
     out.append("</section>")
     out.append("<section><h2>Participants</h2><table><thead><tr><th>State</th><th>Sits in</th></tr></thead><tbody>"
-               + "".join(f"<tr><td>{e(name)} ({code})</td><td>{e(', '.join(fws) or '-')}</td></tr>"
+               + "".join(f"<tr><td>{e(name)} ({e(code)})</td><td>{e(', '.join(fws) or '-')}</td></tr>"
                          for code, name, fws in p.participants) + "</tbody></table></section>")
     out.append("<section><h2>Japanese agencies</h2><table><thead><tr><th>Role</th><th>Agency</th>"
                "<th>Recommendations</th></tr></thead><tbody>")
     for role, group in p.agencies:
         for name, recs in group:
-            out.append(f'<tr class="role-{role}"><td>{role}</td><td>{e(name)}</td><td>{_nums(recs)}</td></tr>')
+            out.append(f'<tr class="role-{role}"><td>{e(role)}</td><td>{e(name)}</td><td>{_nums(recs)}</td></tr>')
     out.append("</tbody></table></section>")
     if p.caveats:
         out.append("<section><h2>Legal and institutional caveats</h2><ul>"
@@ -619,16 +708,29 @@ def msel_markdown(actions) -> str:
                      [[x.stage, x.inject, x.action, x.actor, _nums_or_dash(x.recommendations)] for x in actions])
 
 
-def msel_csv(actions) -> str:
+_CSV_BREAK = re.compile("\r\n?")
+
+
+def _csv_cell(value: Any) -> str:
+    # a bare CR would end the row for some readers and the csv module quotes only LF here
+    text = printable(_CSV_BREAK.sub("\n", str(value)))
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t")) else text
+
+
+def to_csv(rows: list[list[Any]]) -> str:
+    """Rows as CSV no spreadsheet runs: no cell starts a formula, a line break in a cell is quoted."""
     import csv
     import io
 
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["stage", "inject", "expected_action", "who", "recommendations"])
-    for x in actions:
-        writer.writerow([x.stage, x.inject, x.action, x.actor, " ".join(str(n) for n in x.recommendations)])
+    csv.writer(buf, lineterminator="\n").writerows([[_csv_cell(c) for c in row] for row in rows])
     return buf.getvalue()
+
+
+def msel_csv(actions) -> str:
+    return to_csv([["stage", "inject", "expected_action", "who", "recommendations"]]
+                  + [[x.stage, x.inject, x.action, x.actor, " ".join(str(n) for n in x.recommendations)]
+                     for x in actions])
 
 
 def matrix_rows(rows, catalog, names) -> tuple[list[str], list[list[str]]]:
@@ -652,12 +754,7 @@ def matrix_text(rows, catalog, names, fmt: str) -> str:
     """
     headers, body = matrix_rows(rows, catalog, names)
     if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows([headers, *body])
-        return buf.getvalue()
+        return to_csv([headers, *body])
     key = ("L lead, C coordinate, S support, P takes part (named by the document, no role). Leads are general "
            "knowledge: the document assigns none. ") + ", ".join(
         f"{catalog.agencies[a].short or a} = {names('agencies', a, catalog.agencies[a].name)}" for a in catalog.agencies)
@@ -665,9 +762,9 @@ def matrix_text(rows, catalog, names, fmt: str) -> str:
     overlaps = sum(1 for r in rows if r.flag.endswith("leads"))
     summary = f"{len(rows)} combinations: {gaps} with no lead, {overlaps} with more than one lead"
     if fmt == "markdown":
-        return _md_table(headers, body) + "\n\n" + key + "\n\n" + summary + "\n"
+        return printable(_md_table(headers, body) + "\n\n" + _md_escape(key) + "\n\n" + summary + "\n")
     # laid out by hand: tabulate's padding would push eleven agency columns past 100 columns
     widths = [max(len(str(row[i])) for row in [headers, *body]) for i in range(len(headers))]
     lines = [" ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [headers, *body]]
     lines.insert(1, " ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n\n" + "\n".join(textwrap.wrap(key, WIDTH)) + "\n" + summary + "\n"
+    return printable("\n".join(lines) + "\n\n" + "\n".join(textwrap.wrap(key, WIDTH)) + "\n" + summary + "\n")
