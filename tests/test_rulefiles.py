@@ -224,7 +224,7 @@ def test_rule_base_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     rules.mkdir()
     (rules / "r.yaml").write_text(GOOD)
     first = advisor.load_rulebase(rules)
-    assert len(list((tmp_path / "cache").glob("rulebase-*.pickle"))) == 1
+    assert len(list((tmp_path / "cache").glob("rulebase-*.json"))) == 1
     assert advisor.load_rulebase(rules).digest == first.digest
     (rules / "r.yaml").write_text(GOOD.replace("east_asia_cyber_forum", "wpns"))
     second = advisor.load_rulebase(rules)

@@ -75,6 +75,20 @@ class CatalogError(AuthoringError):
     """The catalog (knowledge base) is inconsistent."""
 
 
+# --- the environment: files, devices, settings, the terminal ---------------------
+
+class EnvironmentProblem(AdvisorError):
+    """The machine refused what advisor needed: a directory, a permission, disk space, a setting (exit 2)."""
+
+
+class OutputError(EnvironmentProblem):
+    """An output could not be written; nothing partial is left behind."""
+
+
+class SettingError(EnvironmentProblem):
+    """An environment variable advisor reads holds an unusable value."""
+
+
 # --- faults --------------------------------------------------------------------
 
 class EngineError(AdvisorError):
@@ -87,6 +101,16 @@ class EngineUnavailable(EngineError):
     """durable-rules cannot be imported on this Python."""
 
     exit_code = 2
+
+
+# --- warnings: advisor goes on, and says what it did instead -----------------------
+
+class AdvisorWarning(UserWarning):
+    """Root of advisor's warnings; the CLI prints them as `advisor: warning: ...`."""
+
+
+class CacheWarning(AdvisorWarning):
+    """The rule-base cache cannot be used safely; advisor runs without it."""
 
 
 def clip(value: object, limit: int = 60) -> str:

@@ -5,7 +5,6 @@ import functools
 import hashlib
 import json
 import os
-import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -633,66 +632,24 @@ def default_rules_dir() -> Path:
     return installed if installed.is_dir() else here.parents[1] / "rules"
 
 
-CACHE_ENTRIES = 20
-
-
-def _cache_dir() -> Path | None:
-    if os.environ.get("ADVISOR_NO_CACHE"):
-        return None
-    base = os.environ.get("ADVISOR_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "advisor")
-    return Path(base)
-
-
-def _cache_key(root: Path, catalog_dir: Path) -> str:
-    """A digest of every file a rule base is made of, and of advisor's version."""
-    from . import __version__
-
-    h = hashlib.sha256(f"{__version__}|{root.resolve()}|{catalog_dir.resolve()}".encode())
-    for module in sorted(Path(__file__).parent.glob("*.py")):  # the classes a cached rule base is made of
-        stat = module.stat()
-        h.update(f"{module.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    for folder in (root, catalog_dir):
-        for path in sorted(folder.glob("*.y*ml")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 def load_rulebase(directory: str | Path | None = None) -> Rulebase:
     """Load every `*.yaml` rule file of `directory` (default: the shipped rule base).
 
     The catalog comes from `directory/catalog/` when present, else the shipped one.
     All problems of all files are collected and raised together. A rule base that
-    loaded once is kept, validated, in a cache (keyed by the digest of its files) so
-    that the next start does not parse and validate the YAML again.
+    loaded once is kept in the cache (JSON, validated again when read; see `cache`)
+    so that the next start does not parse the YAML again.
     """
+    from . import cache
+
     root = Path(directory) if directory is not None else default_rules_dir()
     if not root.is_dir():
         raise RuleFileError("not a directory of rule files", path=str(root))
     catalog_dir = root / "catalog" if (root / "catalog").is_dir() else default_rules_dir() / "catalog"
-    cache = _cache_dir()
-    cached = cache / f"rulebase-{_cache_key(root, catalog_dir)}.pickle" if cache else None
-    if cached is not None and cached.is_file():
-        try:
-            with cached.open("rb") as fh:
-                rulebase = pickle.load(fh)
-            if isinstance(rulebase, Rulebase):
-                return rulebase
-        except Exception:  # a stale or broken cache is only a slower start
-            pass
-    rulebase = _load(root, catalog_dir)
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(rulebase, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cached)
-            kept = sorted(cache.glob("rulebase-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in kept[CACHE_ENTRIES:]:  # keep the cache small: the newest rule bases only
-                old.unlink(missing_ok=True)
-        except OSError:
-            pass
+    rulebase = cache.load(root, catalog_dir)
+    if rulebase is None:
+        rulebase = _load(root, catalog_dir)
+        cache.store(root, catalog_dir, rulebase)
     return rulebase
 
 
