@@ -1,18 +1,27 @@
 """Assessing many descriptors: JSON Lines out, one line per input in input order, bad inputs as
-error records, optionally spread over processes, resumable after an interruption."""
+error records, optionally spread over processes, resumable after an interruption.
+
+Input is streamed: JSON Lines a line at a time and JSON arrays an element at a time, with the
+per-descriptor and total limits checked while reading, so memory stays bounded however long
+the input. Resuming is by position: the n complete lines of an earlier output are the answers
+to the first n inputs, so a resumed run writes exactly the bytes an uninterrupted one would.
+"""
 from __future__ import annotations
 
+import codecs
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from .errors import AdvisorError, FileReadError
-from .source import MAX_DESCRIPTOR_BYTES, decode, parse_json, read_text
+from .errors import EngineError, FileReadError, InputError
+from .source import batch_limit, descriptor_limit, kind_of, parse_json, read_text
 
-MAX_BATCH_BYTES = int(os.environ.get("ADVISOR_MAX_BATCH_BYTES", 200_000_000))
+CHUNK = 1 << 16
 
 
 @dataclass
@@ -26,83 +35,224 @@ class Item:
     default_id: str = "threat"
 
 
-def _lines(text: str, shown: str) -> Iterator[Item]:
-    """JSON Lines: one object a line; blank lines are skipped."""
-    for number, line in enumerate(text.splitlines(), start=1):
+class Peeked:
+    """A binary stream with the bytes already read from it put back in front."""
+
+    def __init__(self, head: bytes, stream):
+        self.head, self.stream = head, stream
+
+    def read(self, n: int) -> bytes:
+        if self.head:
+            out, self.head = self.head[:n], self.head[n:]
+            return out
+        return self.stream.read(n)
+
+    def readline(self, limit: int) -> bytes:
+        if self.head:
+            cut = self.head.find(b"\n", 0, limit)
+            end = cut + 1 if cut >= 0 else min(limit, len(self.head))
+            out, self.head = self.head[:end], self.head[end:]
+            if out.endswith(b"\n") or len(out) >= limit:
+                return out
+            return out + self.stream.readline(limit - len(out))
+        return self.stream.readline(limit)
+
+
+def _over(shown: str, line: int | None, limit: int) -> Item:
+    return Item(shown, error=f"input is over the limit of {limit:,} bytes in all (ADVISOR_MAX_BATCH_BYTES); "
+                             "the rest was not read", line=line)
+
+
+def stream_lines(stream, shown: str, stem: str) -> Iterator[Item]:
+    """JSON Lines from a binary stream: one object a line, blank lines skipped, each line bounded."""
+    line_limit, total_limit = descriptor_limit(), batch_limit()
+    total = number = 0
+    while True:
+        line = stream.readline(line_limit + 2)
+        if not line:
+            return
+        number += 1
+        total += len(line)
+        if total > total_limit:
+            yield _over(shown, number, total_limit)
+            return
+        if not line.endswith(b"\n") and len(line) > line_limit:  # skip the rest of the line, keeping none of it
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(CHUNK)
+                total += len(line)
+                if total > total_limit:
+                    yield _over(shown, number, total_limit)
+                    return
+            yield Item(shown, error=f"line is over the limit of {line_limit:,} bytes", line=number)
+            continue
         if not line.strip():
             continue
-        if len(line.encode()) > MAX_DESCRIPTOR_BYTES:
-            yield Item(shown, error=f"line is over the limit of {MAX_DESCRIPTOR_BYTES:,} bytes", line=number)
-            continue
         try:
-            raw = parse_json(line, f"{shown}:{number}")
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+            raw = parse_json(text, f"{shown}:{number}")
+        except UnicodeDecodeError as exc:
+            yield Item(shown, error=f"not UTF-8 text (byte {exc.start})", line=number)
+            continue
         except FileReadError as exc:
             yield Item(shown, error=exc.message, line=number)
             continue
-        stem = "stdin" if shown == "<stdin>" else Path(shown).stem
         yield Item(shown, raw=raw, line=number, default_id=f"{stem}-{number}")
 
 
-def _document(text: str, shown: str, stem: str) -> Iterator[Item]:
-    """One JSON document: an object, or an array of objects; else JSON Lines."""
+def stream_array(stream, shown: str, stem: str) -> Iterator[Item]:
+    """The elements of one JSON array from a binary stream, one at a time, each bounded."""
+    element_limit, total_limit = descriptor_limit(), batch_limit()
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    buf, pos, total, eof, index = "", 0, 0, False, 0
+
+    def more() -> bool:
+        nonlocal buf, pos, total, eof
+        if eof:
+            return False
+        chunk = stream.read(CHUNK)
+        total += len(chunk)
+        eof = not chunk
+        buf = buf[pos:] + decoder.decode(chunk, final=eof)
+        pos = 0
+        return True
+
+    def skip_space() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(buf) or not more():
+                return buf[pos] if pos < len(buf) else ""
+
+    def fail(message: str) -> Item:
+        return Item(f"{shown}[{index}]", error=message)
+
     try:
-        data = parse_json(text, shown)
-    except FileReadError as exc:
-        if "more than one JSON value" in exc.message:
-            yield from _lines(text, shown)
+        if skip_space() != "[":
+            yield fail("not a JSON array")
             return
-        yield Item(shown, error=exc.message)
-        return
-    if isinstance(data, list):
-        for i, raw in enumerate(data):
-            yield Item(f"{shown}[{i}]", raw=raw, default_id=f"{stem}-{i}")
+        pos += 1
+        if skip_space() == "]":
+            return
+        while True:
+            if total > total_limit:
+                yield _over(f"{shown}[{index}]", None, total_limit)
+                return
+            start = pos
+            while True:  # an element ends where the text after it says so: read until it parses
+                end = _element_end(buf, pos)
+                if end is not None and (end < len(buf) or eof):
+                    break
+                if len(buf) - start > element_limit or not more():
+                    break
+                start = pos
+            if end is None or end - start > element_limit:
+                too_long = len(buf) - start > element_limit
+                yield fail(f"element is over the limit of {element_limit:,} bytes" if too_long
+                           else "not valid JSON: the array is cut short or malformed; the rest was not read")
+                return
+            try:
+                raw = parse_json(buf[start:end], f"{shown}[{index}]")
+                yield Item(f"{shown}[{index}]", raw=raw, default_id=f"{stem}-{index}")
+            except FileReadError as exc:
+                yield fail(exc.message)
+            pos = end
+            index += 1
+            sep = skip_space()
+            if sep == "]":
+                return
+            if sep != ",":
+                yield fail("not valid JSON: expected ',' or ']' between the elements; the rest was not read")
+                return
+            pos += 1
+            skip_space()
+    except UnicodeDecodeError as exc:
+        yield fail(f"not UTF-8 text (byte {exc.start})")
+
+
+_SCANNER = json.JSONDecoder()
+
+
+def _element_end(buf: str, pos: int) -> int | None:
+    """Where the JSON value starting at `pos` ends, or None when the text so far does not hold one."""
+    try:
+        _, end = _SCANNER.raw_decode(buf, pos)
+    except (ValueError, RecursionError):
+        return None
+    return end
+
+
+def _open_regular(path: Path, limit: int):
+    """A regular file opened for reading (a pipe or device refused, unread), checked against `limit`."""
+    shown = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FileReadError("no such file", path=shown) from None
+    except OSError as exc:
+        raise FileReadError(f"cannot be read: {exc.strerror or exc}", path=shown) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise FileReadError(f"is {kind_of(st.st_mode)}, not a regular file", path=shown)
+    if st.st_size > limit:
+        os.close(fd)
+        raise FileReadError(f"file is {st.st_size:,} bytes, over the limit of {limit:,}", path=shown)
+    return os.fdopen(fd, "rb")
+
+
+def read_stdin(stream, head: bytes = b"") -> Iterator[Item]:
+    """Standard input in batch mode: a JSON array, or JSON Lines."""
+    data = Peeked(head, stream)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":
+        yield from stream_array(data, "<stdin>", "stdin")
     else:
-        yield Item(shown, raw=data, default_id=stem)
+        yield from stream_lines(data, "<stdin>", "stdin")
 
 
-def read_inputs(paths: Iterable[str], stdin) -> Iterator[Item]:
+def read_inputs(paths: Iterable[str], stdin, head: bytes = b"") -> Iterator[Item]:
     """Every descriptor named by the arguments: files, directories (their *.json and *.jsonl), or `-`."""
     for given in paths:
         if given == "-":
-            raw = stdin.read(MAX_BATCH_BYTES + 1)
-            if len(raw) > MAX_BATCH_BYTES:
-                yield Item("<stdin>", error=f"input is over the limit of {MAX_BATCH_BYTES:,} bytes")
-                continue
-            try:
-                text = decode(raw, "<stdin>")
-            except FileReadError as exc:
-                yield Item("<stdin>", error=exc.message)
-                continue
-            yield from _document(text, "<stdin>", "stdin")
+            yield from read_stdin(stdin, head)
             continue
         path = Path(given)
         files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and p.is_file()) \
             if path.is_dir() else [path]
         for f in files:
-            limit = MAX_BATCH_BYTES if f.suffix == ".jsonl" else MAX_DESCRIPTOR_BYTES
-            try:
-                text = read_text(f, limit=limit)
-            except FileReadError as exc:
-                yield Item(str(f), error=exc.message)
-                continue
             if f.suffix == ".jsonl":
-                yield from _lines(text, str(f))
-            else:
                 try:
-                    data = parse_json(text, str(f))
+                    fh = _open_regular(f, batch_limit())
                 except FileReadError as exc:
                     yield Item(str(f), error=exc.message)
                     continue
-                yield Item(str(f), raw=data, default_id=f.stem)
+                with fh:
+                    try:
+                        yield from stream_lines(fh, str(f), f.stem)
+                    except OSError as exc:
+                        yield Item(str(f), error=f"cannot be read: {exc.strerror or exc}")
+                continue
+            try:
+                data = parse_json(read_text(f, limit=descriptor_limit()), str(f))
+            except FileReadError as exc:
+                yield Item(str(f), error=exc.message)
+                continue
+            yield Item(str(f), raw=data, default_id=f.stem)
 
 
 def error_line(item: Item, message: str) -> str:
+    from .render import json_safe
+
     record = {"error": {"source": item.source, "line": item.line, "message": message}}
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return json_safe(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
 
 
 def assess_line(item: Item, rulebase, as_of: str = "2002") -> tuple[str, bool]:
-    """One output line for one input, and whether the input was good."""
+    """One output line for one input, and whether the input was good.
+
+    A bad input is an error record; a fault of the engine is not the input's doing and
+    stops the run (EngineError), in one process or several alike.
+    """
     from .api import assess, parse_threat
 
     if item.error is not None:
@@ -111,39 +261,67 @@ def assess_line(item: Item, rulebase, as_of: str = "2002") -> tuple[str, bool]:
     try:
         threat = parse_threat(item.raw, rulebase, path=where, default_id=item.default_id)
         a = assess(threat, rulebase, as_of=as_of)
-    except AdvisorError as exc:
+    except InputError as exc:
         message = "; ".join(p.render() for p in exc.problems) if exc.problems else exc.render()
         return error_line(item, message), False
+    from .render import json_safe
+
     skip = {k for k in ("stages", "since_2002") if getattr(a, k) is None}
-    return a.model_dump_json(exclude=skip), True
+    return json_safe(a.model_dump_json(exclude=skip)), True
 
 
-def threat_id(item: Item) -> str | None:
-    """The id an input will have once assessed (for --skip-done), without assessing it."""
-    if isinstance(item.raw, dict):
-        given = item.raw.get("id")
-        return given if isinstance(given, str) else item.default_id
-    return None
+# --- resuming ---------------------------------------------------------------------------------
+
+def done_keys(path: Path) -> list[tuple]:
+    """What each complete line of an earlier output answers, in order; a half-written last line is ignored.
+
+    Read only: the file is never changed here.
+    """
+    keys: list[tuple] = []
+    try:
+        fh = _open_regular(path, 1 << 62)
+    except FileReadError as exc:
+        if exc.message == "no such file":
+            return keys
+        raise FileReadError(exc.message, path=str(path), loc="--skip-done") from None
+    with fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n"):
+                break
+            try:
+                record = json.loads(line)
+                if "threat" in record:
+                    keys.append(("threat", record["threat"]["id"]))
+                else:
+                    keys.append(("error", record["error"]["source"], record["error"]["line"]))
+            except (ValueError, TypeError, KeyError):
+                raise InputError(f"line {number} is not a line advisor wrote (an assessment or an error record)",
+                                 path=str(path), loc="--skip-done") from None
+    return keys
 
 
-def done_ids(path: Path) -> set[str]:
-    """Ids already assessed in an earlier, perhaps interrupted, run's output; a partial last line is dropped."""
-    if not path.exists():
-        return set()
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    if len(complete) != len(data):  # an interrupted write: keep only complete lines
-        with path.open("r+b") as fh:
-            fh.truncate(len(complete))
-    ids = set()
-    for line in complete.decode("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("threat"), dict):
-            ids.add(record["threat"].get("id"))
-    return ids
+def _answers(item: Item, key: tuple) -> bool:
+    if key[0] == "error":
+        return key[1] == item.source and key[2] == item.line
+    if item.error is not None or not isinstance(item.raw, dict):
+        return False
+    given = item.raw.get("id", item.default_id)
+    return key[1] == given
+
+
+def skip_done(items: Iterator[Item], keys: list[tuple], shown: str) -> Iterator[Item]:
+    """The inputs after the first len(keys), once each of those is checked against its line."""
+    for position, key in enumerate(keys, start=1):
+        item = next(items, None)
+        if item is None:
+            raise InputError(f"has {len(keys)} lines but the inputs give only {position - 1}: "
+                             "not an output of these inputs", path=shown, loc="--skip-done")
+        if not _answers(item, key):
+            what = f"the assessment of '{key[1]}'" if key[0] == "threat" else f"an error record for {key[1]}"
+            here = item.source + (f":{item.line}" if item.line else "")
+            raise InputError(f"line {position} is {what}, but input {position} is {here}: "
+                             "not an output of these inputs (same inputs, same order)", path=shown, loc="--skip-done")
+    yield from items
 
 
 # --- running, in this process or in several ------------------------------------------------
@@ -152,8 +330,11 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(rules_dir: str | None, as_of: str) -> None:
+    import signal
+
     from .api import load_rulebase
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles an interruption, once
     _WORKER["rulebase"] = load_rulebase(rules_dir)
     _WORKER["as_of"] = as_of
 
@@ -162,33 +343,43 @@ def _work(item: Item) -> tuple[str, bool]:
     return assess_line(item, _WORKER["rulebase"], _WORKER["as_of"])
 
 
-def run(items: list[Item], rulebase, rules_dir: str | None, out: TextIO, *, jobs: int = 1, as_of: str = "2002",
+def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: int = 1, as_of: str = "2002",
         progress=None) -> tuple[int, int]:
-    """Assess every item, writing one complete, flushed line each, in input order.
+    """Assess every item, writing one complete line each (out.write(line)), in input order.
 
-    Returns (good, bad). With jobs > 1 the items are spread over worker processes; the
-    output is the same, byte for byte.
+    Returns (good, bad). With jobs > 1 the items go to worker processes a bounded batch at
+    a time; the output is the same, byte for byte, and a fault stops the run the same way.
     """
     good = bad = 0
-    if jobs > 1 and len(items) > 1:
+    items = iter(items)
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(rules_dir, as_of)) as pool:
-            results = pool.imap(_work, items, chunksize=max(1, min(64, len(items) // (jobs * 8) or 1)))
-            good, bad = _write(results, out, progress, len(items))
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(rules_dir, as_of)) as pool:
+            try:
+                while True:
+                    chunk = list(islice(items, jobs * 64))
+                    if not chunk:
+                        break
+                    for line, ok in pool.map(_work, chunk, chunksize=max(1, len(chunk) // (jobs * 4))):
+                        good, bad = _emit(out, line, ok, good, bad, progress)
+            except BrokenProcessPool:
+                raise EngineError("a worker process died (the rule engine crashed); "
+                                  "the lines before the failing input are complete") from None
     else:
-        results = (assess_line(item, rulebase, as_of) for item in items)
-        good, bad = _write(results, out, progress, len(items))
+        for item in items:
+            line, ok = assess_line(item, rulebase, as_of)
+            good, bad = _emit(out, line, ok, good, bad, progress)
     return good, bad
 
 
-def _write(results, out: TextIO, progress, total: int) -> tuple[int, int]:
-    good = bad = 0
-    for done, (line, ok) in enumerate(results, start=1):
-        out.write(line + "\n")  # one write of one whole line, then flush: an interruption leaves whole lines
-        out.flush()
-        good, bad = good + ok, bad + (not ok)
-        if progress:
-            progress(done, total)
+def _emit(out, line: str, ok: bool, good: int, bad: int, progress) -> tuple[int, int]:
+    out.write(line)
+    good, bad = good + ok, bad + (not ok)
+    if progress:
+        progress(good + bad)
     return good, bad

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import tempfile
+import warnings
 from pathlib import Path
 
 import click
@@ -12,18 +12,37 @@ import click
 from . import __version__
 from .errors import AdvisorError
 
+_python_showwarning = warnings.showwarning
+
 CATALOG_LISTS = ("recommendations", "frameworks", "agencies", "states", "types", "regions", "targets",
                  "attributes", "derived")
 
 
+def _printable(text: str) -> str:
+    from .render import printable
+
+    return printable(text)
+
+
 def _fail(exc: AdvisorError) -> None:
     if exc.exit_code != 1:  # a failed check has printed its own report
-        click.echo(f"error: {exc.render()}".replace("\n", "\nerror: "), err=True)
+        click.echo(_printable(f"error: {exc.render()}").replace("\n", "\nerror: "), err=True)
     sys.exit(exc.exit_code)
 
 
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`advisor ... | head`): stop quietly, and keep Python from complaining at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+    sys.exit(2)
+
+
 def guarded(command):
-    """Turn advisor's errors into a message and an exit code, and bugs into exit 3."""
+    """Turn advisor's errors into a message and an exit code, the machine's refusals into exit 2,
+    an interruption into exit 130, and bugs into exit 3."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -33,31 +52,68 @@ def guarded(command):
             _fail(exc)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:
+            click.echo("advisor: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except UnicodeEncodeError as exc:  # stdout's encoding (PYTHONIOENCODING, a C locale) cannot hold the text
+            click.echo(f"error: standard output's encoding ({exc.encoding}) cannot write "
+                       f"{exc.object[exc.start:exc.start + 1]!r}; set PYTHONIOENCODING=utf-8 or write to a file "
+                       "with -o", err=True)
+            sys.exit(2)
+        except OSError as exc:  # the machine refused: a full disk, an unreadable terminal, ...
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(_printable(f"error: {where}{exc.strerror or exc}"), err=True)
+            sys.exit(2)
         except Exception as exc:  # a bug: say so, show the traceback only with --debug
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                       "This is a bug in advisor; please report it with the input that caused it "
-                       "(run again with --debug for the traceback).", err=True)
+            click.echo(_printable(f"internal error: {type(exc).__name__}: {exc}\n"
+                                  "This is a bug in advisor; please report it with the input that caused it "
+                                  "(run again with --debug for the traceback)."), err=True)
             sys.exit(3)
 
     return wrapper
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Print, or write a file through a temporary file and a rename (never a partial file)."""
-    if output is None or output == "-":
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+def run() -> None:
+    """The `advisor` program: the click group, with an interruption anywhere as exit 130."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        code = main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            sys.exit(130)
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("advisor: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """advisor's own warnings as one line on stderr; others as Python shows them."""
+    from .errors import AdvisorWarning
+
+    if issubclass(category, AdvisorWarning):
+        click.echo(_printable(f"advisor: warning: {message}"), err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+def write_output(text: str, output: str | None, inputs=()) -> None:
+    """Print, or write a file whole (a temporary file and a rename; see `output`)."""
+    from .output import write_text
+
+    write_text(text, output, inputs)
 
 
 def _rulebase(rules_dir: str | None):
@@ -66,30 +122,68 @@ def _rulebase(rules_dir: str | None):
     return load_rulebase(rules_dir)
 
 
-def _read_threat(source: str, rulebase, stdin=None):
+def _stdin():
+    """Standard input as bytes (a closed one is an error, not a crash)."""
+    from .errors import InputError
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise InputError("standard input is closed", path="<stdin>")
+    return stream
+
+
+def _read_threat(source: str, rulebase, head: bytes | None = None):
     from .api import load_threat, parse_threat
     from .source import read_json_stream
 
     if source == "-":
-        stream = stdin or sys.stdin.buffer
+        import io
+
+        stream = io.BytesIO(head) if head is not None else _stdin()
         return parse_threat(read_json_stream(stream), rulebase, path="<stdin>", default_id="stdin")
     return load_threat(source, rulebase)
 
 
-def _one_object(data: bytes) -> bool:
-    """Whether standard input holds one descriptor (else an array or JSON Lines, for batch mode).
+def _read_head(stream, n: int) -> bytes:
+    """Up to n bytes of a stream (fewer only at its end)."""
+    chunks, total = [], 0
+    while total < n:
+        chunk = stream.read(n - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
-    Input that is not JSON at all counts as one, so that it gets one clear message.
+
+def _stdin_is_one(head: bytes, whole: bool) -> bool:
+    """Whether standard input holds one descriptor (else a JSON array or JSON Lines, for batch mode).
+
+    `head` is the first bytes, one more than a descriptor may have; `whole` says whether that
+    was all. Input that is not JSON at all counts as one, so that it gets one clear message;
+    one object over the limit is refused as such, never read as a batch.
     """
     from .errors import FileReadError
-    from .source import MAX_DESCRIPTOR_BYTES, decode, parse_json
+    from .source import decode, descriptor_limit, parse_json
 
-    if len(data) > MAX_DESCRIPTOR_BYTES:
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if whole:
+        try:
+            return not isinstance(parse_json(decode(head, "<stdin>"), "<stdin>"), list)
+        except FileReadError as exc:
+            return "more than one JSON value" not in exc.message
+    if start == b"[":
         return False
+    first = head.split(b"\n", 1)[0] if b"\n" in head else None
     try:
-        return not isinstance(parse_json(decode(data, "<stdin>"), "<stdin>"), list)
-    except FileReadError as exc:
-        return "more than one JSON value" not in exc.message
+        if first is not None and first.strip():
+            parse_json(first.decode("utf-8-sig"), "<stdin>")
+            return False
+    except (FileReadError, UnicodeDecodeError):
+        pass
+    limit = descriptor_limit()
+    raise FileReadError(f"input is over the limit of {limit:,} bytes for one descriptor (ADVISOR_MAX_DESCRIPTOR_BYTES)",
+                        path="<stdin>")
 
 
 rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
@@ -109,6 +203,7 @@ def main(debug: bool) -> None:
     Every framework, state and Japanese agency in an answer is traced to the rule
     that concluded it and to the recommendation numbers behind that rule.
     """
+    warnings.showwarning = _show_warning
 
 
 @main.command()
@@ -139,50 +234,63 @@ def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
         advisor assess threats/ --jobs 2 -o all.jsonl
         advisor assess threats/korean_peninsula_escalation.json --as-of today --lang ja
     """
-    import io
-
     from .api import assess as run
     from .render import render_assessment
+    from .source import batch_limit, descriptor_limit
 
+    descriptor_limit(), batch_limit()  # a malformed setting is refused before anything is read or written
     rulebase = _rulebase(rules_dir)
-    stdin = None
+    head = None
     if threats == ("-",):
-        stdin = io.BytesIO(sys.stdin.buffer.read())
-        single = _one_object(stdin.getvalue())
+        limit = descriptor_limit()
+        head = _read_head(_stdin(), limit + 1)
+        single = _stdin_is_one(head, whole=len(head) <= limit)
     else:
         single = len(threats) == 1 and not Path(threats[0]).is_dir() and not threats[0].endswith(".jsonl")
     if single and fmt != "jsonl" and not skip_done:
-        descriptor = _read_threat(threats[0], rulebase, stdin)
+        descriptor = _read_threat(threats[0], rulebase, head)
         if fmt is None:
             fmt = "table" if sys.stdout.isatty() and output is None else "json"
         assessment = run(descriptor, rulebase, as_of=as_of)
-        write_output(render_assessment(assessment, fmt, rulebase.catalog, lang), output)
+        write_output(render_assessment(assessment, fmt, rulebase.catalog, lang), output, threats)
         return
-    if fmt not in (None, "json", "jsonl"):
-        raise click.UsageError("several descriptors are written as JSON Lines: use --format jsonl")
-    _assess_batch(threats, stdin, rulebase, rules_dir, output, jobs, skip_done, as_of)
+    if fmt not in (None, "jsonl"):
+        raise click.UsageError(f"several descriptors are written as JSON Lines, not {fmt}: use --format jsonl "
+                               "(or give one descriptor)")
+    _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, as_of)
 
 
-def _assess_batch(threats, stdin, rulebase, rules_dir, output, jobs, skip_done, as_of) -> None:
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, as_of) -> None:
+    import itertools
+
     from . import batch
     from .errors import InputError
+    from .output import LineWriter
 
-    items = list(batch.read_inputs(threats, stdin or sys.stdin.buffer))
-    if not items:
-        raise InputError("no descriptors here (*.json, *.jsonl)", path=", ".join(threats))
+    items = batch.read_inputs(threats, _stdin() if "-" in threats else None, head or b"")
     if skip_done:
-        done = batch.done_ids(Path(skip_done))
-        items = [i for i in items if batch.threat_id(i) is None or batch.threat_id(i) not in done]
+        items = batch.skip_done(items, batch.done_keys(Path(skip_done)), skip_done)
+    first = next(items, None)  # inputs are read, and an earlier output checked, before any output is opened
+    if first is None and not skip_done:
+        raise InputError("no descriptors here (*.json, *.jsonl)", path=", ".join(threats))
+    items = itertools.chain([first], items) if first is not None else iter(())
     progress = None
-    if sys.stderr.isatty() and len(items) >= 20:
-        def progress(n: int, total: int) -> None:
-            click.echo(f"\r{n}/{total} assessed", err=True, nl=n == total)
-    append = bool(skip_done and output and Path(skip_done).resolve() == Path(output).resolve())
-    if output:
-        with open(output, "a" if append else "w", encoding="utf-8") as out:
-            good, bad = batch.run(items, rulebase, rules_dir, out, jobs=jobs, as_of=as_of, progress=progress)
-    else:
-        good, bad = batch.run(items, rulebase, rules_dir, sys.stdout, jobs=jobs, as_of=as_of, progress=progress)
+    if sys.stderr.isatty():
+        def progress(n: int) -> None:
+            if n % 20 == 0:
+                click.echo(f"\r{n} assessed", err=True, nl=False)
+    append = bool(skip_done and output and output != "-" and _same(skip_done, output))
+    with LineWriter(output, append=append, inputs=threats) as out:
+        good, bad = batch.run(items, rulebase, rules_dir, out, jobs=jobs, as_of=as_of, progress=progress)
+    if progress and good + bad >= 20:
+        click.echo(f"\r{good + bad} assessed", err=True)
     if bad:
         raise InputError(f"{bad} of {good + bad} inputs could not be assessed; see the error records")
 
@@ -206,7 +314,7 @@ def validate(files: tuple[str, ...], rules_dir: str | None) -> None:
         except AdvisorError as exc:
             problems.append(exc)
             continue
-        click.echo(f"{name}: ok ({descriptor.type})")
+        click.echo(_printable(f"{name}: ok ({descriptor.type})"))
     if problems:
         from .errors import InputError
 
@@ -357,7 +465,7 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
                             "warnings": len(warnings)}), nl=False)
     else:
         for f in findings:
-            click.echo(f.render())
+            click.echo(_printable(f.render()))
         click.echo(f"{len(errors)} errors, {len(warnings)} warnings")
     if errors or (strict and warnings):
         raise CheckFailed(f"{len(errors)} errors, {len(warnings)} warnings" + (" (--strict)" if strict else ""))
@@ -455,7 +563,7 @@ def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
         advisor diff old.json new.json
         advisor diff --rules rules-before/ --rules rules/ threats/
     """
-    from .diff import describe, diff_assessments, diff_rulebases
+    from .diff import check_assessment, describe, diff_assessments, diff_rulebases
     from .render import to_json
     from .source import read_json
 
@@ -468,19 +576,16 @@ def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
             raise click.UsageError("give two assessment files, or --rules OLD --rules NEW with descriptors")
         old, new = (read_json(Path(p)) for p in paths)
         for p, data in zip(paths, (old, new)):
-            if not isinstance(data, dict) or "frameworks" not in data or "threat" not in data:
-                from .errors import InputError
-
-                raise InputError("not an assessment (run advisor assess --format json)", path=p)
+            check_assessment(data, p)
         entries = [{"threat": f"{paths[0]} -> {paths[1]}", "changes": diff_assessments(old, new)}]
     changed = [e for e in entries if e["changes"]]
     if fmt == "json":
         click.echo(to_json({"entries": entries, "changed": len(changed)}), nl=False)
     else:
         for e in changed:
-            click.echo(e["threat"])
+            click.echo(_printable(e["threat"]))
             for line in describe(e["changes"]):
-                click.echo(f"  {line}")
+                click.echo(_printable(f"  {line}"))
         click.echo(f"{len(changed)} of {len(entries)} changed")
     if changed:
         raise CheckFailed(f"{len(changed)} changed")
@@ -526,7 +631,7 @@ def brief(threat, fmt, output, facilitator, as_of, lang, rules_dir):
         text = brief_html(p, to_svg(g), facilitator, lang)
     else:
         text = brief_markdown(p, to_mermaid(g), facilitator)
-    write_output(text, output)
+    write_output(text, output, [threat])
 
 
 @main.command()
@@ -562,7 +667,7 @@ def graph(threat, fmt, output, lang, rules_dir):
         text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
     else:
         text = to_dot(g, title) if fmt == "dot" else to_mermaid(g)
-    write_output(text, output)
+    write_output(text, output, [threat])
 
 
 @main.command()
@@ -586,7 +691,7 @@ def msel(threat, fmt, output, lang, rules_dir):
 
     rulebase = _rulebase(rules_dir)
     actions = draft(_assessed(threat, rulebase), Names(rulebase.catalog, lang))
-    write_output(msel_csv(actions) if fmt == "csv" else msel_markdown(actions) + "\n", output)
+    write_output(msel_csv(actions) if fmt == "csv" else msel_markdown(actions) + "\n", output, [threat])
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -663,7 +768,9 @@ def new(output, then_assess, rules_dir):
     ask = functools.partial(click.prompt, err=True)  # questions on stderr, so stdout holds only the JSON
     raw = ask_descriptor(rulebase.catalog, ask, lambda text: click.echo(text, err=True))
     descriptor = parse_threat(raw, rulebase, path="<new>", default_id=raw.get("id", "threat"))
-    text = json.dumps(descriptor.to_output(), indent=2, ensure_ascii=False) + "\n"
+    from .render import json_safe
+
+    text = json_safe(json.dumps(descriptor.to_output(), indent=2, ensure_ascii=False) + "\n")
     if output:
         write_output(text, output)
         click.echo(f"wrote {output}", err=True)

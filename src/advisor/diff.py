@@ -7,6 +7,25 @@ KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats", "meas
 KEYS = {"recommendations": "number", "states": "code"}
 
 
+def check_assessment(data: Any, path: str) -> None:
+    """Refuse what is not an assessment (as `advisor assess --format json` writes it), naming the field."""
+    from .errors import InputError
+
+    hint = "run advisor assess --format json"
+    if not isinstance(data, dict) or not isinstance(data.get("threat"), dict) or "frameworks" not in data:
+        raise InputError(f"not an assessment ({hint})", path=path)
+    for kind in KINDS:
+        items = data.get(kind, [])
+        if not isinstance(items, list):
+            raise InputError(f"expected a list, got {type(items).__name__} ({hint})", path=path, loc=kind)
+        key = KEYS.get(kind, "id")
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get(key), (str, int)) or isinstance(item.get(key), bool):
+                raise InputError(f"expected an object with '{key}' ({hint})", path=path, loc=f"{kind}[{i}]")
+            if kind == "agencies" and not isinstance(item.get("role"), (str, type(None))):
+                raise InputError(f"expected a role name ({hint})", path=path, loc=f"{kind}[{i}].role")
+
+
 def _ids(data: dict[str, Any], kind: str) -> list[str]:
     key = KEYS.get(kind, "id")
     return [str(item[key]) for item in data.get(kind, [])]

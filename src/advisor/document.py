@@ -43,7 +43,9 @@ def load_fingerprint(path: str) -> frozenset[str] | None:
     p = Path(path)
     if not p.is_file():
         return None
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    from .source import MAX_RULE_FILE_BYTES, read_text
+
+    data = yaml.safe_load(read_text(p, limit=MAX_RULE_FILE_BYTES)) or {}
     return frozenset(str(data.get("fingerprint", "")).split())
 
 
@@ -62,5 +64,7 @@ def document_text() -> str | None:
     candidates.append(str(root.parent / "shared" / "source" / "jfir-2002-east-asia-security-recommendations.txt"))
     for c in candidates:
         if c and Path(c).is_file():
-            return Path(c).read_text(encoding="utf-8")
+            from .source import MAX_RULE_FILE_BYTES, read_text
+
+            return read_text(Path(c), limit=MAX_RULE_FILE_BYTES)
     return None

@@ -362,7 +362,7 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
     for fid in sorted(by["frameworks"], key=order["framework"].__getitem__):
         fw, firings = catalog.frameworks[fid], by["frameworks"][fid]
         frameworks.append(_make(FrameworkOut,
-            id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=fw.members,
+            id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=list(fw.members),
             members_basis=fw.basis, recommendations=_numbers(firings), rules=[f.rule.id for f in firings],
             basis=_basis(firings)))
 
@@ -449,9 +449,18 @@ def _idle_attributes(threat: Descriptor, rulebase: Rulebase, result: _Run) -> li
 
 def _trace_entry(f: Firing) -> TraceEntry:
     rule = f.rule
-    return _make(TraceEntry, step=f.step, rule=rule.id, recommendations=rule.numbers, citations=rule.cites,
-                 because=rule.because, basis=f.basis, quote=rule.quote, note=_note(f), matched=f.matched,
-                 concluded=_concluded(f))
+    return _make(TraceEntry, step=f.step, rule=rule.id, recommendations=list(rule.numbers),
+                 citations=list(rule.cites), because=rule.because, basis=f.basis, quote=rule.quote, note=_note(f),
+                 matched=_fresh(f.matched), concluded=_concluded(f))
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of nested lists and dicts, so that an assessment shares nothing mutable with the rule base."""
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_fresh(v) for v in value]
+    return value
 
 
 def _make(cls, **values):

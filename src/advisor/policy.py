@@ -21,6 +21,8 @@ A case file:
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -158,7 +160,11 @@ class Result:
 def is_case_file(path: Path) -> bool:
     """A YAML file whose top level has `cases:` (cheap check, before full parsing)."""
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:20_000]
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a named pipe must not hang discovery
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
+            head = fh.read(20_000).decode("utf-8", errors="replace")
     except OSError:
         return False
     return any(line.startswith("cases:") for line in head.splitlines())

@@ -3,30 +3,100 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import FileReadError, RuleFileError
+from .errors import FileReadError, RuleFileError, SettingError, clip
 
-MAX_DESCRIPTOR_BYTES = int(os.environ.get("ADVISOR_MAX_DESCRIPTOR_BYTES", 1_000_000))
+MAX_DESCRIPTOR_BYTES = 1_000_000  # defaults; ADVISOR_MAX_DESCRIPTOR_BYTES and ADVISOR_MAX_BATCH_BYTES change them
+MAX_BATCH_BYTES = 200_000_000
 MAX_RULE_FILE_BYTES = 2_000_000
 MAX_YAML_ALIASES = 100
 
 
-def read_text(path: Path, *, limit: int, error=FileReadError) -> str:
-    """The file's text, refusing what is missing, a directory, too large, empty or not UTF-8."""
+def setting(name: str, default: int) -> int:
+    """A limit from the environment, read when it is used: a positive whole number, else a clear error."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise SettingError(f"not a positive whole number of bytes: '{clip(value)}' (the default is {default})",
+                           loc=name)
+    return number
+
+
+def descriptor_limit() -> int:
+    """Bytes one descriptor (a file, a JSON line, or standard input) may have."""
+    return setting("ADVISOR_MAX_DESCRIPTOR_BYTES", MAX_DESCRIPTOR_BYTES)
+
+
+def batch_limit() -> int:
+    """Bytes a batch (standard input, a JSON Lines file, a JSON array) may have in all."""
+    return setting("ADVISOR_MAX_BATCH_BYTES", MAX_BATCH_BYTES)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_bytes(path: Path, *, limit: int, error=FileReadError) -> bytes:
+    """A regular file's bytes, at most `limit` of them, checked while reading (never after).
+
+    Devices, pipes and sockets are refused before a byte is read (a named pipe is opened
+    without waiting for a writer), so nothing can hang advisor or fill its memory.
+    """
     shown = str(path)
-    if not path.exists():
-        raise error("no such file", path=shown)
-    if path.is_dir():
-        raise error("is a directory, not a file", path=shown)
-    size = path.stat().st_size
-    if size > limit:
-        raise error(f"file is {size:,} bytes, over the limit of {limit:,}", path=shown)
-    raw = path.read_bytes()
-    return decode(raw, shown, error=error)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise error("no such file", path=shown) from None
+    except IsADirectoryError:
+        raise error("is a directory, not a file", path=shown) from None
+    except OSError as exc:
+        raise error(f"cannot be read: {exc.strerror or exc}", path=shown) from None
+    st = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(st.st_mode):
+        problem = "is a directory, not a file"
+    elif not stat.S_ISREG(st.st_mode):
+        problem = f"is {kind_of(st.st_mode)}, not a regular file (give '-' to read standard input)"
+    elif st.st_size > limit:
+        problem = f"file is {st.st_size:,} bytes, over the limit of {limit:,}"
+    if problem:
+        os.close(fd)
+        raise error(problem, path=shown)
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        chunks, total = [], 0
+        try:
+            while total <= limit:
+                chunk = fh.read(min(1 << 20, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        except OSError as exc:
+            raise error(f"cannot be read: {exc.strerror or exc}", path=shown) from None
+    if total > limit:
+        raise error(f"file is over the limit of {limit:,} bytes", path=shown)
+    return b"".join(chunks)
+
+
+def read_text(path: Path, *, limit: int, error=FileReadError) -> str:
+    """The file's text, refusing what is missing, not a regular file, too large, empty or not UTF-8."""
+    return decode(read_bytes(path, limit=limit, error=error), str(path), error=error)
 
 
 def decode(raw: bytes, shown: str, *, error=FileReadError) -> str:
@@ -54,22 +124,39 @@ def _no_constants(name: str) -> Any:
 
 
 MAX_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _depth(value: Any, limit: int, level: int = 1) -> int:
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{clip(text, 20)} is out of range for a number")
+    return value
+
+
+def _check(value: Any, shown: str, limit: int, where: str = "", level: int = 1) -> None:
+    """Refuse data nested deeper than `limit`, and text that is not Unicode (lone surrogates from \\ud800 escapes)."""
     if level > limit:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, limit, level + 1) for v in value.values()), default=level)
-    if isinstance(value, list):
-        return max((_depth(v, limit, level + 1) for v in value), default=level)
-    return level
+        raise FileReadError(f"nested more than {limit} levels deep", path=shown)
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise FileReadError("not valid text: a lone surrogate escape (\\ud800-\\udfff)", path=shown,
+                                loc=where or None)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check(k, shown, limit, where, level)
+            _check(v, shown, limit, f"{where}.{k}" if where else str(k), level + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check(v, shown, limit, f"{where}[{i}]", level + 1)
 
 
 def parse_json(text: str, shown: str) -> Any:
-    """Strict JSON: one document, no duplicate keys, no NaN or Infinity, nested at most MAX_DEPTH deep."""
+    """Strict JSON: one document, no duplicate keys, no NaN, Infinity or numbers out of range,
+    no lone surrogates, nested at most MAX_DEPTH deep."""
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants,
+                          parse_float=_finite)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise FileReadError(f"more than one JSON value (line {exc.lineno}, column {exc.colno}); "
@@ -80,21 +167,21 @@ def parse_json(text: str, shown: str) -> Any:
         raise FileReadError(f"not valid JSON: {exc}", path=shown) from None
     except RecursionError:
         raise FileReadError(f"nested more than {MAX_DEPTH} levels deep", path=shown) from None
-    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
-        raise FileReadError(f"nested more than {MAX_DEPTH} levels deep", path=shown)
+    _check(data, shown, MAX_DEPTH)
     return data
 
 
 def read_json(path: Path) -> Any:
     """Parse one JSON file with the descriptor limits."""
-    return parse_json(read_text(path, limit=MAX_DESCRIPTOR_BYTES), str(path))
+    return parse_json(read_text(path, limit=descriptor_limit()), str(path))
 
 
 def read_json_stream(stream, shown: str = "<stdin>") -> Any:
     """Parse JSON from a binary stream with the descriptor limits."""
-    raw = stream.read(MAX_DESCRIPTOR_BYTES + 1)
-    if len(raw) > MAX_DESCRIPTOR_BYTES:
-        raise FileReadError(f"input is over the limit of {MAX_DESCRIPTOR_BYTES:,} bytes", path=shown)
+    limit = descriptor_limit()
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise FileReadError(f"input is over the limit of {limit:,} bytes for one descriptor", path=shown)
     return parse_json(decode(raw, shown), shown)
 
 

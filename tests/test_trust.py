@@ -1,0 +1,449 @@
+"""advisor under attack, or in bad luck: outputs that respect the filesystem, bounded input, exact
+resumes, environment failures as clear messages, and assessments that share nothing with the rule base."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.errors import EngineError
+from conftest import ROOT
+
+THREATS = ROOT / "threats"
+PIRACY = THREATS / "malacca_piracy.json"
+
+
+def cli(*args, input: bytes | None = None, env: dict | None = None, cwd=None, timeout: int = 120,
+        preexec_fn=None) -> subprocess.CompletedProcess:
+    """The installed program, as a user runs it (its own process, real files, real signals)."""
+    return subprocess.run([sys.executable, "-m", "advisor", *map(str, args)], input=input, capture_output=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout, preexec_fn=preexec_fn)
+
+
+def one_line_error(run: subprocess.CompletedProcess) -> str:
+    err = run.stderr.decode()
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def batch_file(path: Path, n: int) -> Path:
+    """n descriptors as JSON Lines, with repeated ids, an id equal to another line's default id, and bad lines."""
+    rows = []
+    for i in range(n):
+        if i % 17 == 5:
+            rows.append('{"type": "pirate"}')  # an error record
+        elif i % 23 == 7:
+            rows.append('{"type": "piracy", "id": "same"}')  # repeated ids
+        elif i == 3:
+            rows.append(json.dumps({"type": "terrorism", "id": f"{path.stem}-9"}))  # another line's default id
+        else:
+            rows.append(json.dumps({"type": ["piracy", "terrorism", "cyber_attack"][i % 3],
+                                    "region": "malacca_strait", "title": f"case {i}"}))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+# --- outputs respect the filesystem ----------------------------------------------------------
+
+def test_device_is_written_not_replaced():
+    before = os.stat("/dev/null")
+    run = cli("assess", PIRACY, "--format", "json", "-o", "/dev/null")
+    assert run.returncode == 0, run.stderr
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+    run = cli("assess", THREATS, "-o", "/dev/null")
+    assert run.returncode == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_full_device_is_a_clear_error():
+    assert "no space left on the device" in one_line_error(cli("assess", PIRACY, "-o", "/dev/full"))
+    assert cli("assess", THREATS, "-o", "/dev/full").returncode == 2
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    run = cli("assess", PIRACY, "-o", tmp_path / "no" / "out.json")
+    assert run.returncode == 2 and "does not exist" in one_line_error(run)
+    run = cli("assess", THREATS, "-o", tmp_path / "no" / "out.jsonl")
+    assert run.returncode == 2 and "does not exist" in one_line_error(run)
+
+
+@pytest.mark.parametrize("args", [[PIRACY], [THREATS]], ids=["single", "batch"])
+def test_symlink_is_not_followed(tmp_path, args):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    link = tmp_path / "out.json"
+    link.symlink_to(victim)
+    run = cli("assess", *args, "-o", link)
+    assert run.returncode == 2 and "is a symbolic link" in one_line_error(run)
+    assert victim.read_text() == "precious\n" and link.is_symlink()
+    assert cli("assess", *args, "-o", victim).returncode == 0  # naming the target writes there
+    assert victim.read_text() != "precious\n"
+
+
+def test_input_is_never_the_output(tmp_path):
+    single = tmp_path / "t.json"
+    single.write_bytes(PIRACY.read_bytes())
+    run = cli("assess", single, "-o", single)
+    assert run.returncode == 2 and "is one of the inputs" in one_line_error(run)
+    lines = batch_file(tmp_path / "b.jsonl", 5)
+    before = lines.read_bytes()
+    for target in (lines, tmp_path / "t.json"):  # named, or inside a directory given
+        run = cli("assess", tmp_path, "-o", target)
+        assert run.returncode == 2 and "is one of the inputs" in one_line_error(run)
+    assert lines.read_bytes() == before and single.read_bytes() == PIRACY.read_bytes()
+    assert cli("brief", single, "-o", single).returncode == 2
+
+
+@pytest.mark.parametrize("args", [[PIRACY, "--format", "json"], [THREATS]], ids=["single", "batch"])
+def test_umask_is_respected_and_modes_kept(tmp_path, args):
+    def umask(mask):
+        return lambda: os.umask(mask)
+
+    out = tmp_path / "out"
+    assert cli("assess", *args, "-o", out, preexec_fn=umask(0o027)).returncode == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    out.unlink()
+    assert cli("assess", *args, "-o", out, preexec_fn=umask(0o022)).returncode == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    os.chmod(out, 0o604)
+    assert cli("assess", *args, "-o", out, preexec_fn=umask(0o077)).returncode == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o604  # an existing file keeps its mode
+
+
+def _file_size_limit(limit: int):
+    """A child whose files cannot grow past `limit` bytes: what a full disk looks like to it."""
+    def setup():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return setup
+
+
+def test_disk_full_in_batch_leaves_whole_lines(tmp_path):
+    out = tmp_path / "out.jsonl"
+    run = cli("assess", THREATS, "-o", out, preexec_fn=_file_size_limit(60_000))
+    assert run.returncode == 2, run.stderr
+    assert "the lines before this one are complete" in one_line_error(run)
+    data = out.read_bytes()
+    assert data and data.endswith(b"\n") and len(data) <= 60_000
+    assert all(json.loads(line)["threat"] for line in data.splitlines())
+
+
+def test_disk_full_on_one_document_leaves_the_file_as_it_was(tmp_path):
+    out = tmp_path / "brief.md"
+    out.write_text("the previous brief\n")
+    run = cli("brief", PIRACY, "-o", out, preexec_fn=_file_size_limit(1_000))
+    assert run.returncode == 2 and "the file was left as it was" in one_line_error(run)
+    assert out.read_text() == "the previous brief\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["brief.md"]  # no temporary file left behind
+
+
+# --- bounded input ------------------------------------------------------------------------------
+
+def test_one_object_over_the_limit_on_stdin_is_refused_as_one():
+    big = json.dumps({"type": "piracy", "title": "x" * 1_000_010}).encode()
+    for fmt in ([], ["--format", "json"]):
+        run = cli("assess", "-", *fmt, input=big)
+        assert run.returncode == 2 and "over the limit of 1,000,000 bytes for one descriptor" in one_line_error(run)
+        assert run.stdout == b""
+
+
+def test_format_json_with_several_inputs_is_an_error():
+    run = cli("assess", "-", "--format", "json", input=b'{"type": "piracy"}\n{"type": "terrorism"}\n')
+    assert run.returncode == 2 and b"use --format jsonl" in run.stderr and run.stdout == b""
+    assert cli("assess", THREATS, "--format", "json").returncode == 2
+
+
+def _feed(args: list, chunks, env: dict | None = None) -> tuple[int, bytes, bytes, int]:
+    """Run advisor on an endless standard input; its exit code, output, errors and peak memory (KiB)."""
+    # The child reports its own peak (VmHWM: this program's, not the forking test process's, which
+    # the kernel's ru_maxrss for a child would include).
+    report = ("import atexit, sys\n"
+              "def peak():\n"
+              "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+              "    sys.stderr.write('PEAK ' + (hwm[0].split()[1] if hwm else '0') + '\\n')\n"
+              "atexit.register(peak)\n"
+              "from advisor.cli import run\n"
+              "sys.argv = ['advisor'] + sys.argv[1:]\n"
+              "run()\n")
+    proc = subprocess.Popen([sys.executable, "-c", report, *map(str, args)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    import threading
+
+    out, err = [], []
+    readers = [threading.Thread(target=lambda: out.append(proc.stdout.read())),
+               threading.Thread(target=lambda: err.append(proc.stderr.read()))]
+    for t in readers:
+        t.start()
+    try:
+        for chunk in chunks:
+            proc.stdin.write(chunk)
+    except (BrokenPipeError, OSError):
+        pass
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    proc.wait()
+    for t in readers:
+        t.join()
+    lines = err[0].decode().splitlines()
+    peak = int(next((line.split()[1] for line in lines if line.startswith("PEAK ")), "0"))
+    rest = "".join(line + "\n" for line in lines if not line.startswith("PEAK "))
+    return proc.returncode, out[0], rest.encode(), peak
+
+
+def test_endless_line_is_skipped_in_bounded_memory():
+    """Half a gigabyte with no newline: the line is refused while it is read, never held."""
+    chunk = b"x" * (1 << 20)
+    code, out, err, peak = _feed(["assess", "-"], [b'{"type": "piracy"}\n{"title": "'] + [chunk] * 500 + [b'"}\n'],
+                                 env={"ADVISOR_MAX_BATCH_BYTES": str(2 << 30)})
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 2 and records[0]["threat"]["type"] == "piracy"
+    assert records[1]["error"]["message"] == "line is over the limit of 1,000,000 bytes"
+    assert 0 < peak < 400_000, f"peak resident memory {peak} KiB"
+
+
+def test_endless_input_stops_at_the_total_limit():
+    code, out, err, _ = _feed(["assess", "-"], (b'{"type": "piracy"}\n' for _ in range(10**7)),
+                              env={"ADVISOR_MAX_BATCH_BYTES": "20000"})
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 2 and len(records) < 1100
+    assert "over the limit of 20,000 bytes in all" in records[-1]["error"]["message"]
+
+
+def test_json_array_is_streamed_element_by_element(tmp_path):
+    items = [{"type": "piracy", "id": f"a{i}"} for i in range(3)] + [{"type": "pirate"}, {"type": "terrorism"}]
+    run = cli("assess", "-", input=("  [\n" + ",\n".join(json.dumps(x) for x in items) + "\n]\n").encode())
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r.get("threat", {}).get("id") for r in records] == ["a0", "a1", "a2", None, "stdin-4"]
+    assert records[3]["error"]["source"] == "<stdin>[3]" and run.returncode == 2
+    small = cli("assess", "-", input=b'[{"type": "piracy"}, {"type": "terr')  # read whole: one clear message
+    assert "not valid JSON: Unterminated string" in one_line_error(small)
+    big = b"[" + b", ".join(json.dumps({"type": "piracy", "title": "t" * 1000}).encode() for _ in range(1100))
+    cut = cli("assess", "-", input=big + b', {"type": "terr')  # streamed: the elements before the cut count
+    records = [json.loads(line) for line in cut.stdout.splitlines()]
+    assert len(records) == 1101 and cut.returncode == 2
+    assert records[0]["threat"]["type"] == "piracy" and "cut short" in records[-1]["error"]["message"]
+
+
+@pytest.mark.parametrize("make", ["fifo", "dev_zero", "proc_mem"])
+def test_non_regular_files_are_refused_without_reading(tmp_path, make):
+    if make == "fifo":
+        path = tmp_path / "t.json"
+        os.mkfifo(path)
+        expected = "is a named pipe, not a regular file"
+    elif make == "dev_zero":
+        path, expected = Path("/dev/zero"), "is a character device, not a regular file"
+    else:
+        path, expected = Path("/proc/self/mem"), "cannot be read"
+    start = time.time()
+    for args in (["assess", path], ["validate", path], ["brief", path], ["explain", path, "--why", "arf"]):
+        run = cli(*args, timeout=30)
+        assert run.returncode == 2 and expected in one_line_error(run), args
+    assert time.time() - start < 60
+
+
+def test_fifo_in_a_rule_base_or_policy_suite_does_not_hang(tmp_path):
+    rules = tmp_path / "rules"
+    (rules / "catalog").mkdir(parents=True)
+    for f in (ROOT / "rules").glob("*.yaml"):
+        (rules / f.name).write_bytes(f.read_bytes())
+    for f in (ROOT / "rules" / "catalog").glob("*.yaml"):
+        (rules / "catalog" / f.name).write_bytes(f.read_bytes())
+    (rules / "catalog" / "frameworks.yaml").unlink()
+    os.mkfifo(rules / "catalog" / "frameworks.yaml")
+    run = cli("assess", PIRACY, "--rules", rules, timeout=30)
+    assert run.returncode == 2 and "is a named pipe" in one_line_error(run)
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    os.mkfifo(suite / "cases.yaml")
+    run = cli("test", suite, timeout=30)
+    assert run.returncode == 2 and "no policy test cases found" in one_line_error(run)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('{"type": "piracy", "title": "\\ud800"}', "title: not valid text: a lone surrogate"),
+    ('{"type": "\\udc00piracy"}', "type: not valid text: a lone surrogate"),
+    ('{"type": "piracy", "states": ["JPN", "\\ud83d"]}', "states[1]: not valid text"),
+    ('{"type": "piracy", "attributes": {"\\ud800": true}}', "not valid text: a lone surrogate"),
+    ('{"type": "piracy", "x_size": 1e400}', "1e400 is out of range for a number"),
+])
+def test_text_that_is_not_unicode_and_numbers_out_of_range(tmp_path, text, fragment):
+    path = tmp_path / "t.json"
+    path.write_text(text)
+    assert fragment in one_line_error(cli("assess", path))
+    run = cli("assess", "-", "--format", "jsonl", input=text.encode())
+    assert run.returncode == 2 and fragment.split(": ", 1)[-1] in json.loads(run.stdout)["error"]["message"]
+
+
+# --- environment failures are clear messages ---------------------------------------------------
+
+def test_broken_pipe_is_quiet():
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", "assess", str(THREATS)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 2 and err == b""
+
+
+def test_stdout_that_cannot_encode_the_answer():
+    run = cli("assess", THREATS / "korean_peninsula_escalation.json", "--format", "table", "--lang", "ja",
+              env={"PYTHONIOENCODING": "ascii"})
+    assert run.returncode == 2 and "PYTHONIOENCODING=utf-8" in one_line_error(run)
+
+
+@pytest.mark.parametrize("name", ["ADVISOR_MAX_DESCRIPTOR_BYTES", "ADVISOR_MAX_BATCH_BYTES"])
+@pytest.mark.parametrize("value", ["abc", "-5", "0", "1e6"])
+def test_malformed_limit_setting(name, value):
+    run = cli("assess", THREATS, env={name: value})
+    assert run.returncode == 2 and f"{name}: not a positive whole number of bytes" in one_line_error(run)
+
+
+def test_malformed_assessments_to_diff(tmp_path):
+    good = tmp_path / "a.json"
+    good.write_bytes(cli("assess", PIRACY, "--format", "json").stdout)
+    for text, fragment in (('{"threat": {"id": "x"}, "frameworks": 5}', "frameworks: expected a list"),
+                           ('{"threat": 5, "frameworks": []}', "not an assessment"),
+                           ('{"threat": {}, "frameworks": [{"x": 1}]}', "frameworks[0]: expected an object with 'id'"),
+                           ('{"threat": {}, "frameworks": [], "agencies": [{"id": "a", "role": [1]}]}', "role")):
+        bad = tmp_path / "b.json"
+        bad.write_text(text)
+        run = cli("diff", good, bad)
+        assert run.returncode == 2 and fragment in one_line_error(run)
+
+
+def test_interrupt_is_exit_130_without_a_traceback(tmp_path):
+    data = batch_file(tmp_path / "many.jsonl", 3000)
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.jsonl"
+        proc = subprocess.Popen([sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out), "--jobs", jobs],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while (not out.exists() or out.stat().st_size < 20_000) and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 130
+        assert "Traceback" not in err and err.strip() == "advisor: interrupted"
+        assert out.read_bytes().endswith(b"\n")
+
+
+def test_engine_fault_is_exit_3_whatever_the_jobs(invoke, tmp_path, monkeypatch):
+    """A fault of the engine is not the input's doing: it stops the run, in one process or several alike."""
+    import advisor.api
+
+    real = advisor.api.assess
+
+    def faulty(threat, rulebase, **kw):
+        if threat.id == "boom":
+            raise EngineError("durable-rules failed (simulated)")
+        return real(threat, rulebase, **kw)
+
+    monkeypatch.setattr(advisor.api, "assess", faulty)
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps({"type": "piracy", "id": f"t{i}"}) + "\n" for i in range(300))
+                    + '{"type": "piracy", "id": "boom"}\n' + '{"type": "piracy"}\n' * 50)
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.jsonl"
+        result = invoke(["assess", data, "-o", out, "--jobs", jobs], exit_code=3)
+        assert "durable-rules failed (simulated)" in result.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == 300
+
+
+# --- resume is exact ------------------------------------------------------------------------------
+
+def _kill_when(out: Path, size: int, args: list) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while (not out.exists() or out.stat().st_size < size) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_kill_9_and_resume_gives_the_same_bytes(tmp_path, jobs):
+    data = batch_file(tmp_path / "gen.jsonl", 400)
+    whole = tmp_path / "whole.jsonl"
+    assert cli("assess", data, "-o", whole).returncode == 2  # it has bad lines: exit 2, records written
+    expected = whole.read_bytes()
+    out = tmp_path / "out.jsonl"
+    for size in (30_000, len(expected) // 2):  # killed twice, at different points
+        _kill_when(out, size, ["assess", data, "-o", out, "--skip-done", out, "--jobs", jobs])
+    with out.open("ab") as fh:  # and, as a kill mid-write would, a half line at the end
+        fh.write(b'{"threat":{"id":"half')
+    run = cli("assess", data, "-o", out, "--skip-done", out, "--jobs", jobs)
+    assert run.returncode in (0, 2), run.stderr
+    assert out.read_bytes() == expected
+
+
+def test_skip_done_reads_and_never_writes(tmp_path):
+    data = batch_file(tmp_path / "gen.jsonl", 60)
+    whole = tmp_path / "whole.jsonl"
+    cli("assess", data, "-o", whole)
+    lines = whole.read_bytes().splitlines(keepends=True)
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_bytes(b"".join(lines[:25]) + lines[25][:40])  # interrupted mid-line
+    before = earlier.read_bytes()
+    rest = tmp_path / "rest.jsonl"
+    cli("assess", data, "-o", rest, "--skip-done", earlier)
+    assert earlier.read_bytes() == before  # not truncated: --skip-done only reads
+    assert b"".join(lines[:25]) + rest.read_bytes() == whole.read_bytes()
+
+
+def test_skip_done_refuses_an_output_of_other_inputs(tmp_path):
+    data = batch_file(tmp_path / "gen.jsonl", 30)
+    other = tmp_path / "other.jsonl"
+    cli("assess", THREATS, "-o", other)
+    before = other.read_bytes()
+    run = cli("assess", data, "-o", other, "--skip-done", other)
+    assert run.returncode == 2 and "not an output of these inputs" in one_line_error(run)
+    assert other.read_bytes() == before
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("hello\n")
+    assert "line 1 is not a line advisor wrote" in one_line_error(cli("assess", data, "--skip-done", junk))
+
+
+# --- the library shares nothing mutable with the rule base -----------------------------------------
+
+def _scribble(value, seen: set) -> None:
+    """Change every list and dict reachable from an assessment, as a careless caller might."""
+    if id(value) in seen or isinstance(value, (str, int, float, bool, type(None))):
+        return
+    seen.add(id(value))
+    if isinstance(value, list):
+        for v in list(value):
+            _scribble(v, seen)
+        value.append("scribbled")
+    elif isinstance(value, dict):
+        for v in list(value.values()):
+            _scribble(v, seen)
+        value["scribbled"] = "scribbled"
+    elif hasattr(value, "__dict__"):
+        for v in list(vars(value).values()):
+            _scribble(v, seen)
+
+
+@pytest.mark.parametrize("name, as_of", [("malacca_piracy", "2002"), ("korean_peninsula_escalation", "today")])
+def test_assessment_shares_nothing_mutable_with_the_rule_base(name, as_of):
+    rb = advisor.load_rulebase()
+    first = advisor.assess(advisor.load_threat(THREATS / f"{name}.json", rb), rb, as_of=as_of)
+    expected = first.model_dump_json()
+    _scribble(first, set())
+    again = advisor.assess(advisor.load_threat(THREATS / f"{name}.json", rb), rb, as_of=as_of)
+    assert again.model_dump_json() == expected
