@@ -8,7 +8,9 @@ together in the next, until nothing new follows.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import signal
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,7 +187,7 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
     host = _host()
     names = {i: level for i, level in enumerate(plan.level_rulesets)}
     names["rest"] = plan.rest_rulesets
-    with _LOCK:
+    with _LOCK, _interrupts_held():
         if len(_ABANDONED) >= MAX_ABANDONED:
             raise EngineError(f"the engine failed {len(_ABANDONED)} times in this process; start it again")
         abandoned = len(_ABANDONED)
@@ -201,6 +203,20 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
                     host.delete_state(name, _sid(name))
                 except dre.error:
                     pass  # the state was never created (no fact reached this ruleset)
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Hold Ctrl-C while durable-rules runs: an interrupt raised inside its callbacks is printed by the
+    engine as a traceback and can leave its state half-made. Python sees it as soon as the engine returns."""
+    held = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    if held:
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _chain(threat: Descriptor, rulebase: Rulebase, fire, prepared: Prepared | None = None) -> _Run:
