@@ -304,10 +304,15 @@ def test_diff_shows_the_effect_of_a_one_line_rule_change(invoke, tmp_path):
     old = "    when:\n      derived: [maritime_security, in_east_asia]\n    then:\n      frameworks: [wpns]"
     assert old in text
     path.write_text(text.replace(old, old.replace("in_east_asia]\n", "in_east_asia]\n      type: piracy\n")))
-    out = invoke(["diff", "--rules", ROOT / "rules", "--rules", new, ROOT / "threats"], exit_code=1).stdout
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    raw = json.loads((ROOT / "threats" / "malacca_piracy_escalation.json").read_text())
+    raw["injects"][-1]["resolves"] = "all"  # the piracy ends as the oil stops: only the energy answer is left
+    (staged / "ended.json").write_text(json.dumps(raw))
+    out = invoke(["diff", "--rules", ROOT / "rules", "--rules", new, ROOT / "threats", staged], exit_code=1).stdout
     assert "threats/energy_supply_disruption.json\n  - frameworks: wpns" in out
-    assert "threats/malacca_piracy_escalation.json\n  stage 3: - frameworks: wpns" in out  # stages are compared too
-    assert out.splitlines()[-1] == f"2 of {len(list((ROOT / 'threats').glob('*.json')))} changed"
+    assert f"{staged}/ended.json\n  stage 3: - frameworks: wpns" in out  # stages are compared too
+    assert out.splitlines()[-1] == f"2 of {len(list((ROOT / 'threats').glob('*.json'))) + 1} changed"
 
 
 def test_diff_refuses_what_is_not_an_assessment(invoke):

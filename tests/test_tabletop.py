@@ -37,7 +37,10 @@ def test_stages_show_what_each_inject_changes(invoke):
                                             "Tanker traffic halts and oil supply to Japan is disrupted"]
     assert stages[0]["delta"]["frameworks"]["added"] == ["east_asia_energy_forum", "regional_oil_stockpiling"]
     assert stages[1]["delta"] == {}  # escorting tankers against pirates: no collective-defence question, no new answer
-    assert stages[2]["delta"]["frameworks"]["removed"] == ["anti_piracy_conference", "imb_kuala_lumpur"]
+    # the oil supply is cut while the piracy goes on: a new line of events beside the first, which stays
+    assert stages[2]["in_play"] == [0, 3] and stages[1]["in_play"] == [0]
+    assert not stages[2]["delta"].get("frameworks", {}).get("removed")
+    assert {"anti_piracy_conference", "imb_kuala_lumpur"} <= {f["id"] for f in stages[2]["assessment"]["frameworks"]}
     assert stages[2]["assessment"]["threat"]["type"] == "energy_supply_disruption"
     # the pirates are still armed: the coast guard keeps the lead, the energy ministry supports it
     roles = {g["id"]: g["role"] for g in stages[2]["assessment"]["agencies"]}
@@ -52,11 +55,47 @@ def test_injects_merge_attributes_and_replace_the_rest(rulebase):
     assert second.severity == "high"
 
 
-def test_stage_assessment_equals_assessing_that_stage_alone(rulebase):
+def test_stage_with_one_line_in_play_equals_assessing_that_stage_alone(rulebase):
+    """An inject that changes the situation without changing its type updates the one line of events."""
+    t = advisor.load_threat(ESCALATION, rulebase)
+    second = advisor.assess(t, rulebase).stages[1]
+    assert second.in_play == [0]
+    assert second.assessment == advisor.assess(t.stages()[1], rulebase).to_data()
+
+
+def _ids(data, kind):
+    return {x["id"] for x in data[kind]}
+
+
+def test_stages_accumulate_until_an_inject_resolves_them(rulebase):
+    """A new type of event starts a line beside the earlier ones, whose answers stay in play (a nuclear
+    test does not end the armed incident) until an inject resolves them."""
     t = advisor.load_threat(KOREA, rulebase)
-    last = advisor.assess(t, rulebase).stages[-1].assessment
-    alone = advisor.assess(t.stages()[-1], rulebase).to_data()
-    assert last == alone
+    a = advisor.assess(t, rulebase)
+    last = a.stages[-1]
+    assert last.in_play == [0, 1, 2, 3]
+    situations = [t.model_copy(update={"injects": []})] + t.stages()
+    alone = [advisor.assess(s, rulebase).to_data() for s in situations]
+    for kind in ("frameworks", "agencies", "measures", "caveats"):
+        assert _ids(last.assessment, kind) == set().union(*(_ids(x, kind) for x in alone)), kind
+    raw = json.loads(KOREA.read_text())
+    raw["injects"][-1]["resolves"] = "all"
+    ended = advisor.assess(advisor.parse_threat(raw, rulebase), rulebase).stages[-1]
+    assert ended.in_play == [3] and ended.resolves == [0, 1, 2]
+    assert ended.assessment == alone[3]
+    raw["injects"][-1]["resolves"] = [2]  # the missile crisis is over as the regime collapses
+    partly = advisor.assess(advisor.parse_threat(raw, rulebase), rulebase).stages[-1]
+    assert partly.in_play == [0, 1, 3]
+    kept = [alone[i] for i in (0, 1, 3)]
+    only_the_missile = _ids(alone[2], "frameworks") - set().union(*(_ids(x, "frameworks") for x in kept))
+    assert _ids(partly.assessment, "frameworks") == set().union(*(_ids(x, "frameworks") for x in kept))
+    assert only_the_missile and not only_the_missile & _ids(partly.assessment, "frameworks")
+
+
+def test_resolves_names_earlier_stages_only(rulebase):
+    raw = {"type": "piracy", "injects": [{"title": "x", "changes": {"severity": "high"}, "resolves": [1]}]}
+    with pytest.raises(DescriptorError, match="injects.0.resolves: stage 1 is not before this inject"):
+        advisor.parse_threat(raw, rulebase)
 
 
 def test_table_shows_stages(invoke):

@@ -25,8 +25,11 @@ def load_threat(path: str | Path, rulebase: Rulebase) -> Descriptor:
 def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> Assessment:
     """Assess one threat: frameworks, states, agencies and the trace behind them.
 
-    A threat with injects is assessed at every stage too; each stage records what its
-    inject added or removed. `as_of="today"` adds what became of each body since 2002.
+    A threat with injects is assessed at every stage too, and stages accumulate: an inject
+    that changes the type starts a new line of events beside the earlier ones, which stay in
+    play (their answers carried forward) until an inject `resolves` them; any other change
+    updates the latest line. Each stage records what it added, kept and dropped.
+    `as_of="today"` adds what became of each body since 2002.
     """
     from .diff import diff_assessments
     from .engine import assess as run
@@ -35,11 +38,26 @@ def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> As
     first = run(threat, rulebase)
     if threat.injects:
         stages, previous = [], first.to_data()
+        lines: dict[int, Descriptor] = {0: threat.model_copy(update={"injects": []})}  # stage that began it -> now
+        began = {0: 0}  # stage -> the line it belongs to
         for number, (inject, stage) in enumerate(zip(threat.injects, threat.stages()), start=1):
-            current = run(stage, rulebase).to_data()
+            ended = set(range(number)) if inject.resolves == "all" else set(inject.resolves)
+            for line in {began[s] for s in ended}:
+                lines.pop(line, None)
+            latest = max(lines) if lines else None
+            if latest is None or "type" in inject.changes and stage.type != lines[latest].type:
+                lines[number] = stage  # a new line of events
+                began[number] = number
+            else:
+                lines[latest] = stage
+                began[number] = latest
+            carried = tuple(lines[k] for k in sorted(lines, reverse=True) if lines[k] is not stage)
+            current = run(stage, rulebase, carried=carried).to_data()
             stages.append(StageOut(stage=number, title=inject.title, description=inject.description,
-                                   changes=inject.changes, delta=diff_assessments(previous, current),
-                                   assessment=current))
+                                   time=inject.time, delivery=inject.delivery, sender=inject.sender, to=inject.to,
+                                   objectives=list(inject.objectives), changes=inject.changes,
+                                   resolves=sorted(ended), in_play=sorted(lines),
+                                   delta=diff_assessments(previous, current), assessment=current))
             previous = current
         first.stages = stages
     if as_of == "today":

@@ -338,8 +338,11 @@ def _note(firing: Firing, agency: str | None = None, catalog=None) -> str | None
     return None
 
 
-def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
+def assess(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: tuple[Descriptor, ...] = ()) -> Assessment:
     """Assess one threat with one rule base: every conclusion with the rules and recommendations behind it.
+
+    `carried` are earlier situations of a scenario still in play (see api.assess): their
+    firings join the threat's own (a rule fired for several counts once, the latest first).
 
     The output is built in one pass over the firings; its models are constructed without
     validation (model_construct), since every value comes from a validated rule base. A
@@ -350,6 +353,8 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
     catalog = rulebase.catalog
     vocabulary = catalog.vocabulary
     result = run(threat, rulebase, matcher)
+    for earlier in carried:
+        _carry(result, run(earlier, rulebase, matcher))
     premises_only = set(rulebase.distinction_rules)
     by: dict[str, dict[str, list[Firing]]] = {k: {} for k in ("frameworks", "agencies", "measures", "caveats")}
     by_number: dict[int, list[Firing]] = {}
@@ -442,6 +447,16 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None) -> Assessment:
         advisor=_make(Meta, version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
         stages=None, since_2002=None,
     )
+
+
+def _carry(result: _Run, earlier: _Run) -> None:
+    """Add what an earlier situation still in play concluded to this run's conclusions."""
+    for f in earlier.firings:
+        if f.rule.id not in result.fired:
+            result.firings.append(f)
+            result.fired.add(f.rule.id)
+    for name, rules in earlier.view.derived.items():
+        result.view.derived.setdefault(name, rules)
 
 
 def _idle_attributes(threat: Descriptor, rulebase: Rulebase, result: _Run) -> list[str]:

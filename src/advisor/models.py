@@ -1,19 +1,19 @@
 """Typed models: the threat descriptor (CONTRACT.md section 1) and the assessment (section 2)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
 from .catalog import Catalog, fold
-from .errors import DescriptorError, clip, suggest
+from .errors import DescriptorError, clip, nearest, suggest
 
 MAX_LIST = 60
 MAX_TEXT = 10_000
 MAX_ID = 200
 FIELDS = ("id", "title", "description", "type", "region", "states", "targets", "actor", "severity",
-          "attributes", "injects")
+          "attributes", "injects", "exercise")
 CHANGEABLE = ("type", "region", "states", "targets", "actor", "severity", "attributes")
 MAX_INJECTS = 20
 TRUE_WORDS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
@@ -32,14 +32,51 @@ def _one(field: str, value: Any, catalog: Catalog) -> str:
     return found
 
 
-class Inject(BaseModel):
-    """One stage of an escalating scenario: a title and the descriptor fields that change."""
+def _split_x(raw: Any, what: str) -> Any:
+    """Move the `x_` fields of a raw object under `extensions`, kept as given."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{what} is a JSON object, not {type(raw).__name__}")
+    known, ext = {}, {}
+    for key, value in raw.items():
+        (ext if isinstance(key, str) and key.startswith("x_") else known)[key] = value
+    if ext:
+        known["extensions"] = ext
+    return known
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+class Inject(BaseModel):
+    """One stage of an escalating scenario: what the players are told, when and how, and what changes.
+
+    `changes` change the situation (attributes merge, others replace); an inject that changes
+    the type starts a new line of events, and what earlier stages brought stays in play until
+    an inject `resolves` it (the stage numbers whose situation ends; 0 is the start; "all").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, populate_by_name=True)
 
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=MAX_TEXT)
-    changes: dict[str, Any] = Field(min_length=1, description="fields that change; attributes merge, others replace")
+    time: str | None = Field(default=None, max_length=60, description="scenario time, e.g. 'D+1 06:00'")
+    delivery: str | None = Field(default=None, max_length=60, description="how it reaches the players: phone, "
+                                 "e-mail, news report, briefing, ...")
+    sender: str | None = Field(default=None, alias="from", max_length=200, description="who sends it (in the scenario)")
+    to: str | None = Field(default=None, max_length=200, description="who receives it")
+    objectives: list[str] = Field(default=[], max_length=MAX_LIST, description="ids of the exercise objectives it tests")
+    changes: dict[str, Any] = Field(default={}, description="fields that change; attributes merge, others replace")
+    resolves: list[int] | Literal["all"] = Field(default=[], max_length=MAX_INJECTS + 1,
+                                                 description="earlier stages whose situation this inject ends "
+                                                 "(0: the start), or 'all'")
+    extensions: dict[str, Any] = Field(default={}, description="the x_ fields, kept as given")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_extensions(cls, raw: Any) -> Any:
+        return _split_x(raw, "an inject")
+
+    @field_validator("resolves", mode="before")
+    @classmethod
+    def _resolves(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("changes")
     @classmethod
@@ -50,6 +87,76 @@ class Inject(BaseModel):
                 raise ValueError(f"an inject cannot change '{key}'" + (f" (did you mean {hint}?)" if hint else "")
                                  + "; it may change " + ", ".join(CHANGEABLE))
         return value
+
+    def to_output(self) -> dict[str, Any]:
+        """The inject as JSON data, valid input again."""
+        out = self.model_dump(mode="json", by_alias=True, include={"title", "description"})
+        extra = self.model_dump(mode="json", by_alias=True, exclude={"title", "description", "extensions"},
+                                exclude_defaults=True)
+        out.update({"changes": self.changes, **extra})
+        out.update(self.extensions)
+        return out
+
+
+class Objective(BaseModel):
+    """An exercise objective, tied to the recommendations whose answers it tests."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    id: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_.-]+$")
+    text: str = Field(min_length=1, max_length=500)
+    recommendations: list[int] = Field(default=[], max_length=15)
+
+    @field_validator("recommendations")
+    @classmethod
+    def _known(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        numbers = _catalog(info).recommendations
+        bad = [n for n in value if n not in numbers]
+        if bad:
+            raise ValueError(f"no recommendation {bad[0]} in the document (1 to {max(numbers)})")
+        return sorted(set(value))
+
+
+class Player(BaseModel):
+    """A player role, and the Japanese agency it stands for (if any)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    role: str = Field(min_length=1, max_length=200)
+    agency: str | None = None
+
+    @field_validator("agency", mode="before")
+    @classmethod
+    def _agency(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        catalog = _catalog(info)
+        names = {fold(k): k for k in catalog.agencies} | {fold(a.name): k for k, a in catalog.agencies.items()}
+        found = names.get(fold(value)) if isinstance(value, str) else None
+        if found is None:
+            raise ValueError(f"unknown agency '{clip(value)}' (did you mean {nearest(str(value), catalog.agencies)}?)")
+        return found
+
+
+class Exercise(BaseModel):
+    """What makes a scenario an exercise: its name, sponsor, dates, objectives and players."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    sponsor: str | None = Field(default=None, max_length=200)
+    dates: str | None = Field(default=None, max_length=100)
+    marking: str = Field(default="FOR EXERCISE USE ONLY", max_length=100)
+    objectives: list[Objective] = Field(default=[], max_length=MAX_LIST)
+    players: list[Player] = Field(default=[], max_length=MAX_LIST)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Exercise":
+        ids = [o.id for o in self.objectives]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"objective id '{twice[0]}' is given twice")
+        return self
 
 
 class Descriptor(BaseModel):
@@ -69,22 +176,28 @@ class Descriptor(BaseModel):
     attributes: dict[str, bool] = Field(default={}, max_length=MAX_LIST, description="extra facts")
     injects: list[Inject] = Field(default=[], max_length=MAX_INJECTS,
                                   description="stages of an escalating scenario, in order")
+    exercise: Exercise | None = Field(default=None, description="name, sponsor, dates, objectives and players "
+                                      "of a tabletop exercise on this scenario")
     extensions: dict[str, Any] = Field(default={}, description="the x_ fields, kept as given")
 
     @model_validator(mode="before")
     @classmethod
     def _split_extensions(cls, raw: Any) -> Any:
-        if not isinstance(raw, dict):
-            raise ValueError(f"a descriptor is a JSON object, not {type(raw).__name__}")
-        known, ext = {}, {}
-        for key, value in raw.items():
-            if isinstance(key, str) and key.startswith("x_"):
-                ext[key] = value
-            else:
-                known[key] = value
-        if ext:
-            known["extensions"] = ext
-        return known
+        return _split_x(raw, "a descriptor")
+
+    @model_validator(mode="after")
+    def _objectives_known(self) -> "Descriptor":
+        known = {o.id for o in self.exercise.objectives} if self.exercise else set()
+        for i, inject in enumerate(self.injects):
+            for ref in inject.objectives:
+                if ref not in known:
+                    raise ValueError(f"injects.{i}.objectives: no objective '{clip(ref)}' in exercise.objectives"
+                                     + (f" (did you mean {nearest(ref, known)}?)" if known else ""))
+            late = [n for n in inject.resolves if n < 0 or n > i] if inject.resolves != "all" else []
+            if late:
+                raise ValueError(f"injects.{i}.resolves: stage {late[0]} is not before this inject (stage {i + 1}); "
+                                 f"give stages 0 to {i}")
+        return self
 
     @field_validator("type", "actor", "severity", mode="before")
     @classmethod
@@ -144,7 +257,12 @@ class Descriptor(BaseModel):
 
     def to_output(self) -> dict[str, Any]:
         """The normalised descriptor as JSON data, valid input again (x_ fields back at the top)."""
-        out = self.model_dump(mode="json", exclude={"extensions"} | ({"injects"} if not self.injects else set()))
+        out = self.model_dump(mode="json", exclude={"extensions", "injects"} | ({"exercise"} if self.exercise is None
+                                                                               else set()))
+        if self.exercise is not None:
+            out["exercise"] = self.exercise.model_dump(mode="json")
+        if self.injects:
+            out["injects"] = [i.to_output() for i in self.injects]
         out.update(self.extensions)
         return out
 
@@ -336,10 +454,20 @@ class Meta(_Out):
 class StageOut(_Out):
     """One inject of an escalating scenario: what changed, what that added or removed, the new answer."""
 
+    model_config = ConfigDict(extra="forbid", defer_build=True, serialize_by_alias=True)
+
     stage: int
     title: str
     description: str | None = None
+    time: str | None = None
+    delivery: str | None = None
+    sender: str | None = Field(default=None, serialization_alias="from")
+    to: str | None = None
+    objectives: list[str] = []
     changes: dict[str, Any]
+    resolves: list[int] = []
+    in_play: list[int] = Field(default=[], description="the stages whose situations the answer covers: the start "
+                               "(0) and each inject that began a line of events, unless resolved")
     delta: dict[str, Any]
     assessment: dict[str, Any]
 
