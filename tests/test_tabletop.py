@@ -73,11 +73,12 @@ def test_stages_accumulate_until_an_inject_resolves_them(rulebase):
     t = advisor.load_threat(KOREA, rulebase)
     a = advisor.assess(t, rulebase)
     last = a.stages[-1]
-    assert last.in_play == [0, 1, 2, 3]
-    situations = [t.model_copy(update={"injects": []})] + t.stages()
-    alone = [advisor.assess(s, rulebase).to_data() for s in situations]
+    # the missile over Japan (stage 2) is the missile crisis of the start, escalated: one line
+    assert [st.in_play for st in a.stages] == [[0, 1], [0, 1], [0, 1, 3]]
+    situations = t.stages()  # stage 1, 2 (the missile line as it now is) and 3 are in play at the end
+    alone = {n: advisor.assess(s, rulebase).to_data() for n, s in zip((1, 2, 3), situations)}
     for kind in ("frameworks", "agencies", "measures", "caveats"):
-        assert _ids(last.assessment, kind) == set().union(*(_ids(x, kind) for x in alone)), kind
+        assert _ids(last.assessment, kind) == set().union(*(_ids(x, kind) for x in alone.values())), kind
     raw = json.loads(KOREA.read_text())
     raw["injects"][-1]["resolves"] = "all"
     ended = advisor.assess(advisor.parse_threat(raw, rulebase), rulebase).stages[-1]
@@ -85,8 +86,8 @@ def test_stages_accumulate_until_an_inject_resolves_them(rulebase):
     assert ended.assessment == alone[3]
     raw["injects"][-1]["resolves"] = [2]  # the missile crisis is over as the regime collapses
     partly = advisor.assess(advisor.parse_threat(raw, rulebase), rulebase).stages[-1]
-    assert partly.in_play == [0, 1, 3]
-    kept = [alone[i] for i in (0, 1, 3)]
+    assert partly.in_play == [1, 3]
+    kept = [alone[1], alone[3]]
     only_the_missile = _ids(alone[2], "frameworks") - set().union(*(_ids(x, "frameworks") for x in kept))
     assert _ids(partly.assessment, "frameworks") == set().union(*(_ids(x, "frameworks") for x in kept))
     assert only_the_missile and not only_the_missile & _ids(partly.assessment, "frameworks")

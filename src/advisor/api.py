@@ -26,9 +26,10 @@ def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> As
     """Assess one threat: frameworks, states, agencies and the trace behind them.
 
     A threat with injects is assessed at every stage too, and stages accumulate: an inject
-    that changes the type starts a new line of events beside the earlier ones, which stay in
-    play (their answers carried forward) until an inject `resolves` them; any other change
-    updates the latest line. Each stage records what it added, kept and dropped.
+    that changes the type to a new kind of event starts a new line of events beside the
+    earlier ones, which stay in play (their answers carried forward) until an inject
+    `resolves` them; a change back to a kind in play updates that line, and any other change
+    the latest line. Each stage records what it added and dropped.
     `as_of="today"` adds what became of each body since 2002.
     """
     from .diff import diff_assessments
@@ -44,13 +45,15 @@ def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> As
             ended = set(range(number)) if inject.resolves == "all" else set(inject.resolves)
             for line in {began[s] for s in ended}:
                 lines.pop(line, None)
-            latest = max(lines) if lines else None
-            if latest is None or "type" in inject.changes and stage.type != lines[latest].type:
-                lines[number] = stage  # a new line of events
-                began[number] = number
+            same = [k for k in lines if lines[k].type == stage.type]  # the line of events of this kind
+            if "type" not in inject.changes and lines:
+                same = [max(lines)]  # the same event, changed: the latest line
+            if same:
+                lines[max(same)] = stage
+                began[number] = max(same)
             else:
-                lines[latest] = stage
-                began[number] = latest
+                lines[number] = stage  # a new kind of event: a new line beside the others
+                began[number] = number
             carried = tuple(lines[k] for k in sorted(lines, reverse=True) if lines[k] is not stage)
             current = run(stage, rulebase, carried=carried).to_data()
             stages.append(StageOut(stage=number, title=inject.title, description=inject.description,
