@@ -139,3 +139,33 @@ def test_no_cache_setting_writes_nothing(cache_dir, monkeypatch):
         warnings.simplefilter("error")
         advisor.load_rulebase()
     assert not cache_dir.exists()
+
+
+@pytest.mark.parametrize("damage", ["unknown framework", "rules twice", "engine limit", "directory"])
+def test_damaged_but_well_typed_entry_is_a_miss_and_replaced(cache_dir, damage):
+    """An entry that parses and has the right types but not a rule base's sense (an unknown name, a rule
+    twice, a rule past the engine's limits) is a miss, rebuilt from the YAML, never an error."""
+    fresh = advisor.load_rulebase()
+    entry = _entry(cache_dir)
+    data = json.loads(entry.read_text())
+    if damage == "unknown framework":
+        data["rules"][0]["then"]["frameworks"] = ["nonexistent_fw"]
+    elif damage == "rules twice":
+        data["rules"] = data["rules"] * 2
+    elif damage == "engine limit":
+        data["rules"][0]["when"]["any"] = [{"type": ["piracy"]}] * 65
+    if damage == "directory":
+        entry.unlink()
+        entry.mkdir()
+    else:
+        entry.write_text(json.dumps(data))
+        os.chmod(entry, 0o600)
+    from advisor import compiler
+
+    compiler._PLANS.clear()  # as in a new process: the plan of this digest is not made yet
+    again = advisor.load_rulebase()
+    assert [r.model_dump() for r in again.rules] == [r.model_dump() for r in fresh.rules]
+    advisor.assess(advisor.load_threat(ROOT / "threats" / "malacca_piracy.json", again), again)
+    if damage != "directory":
+        assert json.loads(_entry(cache_dir).read_text())["rules"] == json.loads(json.dumps(
+            [r.model_dump(mode="json") for r in fresh.rules]))  # the damaged entry was replaced

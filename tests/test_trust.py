@@ -269,7 +269,19 @@ def test_fifo_in_a_rule_base_or_policy_suite_does_not_hang(tmp_path):
     suite.mkdir()
     os.mkfifo(suite / "cases.yaml")
     run = cli("test", suite, timeout=30)
-    assert run.returncode == 2 and "no policy test cases found" in one_line_error(run)
+    assert run.returncode == 2 and "cases.yaml: is a named pipe, not a regular file" in one_line_error(run)
+    os.mkfifo(rules / "zz.yaml")  # a pipe among the rule files is refused, not skipped
+    (rules / "catalog" / "frameworks.yaml").unlink()
+    (rules / "catalog" / "frameworks.yaml").write_bytes((ROOT / "rules" / "catalog" / "frameworks.yaml").read_bytes())
+    run = cli("rules", "check", rules, timeout=30)
+    assert run.returncode == 1 and b"zz.yaml: error E100: is a named pipe" in run.stdout
+    lines = tmp_path / "lines"
+    lines.mkdir()
+    (lines / "a.json").write_text('{"type": "piracy"}')
+    os.mkfifo(lines / "b.json")
+    run = cli("assess", lines, timeout=30)
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert run.returncode == 2 and "is a named pipe" in records[1]["error"]["message"]
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -447,3 +459,199 @@ def test_assessment_shares_nothing_mutable_with_the_rule_base(name, as_of):
     _scribble(first, set())
     again = advisor.assess(advisor.load_threat(THREATS / f"{name}.json", rb), rb, as_of=as_of)
     assert again.model_dump_json() == expected
+
+
+def _chain_rulebase(tmp_path: Path, n: int) -> Path:
+    """The shipped rule base plus a chain of n rules, each needing the fact the one before derives."""
+    import shutil
+
+    import yaml
+
+    rules = tmp_path / f"chain{n}"
+    shutil.copytree(ROOT / "rules", rules)
+    vocabulary = rules / "catalog" / "vocabulary.yaml"
+    data = yaml.safe_load(vocabulary.read_text())
+    for i in range(n):
+        data["derived"][f"zz_c{i}"] = {"text": f"link {i} of a long chain"}
+    vocabulary.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    chain = ["rules:"]
+    for i in range(n):
+        when = "type: piracy" if i == 0 else f"derived: [zz_c{i - 1}]"
+        chain += [f"  - id: r99-c{i}", "    cites: ['12']", "    basis: general_knowledge",
+                  "    note: a test of how long a chain of conclusions may be",
+                  "    because: One more link in a long chain of conclusions.",
+                  f"    when:\n      {when}", f"    then:\n      derive: [zz_c{i}]"]
+    (rules / "99-chain.yaml").write_text("\n".join(chain) + "\n")
+    return rules
+
+
+def test_a_chain_longer_than_forward_chaining_may_run_is_refused_at_load(tmp_path):
+    threat = tmp_path / "t.json"
+    threat.write_text('{"type": "piracy"}')
+    ok = cli("assess", threat, "--rules", _chain_rulebase(tmp_path, 50))
+    assert ok.returncode == 0, ok.stderr
+    long = _chain_rulebase(tmp_path, 100)
+    run = cli("assess", threat, "--rules", long)
+    assert run.returncode == 2 and "r99-c60: it ends a chain of 61 rules" in one_line_error(run)
+    check = cli("rules", "check", long)
+    assert check.returncode == 1 and b"over the limit of 60" in check.stdout
+
+
+# --- what a second attack found -------------------------------------------------------------------
+
+def test_full_disk_on_standard_output_is_exit_2_and_taken_back(tmp_path):
+    for args in (["assess", PIRACY, "--format", "json"], ["brief", PIRACY], ["assess", THREATS],
+                 ["explain", PIRACY, "--what-if"], ["schema"]):
+        out = tmp_path / "out"
+        with out.open("wb") as fh:
+            run = subprocess.run([sys.executable, "-m", "advisor", *map(str, args)], stdout=fh, stderr=subprocess.PIPE,
+                                 preexec_fn=_file_size_limit(1_000), timeout=120)
+        err = run.stderr.decode()
+        assert run.returncode == 2, (args, err)
+        assert "Traceback" not in err and err.count("error: ") == 1 and "no space left" in err, (args, err)
+        data = out.read_bytes()
+        assert data == b"" or data.endswith(b"\n"), args  # nothing, or whole lines
+
+
+def test_closed_standard_streams_are_clear_errors():
+    def close(fd):
+        return lambda: os.close(fd)
+
+    for args in (["assess", PIRACY, "--format", "json"], ["catalog", "frameworks"], ["assess", THREATS]):
+        run = cli(*args, preexec_fn=close(1))
+        assert run.returncode == 2 and "standard output is closed" in run.stderr.decode(), args
+    run = cli("assess", "-", preexec_fn=close(0))
+    assert run.returncode == 2 and "standard input is closed" in one_line_error(run)
+
+
+def test_dev_stdout_is_standard_output():
+    run = cli("assess", PIRACY, "--format", "json", "-o", "/dev/stdout")
+    assert run.returncode == 0 and json.loads(run.stdout)["threat"]["id"] == "malacca_piracy"
+    run = cli("assess", THREATS, "-o", "/dev/stdout")
+    assert run.returncode == 0 and len(run.stdout.splitlines()) == len(list(THREATS.glob("*.json")))
+
+
+def test_anything_after_a_json_array_on_stdin_is_an_error():
+    for tail in (b'\n{"type": "terrorism"}\n', b" [1]", b" garbage", b"]]]"):
+        run = cli("assess", "-", input=b'[{"type": "piracy"}]' + tail)
+        records = [json.loads(line) for line in run.stdout.splitlines()]
+        assert run.returncode == 2 and records[0]["threat"]["type"] == "piracy", tail
+        assert "something follows the array" in records[-1]["error"]["message"], tail
+
+
+def test_output_into_the_rule_base_in_use_is_refused(tmp_path):
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    for target in (rules / "10-design.yaml", rules / "catalog" / "states.yaml"):
+        before = target.read_bytes()
+        run = cli("assess", PIRACY, "--rules", rules, "--format", "json", "-o", target)
+        assert run.returncode == 2 and "is one of the inputs" in one_line_error(run)
+        assert target.read_bytes() == before
+    shipped = ROOT / "rules" / "10-design.yaml"
+    assert cli("assess", PIRACY, "--format", "json", "-o", shipped).returncode == 2
+
+
+def test_skip_done_checks_each_line_against_its_input_and_rule_base(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "in.jsonl").write_text('{"id":"x","type":"piracy"}\n{"id":"y","type":"piracy"}\n')
+    (b / "in.jsonl").write_text('{"id":"x","type":"terrorism","states":["JPN"]}\n{"id":"y","type":"cyber_attack"}\n'
+                                '{"id":"z","type":"pandemic"}\n')
+    assert cli("assess", a / "in.jsonl", "-o", a / "out.jsonl").returncode == 0
+    (b / "out.jsonl").write_bytes((a / "out.jsonl").read_bytes())
+    run = cli("assess", b / "in.jsonl", "-o", b / "out.jsonl", "--skip-done", b / "out.jsonl")
+    assert run.returncode == 2 and "line 1 is the assessment of another descriptor (id 'x')" in one_line_error(run)
+    assert (b / "out.jsonl").read_bytes() == (a / "out.jsonl").read_bytes()  # left as it was
+    run = cli("assess", a / "in.jsonl", "--skip-done", a / "out.jsonl", "--as-of", "today")
+    assert run.returncode == 2 and "without --as-of today" in one_line_error(run)
+    other = tmp_path / "other-rules"
+    import shutil
+
+    shutil.copytree(ROOT / "rules", other)
+    (other / "10-design.yaml").write_text((other / "10-design.yaml").read_text().replace(
+        "because: ", "because: (changed) ", 1))
+    run = cli("assess", a / "in.jsonl", "--skip-done", a / "out.jsonl", "--rules", other)
+    assert run.returncode == 2 and "by another rule base" in one_line_error(run)
+
+
+def test_resumed_run_exits_as_the_uninterrupted_one(tmp_path):
+    data = batch_file(tmp_path / "gen.jsonl", 40)
+    whole = tmp_path / "whole.jsonl"
+    assert cli("assess", data, "-o", whole).returncode == 2
+    lines = whole.read_bytes().splitlines(keepends=True)
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"".join(lines[:30]))  # the bad lines (5, 22, ...) are among those done
+    run = cli("assess", data, "-o", out, "--skip-done", out)
+    assert run.returncode == 2 and out.read_bytes() == whole.read_bytes()
+    assert "of 40 inputs could not be assessed" in one_line_error(run)
+
+
+def test_batch_output_is_never_written_through_a_hard_link(tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("precious\n")
+    link = tmp_path / "hl.jsonl"
+    os.link(other, link)
+    os.chmod(link, 0o640)
+    assert cli("assess", THREATS, "-o", link).returncode == 0
+    assert other.read_text() == "precious\n" and link.read_bytes().count(b"\n") == len(list(THREATS.glob("*.json")))
+    assert stat.S_IMODE(link.stat().st_mode) == 0o640
+
+
+def test_json_line_limit_is_exact(tmp_path):
+    def line(n):
+        head = '{"type": "piracy", "x_pad": "'
+        return (head + "x" * (n - len(head) - 2) + '"}').encode()
+
+    ok, over = line(1_000_000), line(1_000_001)
+    assert len(ok) == 1_000_000 and len(over) == 1_000_001
+    run = cli("assess", "-", "--format", "jsonl", input=ok + b"\n" + over + b"\n" + ok + b"\r\n")
+    records = [json.loads(x) for x in run.stdout.splitlines()]
+    assert [("threat" in r) for r in records] == [True, False, True]
+    assert records[1]["error"]["message"] == "line is over the limit of 1,000,000 bytes"
+
+
+@pytest.mark.parametrize("name, value", [("ADVISOR_MAX_DESCRIPTOR_BYTES", "1_000"),
+                                         ("ADVISOR_MAX_DESCRIPTOR_BYTES", "\uff11\uff10\uff10"),
+                                         ("ADVISOR_MAX_DESCRIPTOR_BYTES", " 100"),
+                                         ("ADVISOR_MAX_BATCH_BYTES", "+5"),
+                                         ("ADVISOR_NO_CACHE", "abc")])
+def test_odd_settings_are_refused(name, value):
+    run = cli("assess", PIRACY, "--format", "json", env={name: value})
+    assert run.returncode == 2 and name in one_line_error(run)
+
+
+def test_huge_integers_get_a_plain_message(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text('{"type": "piracy", "x_n": ' + "9" * 5001 + "}")
+    err = one_line_error(cli("assess", path))
+    assert "has 5001 digits; at most 30" in err and "set_int_max_str_digits" not in err
+
+
+def test_workers_end_with_their_parent(tmp_path):
+    data = batch_file(tmp_path / "orphans.jsonl", 4000)
+    out = tmp_path / "orphans-out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out), "--jobs", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while (not out.exists() or out.stat().st_size < 20_000) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+
+    def survivors():
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and str(out).encode() in (entry / "cmdline").read_bytes():
+                    found.append(entry.name)
+            except OSError:
+                continue
+        return found
+
+    deadline = time.time() + 10
+    while survivors() and time.time() < deadline:
+        time.sleep(0.2)
+    assert survivors() == []

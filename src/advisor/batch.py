@@ -9,6 +9,7 @@ to the first n inputs, so a resumed run writes exactly the bytes an uninterrupte
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 import stat
@@ -76,14 +77,15 @@ def stream_lines(stream, shown: str, stem: str) -> Iterator[Item]:
         if total > total_limit:
             yield _over(shown, number, total_limit)
             return
-        if not line.endswith(b"\n") and len(line) > line_limit:  # skip the rest of the line, keeping none of it
+        content = len(line) - (2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0)
+        if content > line_limit:  # refused at once; the rest of the line is skipped, none of it kept
+            yield Item(shown, error=f"line is over the limit of {line_limit:,} bytes", line=number)
             while line and not line.endswith(b"\n"):
                 line = stream.readline(CHUNK)
                 total += len(line)
                 if total > total_limit:
                     yield _over(shown, number, total_limit)
                     return
-            yield Item(shown, error=f"line is over the limit of {line_limit:,} bytes", line=number)
             continue
         if not line.strip():
             continue
@@ -133,6 +135,10 @@ def stream_array(stream, shown: str, stem: str) -> Iterator[Item]:
             return
         pos += 1
         if skip_space() == "]":
+            pos += 1
+            if skip_space():
+                yield Item(shown, error="more than one JSON value: something follows the array; give one "
+                                        "array, or JSON Lines")
             return
         while True:
             if total > total_limit:
@@ -160,6 +166,10 @@ def stream_array(stream, shown: str, stem: str) -> Iterator[Item]:
             index += 1
             sep = skip_space()
             if sep == "]":
+                pos += 1
+                if skip_space():
+                    yield Item(shown, error="more than one JSON value: something follows the array; give one "
+                                            "array, or JSON Lines")
                 return
             if sep != ",":
                 yield fail("not valid JSON: expected ',' or ']' between the elements; the rest was not read")
@@ -217,8 +227,8 @@ def read_inputs(paths: Iterable[str], stdin, head: bytes = b"") -> Iterator[Item
             yield from read_stdin(stdin, head)
             continue
         path = Path(given)
-        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and p.is_file()) \
-            if path.is_dir() else [path]
+        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and not p.is_dir()) \
+            if path.is_dir() else [path]  # a pipe or device named *.json is refused below, not skipped
         for f in files:
             if f.suffix == ".jsonl":
                 try:
@@ -272,9 +282,15 @@ def assess_line(item: Item, rulebase, as_of: str = "2002") -> tuple[str, bool]:
 
 # --- resuming ---------------------------------------------------------------------------------
 
+def _digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def done_keys(path: Path) -> list[tuple]:
     """What each complete line of an earlier output answers, in order; a half-written last line is ignored.
 
+    An assessment is kept as a digest of its normalised descriptor, with the rule base that
+    made it and whether it carries `since_2002`; an error record as a digest of itself.
     Read only: the file is never changed here.
     """
     keys: list[tuple] = []
@@ -291,36 +307,61 @@ def done_keys(path: Path) -> list[tuple]:
             try:
                 record = json.loads(line)
                 if "threat" in record:
-                    keys.append(("threat", record["threat"]["id"]))
+                    keys.append(("threat", record["threat"]["id"], _digest(record["threat"]),
+                                 record["advisor"]["rulebase"], "since_2002" in record))
                 else:
-                    keys.append(("error", record["error"]["source"], record["error"]["line"]))
+                    keys.append(("error", record["error"]["source"], _digest(record)))
             except (ValueError, TypeError, KeyError):
                 raise InputError(f"line {number} is not a line advisor wrote (an assessment or an error record)",
                                  path=str(path), loc="--skip-done") from None
     return keys
 
 
-def _answers(item: Item, key: tuple) -> bool:
+def _mismatch(item: Item, key: tuple, rulebase, as_of: str) -> str | None:
+    """Why an earlier output's line is not the answer to this input (None when it is)."""
+    from .api import parse_threat
+
+    error = item.error
+    threat = None
+    if error is None:
+        where = f"{item.source}:{item.line}" if item.line else item.source
+        try:
+            threat = parse_threat(item.raw, rulebase, path=where, default_id=item.default_id)
+        except InputError as exc:
+            error = "; ".join(p.render() for p in exc.problems) if exc.problems else exc.render()
     if key[0] == "error":
-        return key[1] == item.source and key[2] == item.line
-    if item.error is not None or not isinstance(item.raw, dict):
-        return False
-    given = item.raw.get("id", item.default_id)
-    return key[1] == given
+        if error is not None and _digest(json.loads(error_line(item, error))) == key[2]:
+            return None
+        return f"an error record for {key[1]}"
+    if threat is None:
+        return f"the assessment of '{key[1]}'"
+    if _digest(json.loads(json.dumps(threat.to_output(), ensure_ascii=False))) != key[2]:
+        return f"the assessment of another descriptor (id '{key[1]}')"
+    if key[3] != rulebase.digest[:16]:
+        return f"the assessment of '{key[1]}' by another rule base ({key[3]}, not {rulebase.digest[:16]})"
+    if key[4] != (as_of == "today"):
+        return f"the assessment of '{key[1]}' " + ("with" if key[4] else "without") + " --as-of today"
+    return None
 
 
-def skip_done(items: Iterator[Item], keys: list[tuple], shown: str) -> Iterator[Item]:
-    """The inputs after the first len(keys), once each of those is checked against its line."""
+def skip_done(items: Iterator[Item], keys: list[tuple], shown: str, rulebase, as_of: str = "2002",
+              tally: dict | None = None) -> Iterator[Item]:
+    """The inputs after the first len(keys), once each of those is checked against its line: the same
+    descriptor (or the same error), the same rule base, the same options. `tally["bad"]` counts the
+    earlier error records, so that a resumed run exits as the uninterrupted one would."""
     for position, key in enumerate(keys, start=1):
         item = next(items, None)
         if item is None:
             raise InputError(f"has {len(keys)} lines but the inputs give only {position - 1}: "
                              "not an output of these inputs", path=shown, loc="--skip-done")
-        if not _answers(item, key):
-            what = f"the assessment of '{key[1]}'" if key[0] == "threat" else f"an error record for {key[1]}"
+        why = _mismatch(item, key, rulebase, as_of)
+        if why:
             here = item.source + (f":{item.line}" if item.line else "")
-            raise InputError(f"line {position} is {what}, but input {position} is {here}: "
-                             "not an output of these inputs (same inputs, same order)", path=shown, loc="--skip-done")
+            raise InputError(f"line {position} is {why}, but input {position} is {here}: "
+                             "not an output of these inputs (same inputs, order, rule base and options)",
+                             path=shown, loc="--skip-done")
+        if tally is not None:
+            tally["bad" if key[0] == "error" else "good"] = tally.get("bad" if key[0] == "error" else "good", 0) + 1
     yield from items
 
 
@@ -335,8 +376,23 @@ def _init_worker(rules_dir: str | None, as_of: str) -> None:
     from .api import load_rulebase
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles an interruption, once
+    _die_with_parent()
     _WORKER["rulebase"] = load_rulebase(rules_dir)
     _WORKER["as_of"] = as_of
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to end this worker when the parent dies (a kill -9 leaves no orphans)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the request took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
 
 
 def _work(item: Item) -> tuple[str, bool]:

@@ -30,8 +30,13 @@ MAX_BYTES = 50_000_000
 
 def directory() -> Path | None:
     """Where the cache lives (`ADVISOR_CACHE_DIR`, else the XDG cache), or None when switched off."""
-    if os.environ.get("ADVISOR_NO_CACHE"):
+    switch = os.environ.get("ADVISOR_NO_CACHE", "")
+    if switch.lower() in ("1", "true", "yes"):
         return None
+    if switch.lower() not in ("", "0", "false", "no"):
+        from .errors import SettingError
+
+        raise SettingError(f"expected 1 (no cache) or 0, got '{switch[:40]}'", loc="ADVISOR_NO_CACHE")
     base = os.environ.get("ADVISOR_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "advisor")
     return Path(base)
@@ -103,12 +108,16 @@ def _read(path: Path) -> bytes | None:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022 or st.st_size > MAX_BYTES or \
+            (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        os.close(fd)
+        return None
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022 or st.st_size > MAX_BYTES or \
-                (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        try:
+            return fh.read(MAX_BYTES + 1)
+        except OSError:
             return None
-        return fh.read(MAX_BYTES + 1)
 
 
 def _build(tp: Any, value: Any) -> Any:
@@ -190,12 +199,32 @@ def load(root: Path, catalog_dir: Path):
             return None
         catalog = _build(Catalog, data["catalog"])
         rules = [_build(Rule, r) for r in data["rules"]]
-        if not isinstance(data["digest"], str) or not all(isinstance(f, str) for f in data["files"]):
+        if not isinstance(data["digest"], str) or not all(isinstance(f, str) for f in data["files"]) \
+                or not _consistent(catalog, rules):
             return None
         return Rulebase(catalog=catalog, rules=rules, directory=str(root), files=list(data["files"]),
                         digest=data["digest"])
-    except (ValueError, TypeError, KeyError, RecursionError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
+
+
+def _consistent(catalog, rules) -> bool:
+    """Whether every rule id is unique and every name a rule concludes is in the catalog: an entry
+    that fails is damaged (or not ours), and a miss."""
+    ids = [r.id for r in rules]
+    if len(set(ids)) != len(ids):
+        return False
+    known = {"frameworks": catalog.frameworks, "agencies": catalog.agencies, "measures": catalog.measures,
+             "caveats": catalog.caveats, "derive": catalog.vocabulary.derived}
+    states = set(catalog.states) | set(catalog.state_groups)
+    for rule in rules:
+        for kind, table in known.items():
+            if any(ref not in table for ref in getattr(rule.then, kind)):
+                return False
+        if any(code not in states for code in rule.then.states) or \
+                any(n not in catalog.recommendations for n in rule.numbers):
+            return False
+    return True
 
 
 def store(root: Path, catalog_dir: Path, rulebase) -> None:

@@ -1,6 +1,7 @@
 """The command line: thin commands over the library, one error handler at the edge."""
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -18,15 +19,36 @@ CATALOG_LISTS = ("recommendations", "frameworks", "agencies", "states", "types",
                  "attributes", "derived")
 
 
+def _out(text: str, nl: bool = True) -> None:
+    """Print to standard output, every byte or a clear error (a full disk, a closed stdout): never click.echo,
+    whose buffered writes can drop what a full disk refuses."""
+    from .output import to_stdout
+
+    to_stdout(text + ("\n" if nl else ""))
+
+
 def _printable(text: str) -> str:
     from .render import printable
 
     return printable(text)
 
 
+def _settle_stdout() -> None:
+    """Leave nothing for Python to flush at exit into a stdout that failed (it would print a second error)."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except (OSError, ValueError):
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, AttributeError, ValueError):
+            pass
+
+
 def _fail(exc: AdvisorError) -> None:
     if exc.exit_code != 1:  # a failed check has printed its own report
         click.echo(_printable(f"error: {exc.render()}").replace("\n", "\nerror: "), err=True)
+    _settle_stdout()
     sys.exit(exc.exit_code)
 
 
@@ -47,7 +69,10 @@ def guarded(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a full disk or a closed stdout shows here, not silently at exit
+            return result
         except AdvisorError as exc:
             _fail(exc)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
@@ -65,6 +90,7 @@ def guarded(command):
         except OSError as exc:  # the machine refused: a full disk, an unreadable terminal, ...
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             click.echo(_printable(f"error: {where}{exc.strerror or exc}"), err=True)
+            _settle_stdout()
             sys.exit(2)
         except Exception as exc:  # a bug: say so, show the traceback only with --debug
             if click.get_current_context().find_root().params.get("debug"):
@@ -77,8 +103,34 @@ def guarded(command):
     return wrapper
 
 
+class _Closed:
+    """Standing in for a standard stream the shell closed (`>&-`, `<&-`): using it is a clear error."""
+
+    closed = False
+    buffer = None
+    encoding = "utf-8"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def _refuse(self, *args, **kwargs):
+        raise OSError(errno.EBADF, f"standard {self.name} is closed")
+
+    write = read = readline = fileno = _refuse
+
+    def flush(self) -> None:  # nothing was written: nothing to flush (Python flushes at exit)
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
 def run() -> None:
     """The `advisor` program: the click group, with an interruption anywhere as exit 130."""
+    if sys.stdout is None:
+        sys.stdout = _Closed("output")
+    if sys.stdin is None:
+        sys.stdin = _Closed("input")
     try:
         code = main(standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -96,6 +148,9 @@ def run() -> None:
         sys.exit(130)
     except BrokenPipeError:
         _quiet_broken_pipe()
+    except OSError as exc:  # stdout closed or full while click wrote its usage or help
+        click.echo(f"error: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -109,11 +164,19 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         _python_showwarning(message, category, filename, lineno, file, line)
 
 
+def _protected(inputs=()) -> list:
+    """What an output must never overwrite: the inputs, and the rule base in use (its files and catalog)."""
+    from .rules import default_rules_dir
+
+    rules_dir = click.get_current_context().params.get("rules_dir") if click.get_current_context(silent=True) else None
+    return [*inputs, rules_dir, default_rules_dir()]
+
+
 def write_output(text: str, output: str | None, inputs=()) -> None:
     """Print, or write a file whole (a temporary file and a rename; see `output`)."""
     from .output import write_text
 
-    write_text(text, output, inputs)
+    write_text(text, output, _protected(inputs))
 
 
 def _rulebase(rules_dir: str | None):
@@ -275,8 +338,9 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
     from .output import LineWriter
 
     items = batch.read_inputs(threats, _stdin() if "-" in threats else None, head or b"")
+    earlier: dict = {}
     if skip_done:
-        items = batch.skip_done(items, batch.done_keys(Path(skip_done)), skip_done)
+        items = batch.skip_done(items, batch.done_keys(Path(skip_done)), skip_done, rulebase, as_of, earlier)
     first = next(items, None)  # inputs are read, and an earlier output checked, before any output is opened
     if first is None and not skip_done:
         raise InputError("no descriptors here (*.json, *.jsonl)", path=", ".join(threats))
@@ -287,10 +351,11 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
             if n % 20 == 0:
                 click.echo(f"\r{n} assessed", err=True, nl=False)
     append = bool(skip_done and output and output != "-" and _same(skip_done, output))
-    with LineWriter(output, append=append, inputs=threats) as out:
+    with LineWriter(output, append=append, inputs=_protected(threats)) as out:
         good, bad = batch.run(items, rulebase, rules_dir, out, jobs=jobs, as_of=as_of, progress=progress)
     if progress and good + bad >= 20:
         click.echo(f"\r{good + bad} assessed", err=True)
+    good, bad = good + earlier.get("good", 0), bad + earlier.get("bad", 0)
     if bad:
         raise InputError(f"{bad} of {good + bad} inputs could not be assessed; see the error records")
 
@@ -314,7 +379,7 @@ def validate(files: tuple[str, ...], rules_dir: str | None) -> None:
         except AdvisorError as exc:
             problems.append(exc)
             continue
-        click.echo(_printable(f"{name}: ok ({descriptor.type})"))
+        _out(_printable(f"{name}: ok ({descriptor.type})"))
     if problems:
         from .errors import InputError
 
@@ -334,7 +399,7 @@ def schema(rules_dir: str | None) -> None:
     from .models import descriptor_schema
     from .render import to_json
 
-    click.echo(to_json(descriptor_schema(_rulebase(rules_dir).catalog)), nl=False)
+    _out(to_json(descriptor_schema(_rulebase(rules_dir).catalog)), nl=False)
 
 
 @main.command()
@@ -353,7 +418,7 @@ def catalog(what: str, fmt: str, rules_dir: str | None) -> None:
     """
     from .render import render_catalog
 
-    click.echo(render_catalog(_rulebase(rules_dir).catalog, what, fmt), nl=False)
+    _out(render_catalog(_rulebase(rules_dir).catalog, what, fmt), nl=False)
 
 
 class CheckFailed(AdvisorError):
@@ -406,14 +471,14 @@ def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_di
     cov = policy.coverage(results, rulebase) if (show_coverage or threshold is not None) else None
     plan = policy.mutants(cases, rulebase) if mutate else None
     if fmt == "json":
-        click.echo(policy_json(results, cov, plan), nl=False)
+        _out(policy_json(results, cov, plan), nl=False)
     else:
         text = policy_report(results, verbose)
         if cov is not None and show_coverage:
             text = coverage_table(cov) + "\n" + text
         if plan is not None:
             text = mutation_table(plan, policy.strength(plan, rulebase)) + "\n" + text
-        click.echo(text, nl=False)
+        _out(text, nl=False)
     failed = [r for r in results if not r.passed]
     problems = []
     if failed:
@@ -461,12 +526,12 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
     errors = [f for f in findings if f.level == "error"]
     warnings = [f for f in findings if f.level == "warning"]
     if fmt == "json":
-        click.echo(to_json({"findings": [f.to_dict() for f in findings], "errors": len(errors),
+        _out(to_json({"findings": [f.to_dict() for f in findings], "errors": len(errors),
                             "warnings": len(warnings)}), nl=False)
     else:
         for f in findings:
-            click.echo(_printable(f.render()))
-        click.echo(f"{len(errors)} errors, {len(warnings)} warnings")
+            _out(_printable(f.render()))
+        _out(f"{len(errors)} errors, {len(warnings)} warnings")
     if errors or (strict and warnings):
         raise CheckFailed(f"{len(errors)} errors, {len(warnings)} warnings" + (" (--strict)" if strict else ""))
 
@@ -510,7 +575,7 @@ def explain(threat: str, why_x: str | None, why_not_x: str | None, what_if_: boo
         out.append(render_why_not(target, *ex.why_not(descriptor, rulebase, target)))
     if what_if_:
         out.append(render_what_if(ex.what_if(descriptor, rulebase)))
-    click.echo("\n".join(out), nl=False)
+    _out("\n".join(out), nl=False)
 
 
 @main.command()
@@ -544,7 +609,7 @@ def query(framework, agency, recommendation, derived, rules_dir) -> None:
         from .errors import InputError
 
         raise InputError(f"'{ref}' is a {target.kind}, not a {kind}", loc=f"--{kind}")
-    click.echo(render_query(target, *run(rulebase, target)), nl=False)
+    _out(render_query(target, *run(rulebase, target)), nl=False)
 
 
 @main.command()
@@ -580,13 +645,13 @@ def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
         entries = [{"threat": f"{paths[0]} -> {paths[1]}", "changes": diff_assessments(old, new)}]
     changed = [e for e in entries if e["changes"]]
     if fmt == "json":
-        click.echo(to_json({"entries": entries, "changed": len(changed)}), nl=False)
+        _out(to_json({"entries": entries, "changed": len(changed)}), nl=False)
     else:
         for e in changed:
-            click.echo(_printable(e["threat"]))
+            _out(_printable(e["threat"]))
             for line in describe(e["changes"]):
-                click.echo(_printable(f"  {line}"))
-        click.echo(f"{len(changed)} of {len(entries)} changed")
+                _out(_printable(f"  {line}"))
+        _out(f"{len(changed)} of {len(entries)} changed")
     if changed:
         raise CheckFailed(f"{len(changed)} changed")
 

@@ -28,6 +28,8 @@ def _umask() -> int:
 def _reason(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "no space left on the device"
+    if exc.errno == errno.EFBIG:
+        return "no space left: the file has reached the largest size allowed (ulimit -f, or the file system's)"
     if exc.errno == errno.EROFS:
         return "the file system is read-only"
     if exc.errno in (errno.EACCES, errno.EPERM):
@@ -41,21 +43,47 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+INPUT_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml")
+STANDARD = {"/dev/stdout": "stdout", "/dev/fd/1": "stdout", "/proc/self/fd/1": "stdout",
+            "/dev/stderr": "stderr", "/dev/fd/2": "stderr", "/proc/self/fd/2": "stderr"}
+
+
 def _inputs(paths: Iterable[str | Path]) -> list[os.stat_result]:
-    """The files an output must not overwrite: every input named, and the descriptors inside directories."""
+    """The files an output must not overwrite: every input named, and the descriptors, rule and
+    catalog files inside directories given (a rule base's `catalog/` too)."""
     found = []
     for given in paths:
-        if str(given) == "-":
+        if given is None or str(given) == "-":
             continue
         p = Path(given)
         try:
             if p.is_dir():
-                found.extend(os.stat(f) for f in p.iterdir() if f.suffix in (".json", ".jsonl"))
+                for folder in (p, p / "catalog"):
+                    if folder.is_dir():
+                        found.extend(os.stat(f) for f in folder.iterdir() if f.suffix in INPUT_SUFFIXES)
             else:
                 found.append(os.stat(p))
         except OSError:
             continue
     return found
+
+
+def _standard(output: str | None) -> str | None:
+    """'stdout' or 'stderr' when the output names a standard stream (`-`, `/dev/stdout`, ...)."""
+    if output is None or output == "-":
+        return "stdout"
+    return STANDARD.get(output)
+
+
+def to_stderr(text: str) -> None:
+    data = text.encode(getattr(sys.stderr, "encoding", None) or "utf-8", errors="backslashreplace")
+    buffer = getattr(sys.stderr, "buffer", None)
+    if buffer is None:
+        sys.stderr.write(text)
+    else:
+        sys.stderr.flush()
+        buffer.write(data)
+        buffer.flush()
 
 
 def check_target(output: str, inputs: Iterable[str | Path] = ()) -> os.stat_result | None:
@@ -93,22 +121,47 @@ def _stdout_bytes(text: str) -> bytes:
 
 
 def to_stdout(text: str) -> None:
-    """Write to standard output, encoded for it, flushed (a closed pipe is raised as BrokenPipeError)."""
+    """Write to standard output, encoded for it, flushed. When stdout is a regular file (`> out`) and the
+    disk fills, what was written of this text is taken back; a closed pipe is raised as BrokenPipeError."""
     data = _stdout_bytes(text)
     buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:  # a text-only stream (tests, notebooks)
+    if buffer is None:  # a text-only stream (tests, notebooks) or a closed one
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     sys.stdout.flush()
-    buffer.write(data)
-    buffer.flush()
+    before = None
+    try:
+        fd = sys.stdout.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            before = os.lseek(fd, 0, os.SEEK_CUR)
+    except (OSError, AttributeError, ValueError):
+        pass
+    try:
+        view = memoryview(data)
+        while view:  # a buffered write may take fewer bytes than given (a file size limit, a full disk)
+            n = buffer.write(view)
+            if not n:
+                raise OSError(errno.ENOSPC, "no space left on the device")
+            view = view[n:]
+        buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if before is not None:
+            try:
+                os.ftruncate(fd, before)
+            except OSError:
+                pass
+        raise OutputError(f"cannot write: {_reason(exc)}" + ("; what this command wrote was taken back"
+                                                            if before is not None else ""), path="<stdout>") from None
 
 
 def write_text(text: str, output: str | None, inputs: Iterable[str | Path] = ()) -> None:
     """Write one whole document to `output` (None or '-': standard output)."""
-    if output is None or output == "-":
-        to_stdout(text)
+    stream = _standard(output)
+    if stream:
+        (to_stdout if stream == "stdout" else to_stderr)(text)
         return
     st = check_target(output, inputs)
     data = text.encode("utf-8")
@@ -138,8 +191,13 @@ def write_text(text: str, output: str | None, inputs: Iterable[str | Path] = ())
 def _write_stream(output: str, data: bytes) -> None:
     try:
         fd = os.open(output, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "wb", buffering=0) as fh:
+            view = memoryview(data)
+            while view:
+                n = fh.write(view)
+                if not n:
+                    raise OSError(errno.ENOSPC, "no space left on the device")
+                view = view[n:]
     except OSError as exc:
         raise OutputError(f"cannot write to {kind_of(os.stat(output).st_mode) if os.path.exists(output) else 'it'}: "
                           f"{_reason(exc)}", path=output) from None
@@ -157,17 +215,30 @@ class LineWriter:
         self.output = output
         self.fd: int | None = None
         self.regular = False
-        if output is None or output == "-":
+        self.stream = _standard(output)
+        if self.stream:
             return
         st = check_target(output, inputs)
         flags = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        mode = None
         if st is None or stat.S_ISREG(st.st_mode):
-            flags |= os.O_CREAT | (os.O_RDWR if append else os.O_WRONLY | os.O_TRUNC)
             self.regular = True
+            if append:
+                flags |= os.O_CREAT | os.O_RDWR
+            else:  # a new file from the first line: never written through a hard link to another name
+                flags |= os.O_CREAT | os.O_EXCL | os.O_WRONLY
+                if st is not None:
+                    mode = stat.S_IMODE(st.st_mode)
+                    try:
+                        os.unlink(output)
+                    except OSError as exc:
+                        raise OutputError(f"cannot write here: {_reason(exc)}", path=output) from None
         else:
             flags |= os.O_WRONLY
         try:
             self.fd = os.open(output, flags, 0o666)
+            if mode is not None:
+                os.fchmod(self.fd, mode)
         except OSError as exc:
             raise OutputError(f"cannot write here: {_reason(exc)}", path=output) from None
         if self.regular:
@@ -192,7 +263,7 @@ class LineWriter:
     def write(self, line: str) -> None:
         """Write one line (its newline added), whole or not at all."""
         if self.fd is None:
-            to_stdout(line + "\n")
+            (to_stderr if self.stream == "stderr" else to_stdout)(line + "\n")
             return
         data = (line + "\n").encode("utf-8")
         done = 0

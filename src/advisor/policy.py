@@ -176,7 +176,15 @@ def discover(paths: list[str]) -> list[Path]:
     for given in paths:
         p = Path(given)
         if p.is_dir():
-            out.extend(f for f in sorted(p.rglob("*.y*ml")) if f.suffix in (".yaml", ".yml") and is_case_file(f))
+            for f in sorted(p.rglob("*.y*ml")):
+                if f.suffix not in (".yaml", ".yml") or f.is_dir():
+                    continue
+                if not f.is_file():  # a pipe or a device where a case file could be: say so, never hang
+                    from .source import kind_of
+
+                    raise PolicyFileError(f"is {kind_of(os.stat(f).st_mode)}, not a regular file", path=str(f))
+                if is_case_file(f):
+                    out.append(f)
         elif p.exists():
             out.append(p)
         else:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .catalog import Catalog, load_catalog
-from .errors import RuleFileError, nearest
+from .errors import AuthoringError, RuleFileError, nearest
 from .source import LineDict, line_of, read_yaml
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -647,6 +648,13 @@ def load_rulebase(directory: str | Path | None = None) -> Rulebase:
         raise RuleFileError("not a directory of rule files", path=str(root))
     catalog_dir = root / "catalog" if (root / "catalog").is_dir() else default_rules_dir() / "catalog"
     rulebase = cache.load(root, catalog_dir)
+    if rulebase is not None:
+        from .compiler import compile_rulebase
+
+        try:
+            compile_rulebase(rulebase)  # a damaged entry that still parses is a miss, never an error
+        except (AuthoringError, KeyError, ValueError, TypeError, AttributeError):
+            rulebase = None
     if rulebase is None:
         rulebase = _load(root, catalog_dir)
         cache.store(root, catalog_dir, rulebase)
@@ -655,7 +663,8 @@ def load_rulebase(directory: str | Path | None = None) -> Rulebase:
 
 def _load(root: Path, catalog_dir: Path) -> Rulebase:
     catalog = load_catalog(catalog_dir)
-    files = sorted(p for p in root.glob("*.yaml") if p.is_file()) + sorted(p for p in root.glob("*.yml") if p.is_file())
+    files = sorted(p for p in root.glob("*.yaml") if not p.is_dir()) + \
+        sorted(p for p in root.glob("*.yml") if not p.is_dir())  # a pipe or device is refused when read, not skipped
     if not files:
         raise RuleFileError("no rule files (*.yaml) in this directory", path=str(root))
     rules: list[Rule] = []
@@ -673,6 +682,7 @@ def _load(root: Path, catalog_dir: Path) -> Rulebase:
             seen[rule.id] = rule
             rules.append(rule)
     problems.extend(_distinction_problems(rules, catalog))
+    problems.extend(_chain_problems(rules, catalog))
     if problems:
         raise RuleFileError("invalid rule base", path=str(root), problems=problems)
     rulebase = Rulebase(catalog=catalog, rules=rules, directory=str(root), files=[str(p) for p in files])
@@ -719,6 +729,53 @@ def distinction_order(rules: list[Rule], catalog: Catalog) -> list[str]:
     for d in names:
         visit(d, [])
     return order
+
+
+MAX_CHAIN = 60  # rules each needing the one before; the engine stops forward chaining at 100 steps
+
+
+def _chain_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileError]:
+    """Refuse a chain of conclusions longer than forward chaining may run (each link is one step)."""
+    distinctions = set(catalog.vocabulary.distinctions)
+    makers: dict[tuple[str, str], list[Rule]] = {}
+    for rule in rules:
+        for name in rule.then.derive:
+            if name not in distinctions:
+                makers.setdefault(("derived", name), []).append(rule)
+        for kind, refs in (("framework", rule.then.frameworks), ("agency", rule.then.agencies)):
+            for ref in refs:
+                makers.setdefault((kind, ref), []).append(rule)
+    needs = {r.id: [m for key in [("derived", d) for d, on in distinctions_named(r) if on and d not in distinctions]
+                    + [("framework", f) for f in r.when.frameworks or []]
+                    + [("agency", a) for a in r.when.agencies or []] for m in makers.get(key, []) if m.id != r.id]
+             for r in rules}
+    depth: dict[str, tuple[int, list[str]]] = {}
+    visiting: set[str] = set()
+
+    def longest(rule: Rule) -> tuple[int, list[str]]:
+        if rule.id in depth:
+            return depth[rule.id]
+        visiting.add(rule.id)
+        best = (1, [rule.id])
+        for before in needs[rule.id]:
+            if before.id in visiting:
+                continue  # a ring: each rule fires once, so it adds no step
+            n, path = longest(before)
+            if n + 1 > best[0]:
+                best = (n + 1, path + [rule.id])
+        visiting.discard(rule.id)
+        depth[rule.id] = best
+        return best
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * len(rules) + 1000))
+    for rule in rules:
+        n, path = longest(rule)
+        if n > MAX_CHAIN:
+            return [RuleFileError(f"it ends a chain of {n} rules, each needing what the one before concludes "
+                                  f"({path[0]} -> ... -> {path[-1]}), over the limit of {MAX_CHAIN}: forward "
+                                  "chaining would not settle; derive fewer steps", path=rule.file, line=rule.line,
+                                  loc=rule.id)]
+    return []
 
 
 def _distinction_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileError]:

@@ -23,10 +23,7 @@ def setting(name: str, default: int) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value.strip())
-    except ValueError:
-        number = 0
+    number = int(value) if re.fullmatch(r"[1-9][0-9]{0,17}", value) else 0  # plain ASCII digits only
     if number <= 0:
         raise SettingError(f"not a positive whole number of bytes: '{clip(value)}' (the default is {default})",
                            loc=name)
@@ -59,6 +56,13 @@ def read_bytes(path: Path, *, limit: int, error=FileReadError) -> bytes:
     without waiting for a writer), so nothing can hang advisor or fill its memory.
     """
     shown = str(path)
+    try:
+        ahead = os.stat(path)
+        if stat.S_ISSOCK(ahead.st_mode):  # opening one fails with an unhelpful "no such device"
+            raise error(f"is {kind_of(ahead.st_mode)}, not a regular file (give '-' to read standard input)",
+                        path=shown)
+    except OSError:
+        pass
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -127,6 +131,12 @@ MAX_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _whole(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise ValueError(f"the number {clip(text, 20)} has {len(text.lstrip('-'))} digits; at most 30")
+    return int(text)
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
@@ -156,7 +166,7 @@ def parse_json(text: str, shown: str) -> Any:
     no lone surrogates, nested at most MAX_DEPTH deep."""
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants,
-                          parse_float=_finite)
+                          parse_float=_finite, parse_int=_whole)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise FileReadError(f"more than one JSON value (line {exc.lineno}, column {exc.colno}); "
