@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # The system packages advisor's tests use, from Debian's archive: Graphviz (its `dot`
-# lays out the network picture) and Chromium (a test renders the HTML brief headless).
+# lays out the network picture), Chromium (tests render the HTML brief headless and print
+# it to PDF), poppler-utils (`pdfinfo`, `pdftotext` and `pdffonts` check those PDFs) and
+# the Noto CJK fonts (the Japanese brief's glyphs).
 # Installs only what is missing; needs root or sudo.
 set -euo pipefail
 missing=()
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing+=(fonts-noto-cjk)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-command -v dot >/dev/null && command -v chromium >/dev/null
+command -v dot >/dev/null && command -v chromium >/dev/null && command -v pdftotext >/dev/null
+fc-list | grep -q "Noto Sans CJK"

@@ -130,41 +130,50 @@ def test_no_injects_no_stages_key(invoke):
 # --- the brief ---------------------------------------------------------------------------------
 
 def test_markdown_brief_sections(invoke):
+    """The participants' manual: scenario, modules, questions; the facilitator's guide adds the answers:
+    frameworks by layer, existing and proposed marked apart, the network, participants, agencies."""
     out = invoke(["brief", PIRACY]).stdout
-    for heading in ("# Armed robbery against tankers in the Malacca Strait", "## The scenario", "## Its nature",
-                    "## Frameworks, by layer of the multi-layered network", "### Other security arrangements",
-                    "## The network", "```mermaid", "flowchart LR", "## Participants", "## Japanese agencies",
-                    "## Discussion questions", "## References"):
+    for heading in ("# Armed robbery against tankers in the Malacca Strait", "## Participant Situation Manual",
+                    "## Starting situation", "### The parties", "```mermaid", "## Module 1: Starting situation",
+                    "### Key issues", "### Discussion questions", "## References"):
         assert heading in out, heading
-    assert "- *communication among the maritime security and police agencies of the region* (proposed" in out
-    assert "- Western Pacific Naval Symposium (existing; recommendations 12)" in out
-    assert "- **lead:** Maritime Safety Agency (12)" in out
     assert "**12. Strengthening regimes for maritime security cooperation" in out
     assert "- Recommendation 3: “Promoting security cooperation" in out
-    assert "North Korea: deterrence and cooperation" not in out
+    assert "Western Pacific Naval Symposium" not in out and "**lead:**" not in out
+    guide = invoke(["brief", PIRACY, "--facilitator"]).stdout
+    for heading in ("## Facilitator/Controller Guide", "### Answer key", "#### Frameworks to invoke",
+                    "*other security arrangements*", "#### Participants", "#### The network", "flowchart LR",
+                    "#### Japanese agencies, by role"):
+        assert heading in guide, heading
+    assert "- communication among the maritime security and police agencies of the region (proposed; 12) [document]" in guide
+    assert "- Western Pacific Naval Symposium (existing; 12) [document]" in guide
+    assert "- **lead:** Maritime Safety Agency (12) [general knowledge]" in guide
+    assert "North Korea: deterrence and cooperation" not in guide
 
 
 def test_korean_brief_puts_both_families_side_by_side(invoke):
-    out = invoke(["brief", ROOT / "threats" / "north_korea_nuclear_crisis.json"]).stdout
-    assert "### North Korea: deterrence and cooperation side by side" in out
-    table = out.split("side by side")[1].split("##")[0]
+    out = invoke(["brief", ROOT / "threats" / "north_korea_nuclear_crisis.json", "--facilitator"]).stdout
+    assert "**North Korea: deterrence and cooperation side by side**" in out
+    table = out.split("side by side**")[1].split("####")[0]
     assert "Japan-US-South Korea Trilateral Coordination and Oversight Group" in table
     assert "Four-Party Talks" in table
 
 
 def test_caveats_of_15_in_the_brief(invoke):
-    out = invoke(["brief", ROOT / "threats" / "peacekeeping_after_independence.json"]).stdout
-    assert "## Legal and institutional caveats" in out and "PKO Five Principles" in out
+    out = invoke(["brief", ROOT / "threats" / "peacekeeping_after_independence.json", "--facilitator"]).stdout
+    assert "#### Legal and institutional caveats" in out and "PKO Five Principles" in out.split("#### Legal")[1]
 
 
 def test_participant_and_facilitator_versions(invoke):
     participant = invoke(["brief", ESCALATION]).stdout
     facilitator = invoke(["brief", ESCALATION, "--facilitator"]).stdout
-    assert "### Inject 2: The SDF is asked to escort tankers" in participant
-    assert "Master scenario events list" not in participant and "+ frameworks:" not in participant
+    assert "## Module 3 (Inject 2): The SDF is asked to escort tankers" in participant
+    assert "Master scenario events list" not in participant and "**Added**" not in participant
     assert "## Master scenario events list (expected player actions)" in facilitator
-    assert "- + frameworks: forum to promote energy dialogue among the countries of East Asia" in facilitator
-    assert "Changes: attributes {sdf_deployment: true}\n\n- (no change in the answer)" in facilitator
+    assert "**Added**\n\n- frameworks: forum to promote energy dialogue among the countries of East Asia" in facilitator
+    assert ("**What the inject changes:** attributes {sdf_deployment: true}\n\n**Lines of events in play:** "
+            "Starting situation\n\n**Kept**") in facilitator
+    assert "No change in the answer: the players continue the current response." in facilitator
 
 
 def test_discussion_questions_come_from_the_catalog(rulebase, invoke):
@@ -178,7 +187,7 @@ def test_discussion_questions_come_from_the_catalog(rulebase, invoke):
 @needs_dot
 def test_html_brief_is_self_contained_with_the_picture(invoke, tmp_path):
     target = tmp_path / "brief.html"
-    invoke(["brief", PIRACY, "--format", "html", "-o", target])
+    invoke(["brief", PIRACY, "--format", "html", "--facilitator", "-o", target])
     html = target.read_text()
     assert html.startswith("<!DOCTYPE html>") and '<figure id="network"><svg' in html
     assert "@media print" in html
@@ -190,7 +199,7 @@ def test_html_brief_is_self_contained_with_the_picture(invoke, tmp_path):
 def test_html_brief_without_graphviz_has_a_note(invoke, tmp_path, monkeypatch):
     monkeypatch.setattr("advisor.graph.shutil.which", lambda name: None)
     target = tmp_path / "brief.html"
-    invoke(["brief", PIRACY, "--format", "html", "-o", target])
+    invoke(["brief", PIRACY, "--format", "html", "--facilitator", "-o", target])
     html = target.read_text()
     assert 'id="network-missing"' in html and "<svg" not in html
 
@@ -206,7 +215,7 @@ def test_html_brief_renders_in_headless_chromium(invoke, tmp_path):
     dom = subprocess.run(["chromium", *flags, "--dump-dom", target.as_uri()], capture_output=True, text=True,
                          timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "<svg" in dom.stdout and "Master scenario events list" in dom.stdout
+    assert "<svg" in dom.stdout and "Master scenario events list" in dom.stdout and "Answer key" in dom.stdout
     assert dom.stdout.count("<g id=\"node") >= 10  # the picture's nodes made it into the page
     shot = tmp_path / "brief.png"
     run = subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1280,2000", target.as_uri()],
@@ -237,15 +246,6 @@ def test_graph_svg_without_graphviz_is_a_clear_error(invoke, monkeypatch):
 
 
 # --- the MSEL and the matrix -------------------------------------------------------------------------
-
-def test_msel_markdown_and_csv(invoke):
-    md = invoke(["msel", ESCALATION]).stdout
-    assert "| 1 | A tanker with a Japanese crew is hijacked | Invoke: forum to promote energy dialogue" in md
-    assert "| 0 | Starting situation | Lead Japan's response | Maritime Safety Agency | 12 |" in md
-    csv_text = invoke(["msel", ESCALATION, "--format", "csv"]).stdout
-    assert csv_text.splitlines()[0] == "stage,inject,expected_action,who,recommendations"
-    assert "2,The SDF is asked to escort tankers,No new framework or lead: continue the current response,Japan," in csv_text
-
 
 def test_matrix_flags_gaps_and_overlaps(invoke):
     out = invoke(["matrix"]).stdout
@@ -284,8 +284,9 @@ def test_as_of_today_adds_without_rewriting(invoke):
 
 
 def test_as_of_today_in_the_brief(invoke):
-    out = invoke(["brief", PIRACY, "--as-of", "today"]).stdout
-    assert "## Since 2002" in out and "ReCAAP" in out
+    out = invoke(["brief", PIRACY, "--as-of", "today", "--facilitator"]).stdout
+    assert "#### Since 2002 (as of today)" in out and "ReCAAP" in out
+    assert "ReCAAP" not in invoke(["brief", PIRACY, "--as-of", "today"]).stdout  # an answer: not for players
 
 
 def test_japanese_names(invoke):
@@ -294,7 +295,7 @@ def test_japanese_names(invoke):
     data = json.loads(invoke(["assess", PIRACY, "--lang", "ja"]).stdout)
     msa = next(g for g in data["agencies"] if g["id"] == "maritime_safety_agency")
     assert msa["name"] == "Maritime Safety Agency" and msa["name_ja"] == "海上保安庁"
-    assert "外務省" in invoke(["brief", PIRACY, "--lang", "ja"]).stdout
+    assert "外務省" in invoke(["brief", PIRACY, "--lang", "ja", "--facilitator"]).stdout
 
 
 def test_japanese_names_of_2002_and_of_today(invoke):
@@ -305,7 +306,7 @@ def test_japanese_names_of_2002_and_of_today(invoke):
     name = {d: next(g["name_ja"] for g in x["agencies"] if g["id"] == "defense_agency") for d, x in (("then", then),
                                                                                                   ("now", now))}
     assert name == {"then": "防衛庁", "now": "防衛省"}
-    assert "防衛省" in invoke(["brief", attack, "--lang", "ja", "--as-of", "today"]).stdout
+    assert "防衛省" in invoke(["brief", attack, "--lang", "ja", "--as-of", "today", "--facilitator"]).stdout
 
 
 def test_every_agency_has_its_official_japanese_name(rulebase):

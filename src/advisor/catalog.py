@@ -98,6 +98,7 @@ class Remark(_Strict):
     id: str = ""
     recommendation: str
     text: str
+    text_ja: str | None = None  # the Japanese text, for --lang ja
 
 
 class Since(_Strict):
@@ -105,6 +106,7 @@ class Since(_Strict):
 
     became: str
     since: int
+    became_ja: str | None = None
 
 
 class DerivedEntry(_Strict):
@@ -125,6 +127,16 @@ class LayerEntry(_Strict):
 class SectorEntry(_Strict):
     label: str
     beyond_diplomacy_and_defense: bool = False  # the kinds of work rec 14 names beyond the two
+
+
+class TextJa(_Strict):
+    """Japanese display text (text_ja.yaml) for --lang ja: the brief's headings and labels, the
+    recommendations' titles and the vocabulary's labels. What it lacks prints in English."""
+
+    labels: dict[str, str] = {}
+    recommendations: dict[int, str] = {}
+    vocabulary: dict[str, dict[str, str]] = {}  # section (types, regions, ...) -> id -> label
+    caveats: dict[str, str] = {}  # caveat id -> a short name
 
 
 def _entries(value, key: str):
@@ -188,6 +200,8 @@ class Catalog(BaseModel):
     caveats: dict[str, Remark]
     measures: dict[str, Remark]
     questions: dict[int, list[str]] = {}
+    questions_ja: dict[int, list[str]] = {}  # the same questions in Japanese, in the same order
+    text_ja: TextJa = TextJa()
     since_2002: dict[str, dict[str, Since]] = {}
     names_ja: dict[str, dict[str, str]] = {}
     names_ja_today: dict[str, dict[str, str]] = {}  # names changed since 2002 (--as-of today)
@@ -368,6 +382,24 @@ def _check(catalog: Catalog) -> list[str]:
     for number in catalog.questions:
         if number not in catalog.recommendations:
             problems.append(f"questions.yaml: there is no recommendation {number}")
+    for number, qs in catalog.questions_ja.items():
+        if len(qs) != len(catalog.questions.get(number, [])):
+            problems.append(f"questions.yaml: questions_ja.{number}: {len(qs)} questions, but "
+                            f"{len(catalog.questions.get(number, []))} in English")
+    for ref in catalog.text_ja.caveats:
+        if ref not in catalog.caveats:
+            problems.append(f"text_ja.yaml: caveats: unknown id '{ref}' (did you mean {nearest(ref, catalog.caveats)}?)")
+    for number in catalog.text_ja.recommendations:
+        if number not in catalog.recommendations:
+            problems.append(f"text_ja.yaml: recommendations: there is no recommendation {number}")
+    for section, entries in catalog.text_ja.vocabulary.items():
+        known = getattr(v, section, None) if section in Vocabulary.model_fields else None
+        if known is None:
+            problems.append(f"text_ja.yaml: vocabulary: unknown section '{section}'")
+            continue
+        for key in entries:
+            if key not in known:
+                problems.append(f"text_ja.yaml: vocabulary.{section}: unknown id '{key}' (did you mean {nearest(key, known)}?)")
     numbers = sorted(n for g in catalog.groups for n in g.recommendations)
     if numbers != sorted(catalog.recommendations):
         problems.append("recommendations.yaml: the groups do not cover each recommendation exactly once")
@@ -394,7 +426,7 @@ def _check(catalog: Catalog) -> list[str]:
 
 
 FILES = ("recommendations", "frameworks", "agencies", "states", "vocabulary", "caveats", "measures")
-OPTIONAL = ("questions", "since_2002", "names_ja")  # tabletop and display data; a rule base may omit them
+OPTIONAL = ("questions", "since_2002", "names_ja", "text_ja")  # tabletop and display data; a rule base may omit them
 
 
 def load_catalog(directory: Path) -> Catalog:
@@ -424,6 +456,8 @@ def load_catalog(directory: Path) -> Catalog:
             caveats={k: Remark.model_validate({**c, "id": k}) for k, c in raw["caveats"]["caveats"].items()},
             measures={k: Remark.model_validate({**c, "id": k}) for k, c in raw["measures"]["measures"].items()},
             questions=raw["questions"].get("questions", {}),
+            questions_ja=raw["questions"].get("questions_ja", {}),
+            text_ja=TextJa.model_validate(raw["text_ja"]),
             since_2002={kind: {k: Since.model_validate(v) for k, v in entries.items()}
                         for kind, entries in raw["since_2002"].items()},
             names_ja={k: v for k, v in raw["names_ja"].items() if k != "today"},

@@ -666,101 +666,256 @@ def _assessed(threat: str, rulebase, as_of: str = "2002"):
 @click.argument("threat", metavar="FILE|-")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
-@click.option("--facilitator", is_flag=True, help="Add the expected player actions (what each inject changes, "
-              "and the master scenario events list).")
+@click.option("--facilitator", is_flag=True, help="The Facilitator/Controller guide: each module with its answer "
+              "key (frameworks, agencies by role, measures, caveats, each with its basis and source), and the "
+              "master scenario events list.")
+@click.option("--handout", is_flag=True, help="The one-page handout: exercise, marking, objectives, starting "
+              "situation and the schedule of modules.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Paper size the HTML prints on.")
 @as_of_option
 @lang_option
 @rules_option
 @guarded
-def brief(threat, fmt, output, facilitator, as_of, lang, rules_dir):
-    """Write a tabletop-exercise brief: scenario, frameworks by layer, participants, agencies,
-    caveats, discussion questions, the network picture and references.
+def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_dir):
+    """Write a tabletop-exercise packet: the Participant Situation Manual (cover with the handling
+    marking and objectives, the starting situation, then one module per inject with its key issues
+    and discussion questions, no answers).
 
-    The participant version leaves out the expected player actions; --facilitator adds them.
+    --facilitator writes the Facilitator/Controller guide instead (the same modules, each with its
+    answer key); --handout the one-page handout. HTML prints on A4 or Letter (--paper) with the
+    marking and page numbers on every page; --lang ja writes the whole packet in Japanese.
 
     Example:
 
-        advisor brief threats/malacca_piracy.json --format html -o brief.html
-        advisor brief threats/korean_peninsula_escalation.json --facilitator -o brief.md
+        advisor brief threats/korean_peninsula_exercise.json --format html -o manual.html
+        advisor brief threats/korean_peninsula_exercise.json --facilitator --as-of today -o guide.md
+        advisor brief threats/korean_peninsula_exercise.json --handout --format html --paper letter -o handout.html
     """
     from .brief import packet
-    from .graph import build, to_mermaid, to_svg
-    from .render import Names, brief_html, brief_markdown
+    from .render import Names, brief_handout_html, brief_handout_markdown, brief_html, brief_markdown
 
+    if handout and facilitator:
+        raise click.UsageError("--handout and --facilitator are different documents: choose one")
     rulebase = _rulebase(rules_dir)
     a = _assessed(threat, rulebase, as_of)
     names = Names(rulebase.catalog, lang, as_of)
-    p = packet(a, rulebase.catalog, names)
-    g = build(a, names)
-    if fmt == "html":
-        text = brief_html(p, to_svg(g), facilitator, lang)
-    else:
-        text = brief_markdown(p, to_mermaid(g), facilitator)
+    p = packet(a, rulebase.catalog, names, lang, as_of)
+    if handout:
+        text = brief_handout_html(p, paper) if fmt == "html" else brief_handout_markdown(p)
+    else:  # the facilitator sees the network of the answer; the participants only the parties
+        from .brief import parties
+        from .graph import build, to_mermaid, to_svg
+
+        if not facilitator:
+            text = (brief_html(p, parties(a, rulebase.catalog, names, fmt), False, lang, paper) if fmt == "html"
+                    else brief_markdown(p, parties(a, rulebase.catalog, names, fmt) or "", False))
+        elif fmt == "html":
+            text = brief_html(p, to_svg(build(a, names)), True, lang, paper)
+        else:
+            text = brief_markdown(p, to_mermaid(build(a, names)), True)
     write_output(text, output, [threat])
 
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["svg", "dot", "mermaid"]), default="mermaid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["svg", "dot", "mermaid", "matrix"]), default="mermaid",
+              show_default=True, help="'matrix': who belongs to what as a Markdown table, for a dense picture.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@click.option("--stage", type=click.IntRange(min=0), default=None, metavar="N",
+              help="The network at stage N of a scenario with injects (0: the start); bodies new at N are marked.")
+@click.option("--stages", "every_stage", is_flag=True,
+              help="One picture per stage, in order, the bodies each inject brings marked new.")
+@click.option("--state", "states", multiple=True, metavar="CODE",
+              help="Only the frameworks this state takes part in, and the agencies linked to them (repeatable).")
+@click.option("--layer", "layers", multiple=True, metavar="LAYER",
+              help="Only the frameworks of this layer of the multi-layered network (repeatable).")
+@click.option("--group/--no-group", "group", default=None,
+              help="One edge for a whole cluster where every member has it, and one node for states linked "
+              "alike [default: when the picture has more than 1.5 edges per node].")
 @lang_option
 @rules_option
 @guarded
-def graph(threat, fmt, output, lang, rules_dir):
-    """Draw the network of one assessment: states, frameworks, Japanese agencies, who belongs to what.
+def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, rules_dir):
+    """Draw the network of one assessment: states, frameworks, Japanese agencies, who belongs to what,
+    and which agency leads (a bold edge).
 
-    SVG needs Graphviz's dot program (apt-get install graphviz); dot and mermaid do not.
+    SVG needs Graphviz's dot program (apt-get install graphviz); dot, mermaid and matrix do not.
+    --stages writes DOT graphs one after another, Mermaid diagrams each under its own heading in
+    Markdown, one SVG document with the pictures stacked, or one table per stage.
 
     Example:
 
         advisor graph threats/malacca_piracy.json --format svg -o network.svg
-        advisor graph threats/north_korea_nuclear_crisis.json --format mermaid
+        advisor graph threats/korean_peninsula_exercise.json --stages --format svg -o stages.svg
+        advisor graph threats/korean_peninsula_exercise.json --stage 3 --state KOR --layer alliances
+        advisor graph threats/north_korea_nuclear_crisis.json --format matrix
     """
     from .errors import InputError
-    from .graph import build, to_dot, to_mermaid, to_svg
+    from .graph import DENSE, filters, pictures, render
     from .render import Names
 
+    if stage is not None and every_stage:
+        raise click.UsageError("give --stage N or --stages, not both")
     rulebase = _rulebase(rules_dir)
+    cat = rulebase.catalog
+    codes, layer_ids = filters(cat, states, layers)
     a = _assessed(threat, rulebase)
-    g = build(a, Names(rulebase.catalog, lang))
-    title = a.threat.get("title") or a.threat["id"]
+    pics = pictures(a, Names(cat, lang), stage=stage, every=every_stage, states=codes, layers=layer_ids,
+                    group=False if fmt == "matrix" else group, title=a.threat.get("title") or a.threat["id"])
+    text = render(pics, fmt, {ref: x.short for ref, x in cat.agencies.items() if x.short})
+    if text is None:
+        raise InputError("SVG needs Graphviz's dot program, which is not installed "
+                         "(apt-get install graphviz); --format dot or mermaid work without it", loc="--format")
     if fmt == "svg":
-        text = to_svg(g, title)
-        if text is None:
-            raise InputError("SVG needs Graphviz's dot program, which is not installed "
-                             "(apt-get install graphviz); --format dot or mermaid work without it", loc="--format")
         text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
-    else:
-        text = to_dot(g, title) if fmt == "dot" else to_mermaid(g)
+    dense = max(p.graph.per_node for p in pics)
+    if fmt != "matrix" and dense > DENSE:
+        click.echo(f"advisor: note: with every edge drawn this picture has {dense:g} edges per node (over {DENSE:g}); "
+                   + ("states and agencies are grouped (--no-group draws every edge); " if group is not False else "")
+                   + "--format matrix shows every membership as a table", err=True)
     write_output(text, output, [threat])
 
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "xlsx"]), default="markdown", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
 @guarded
 def msel(threat, fmt, output, lang, rules_dir):
-    """Draft the master scenario events list: each inject with the expected player actions
-    (which framework to invoke, which agency leads), each citing the recommendations.
+    """Draft the controller's master scenario events list (HSEEP columns): one row per inject, the
+    starting situation first, with the responsible player or agency, the expected actions together,
+    the objectives and the recommendations.
+
+    CSV opens cleanly in spreadsheets (UTF-8 with BOM, CRLF); XLSX needs -o FILE or a pipe.
 
     Example:
 
-        advisor msel threats/malacca_piracy_escalation.json
-        advisor msel threats/taiwan_strait_escalation.json --format csv -o msel.csv
+        advisor msel threats/korean_peninsula_exercise.json
+        advisor msel threats/korean_peninsula_exercise.json --format xlsx -o msel.xlsx
     """
-    from .brief import msel as draft
-    from .render import Names, msel_csv, msel_markdown
+    from .exercise import msel_rows
+    from .render import Names
+    from .render_exercise import msel_csv, msel_markdown, msel_xlsx
 
     rulebase = _rulebase(rules_dir)
-    actions = draft(_assessed(threat, rulebase), Names(rulebase.catalog, lang))
-    write_output(msel_csv(actions) if fmt == "csv" else msel_markdown(actions) + "\n", output, [threat])
+    a = _assessed(threat, rulebase)
+    rows = msel_rows(a, rulebase.catalog, Names(rulebase.catalog, lang), rulebase)
+    exercise, title = a.threat.get("exercise") or {}, a.threat.get("title") or a.threat["id"]
+    if fmt == "xlsx":
+        _write_binary(msel_xlsx(rows, exercise, title), output, [threat], "XLSX")
+    else:
+        write_output(msel_csv(rows) if fmt == "csv" else msel_markdown(rows, exercise, title), output, [threat])
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+def _write_binary(data: bytes, output, inputs, what: str) -> None:
+    """Write an XLSX or DOCX whole, as write_output does; never to a terminal."""
+    from .output import write_bytes
+
+    write_bytes(data, output, inputs, what=what)
+
+
+def _exercise_input(threat: str, rules_dir, lang: str = "en"):
+    from .render import Names
+
+    rulebase = _rulebase(rules_dir)
+    a = _assessed(threat, rulebase)
+    return rulebase, a, Names(rulebase.catalog, lang), a.threat.get("exercise") or {}, \
+        a.threat.get("title") or a.threat["id"]
+
+
+@main.command()
+@click.argument("threat", metavar="FILE|-")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@lang_option
+@rules_option
+@guarded
+def eeg(threat, fmt, output, lang, rules_dir):
+    """Write the Exercise Evaluation Guides: per objective, the rule-derived critical tasks of its
+    modules (each with its recommendation, rule and basis), with room for observations and a
+    P/S/M/U rating.
+
+    DOCX needs -o FILE or a pipe.
+
+    Example:
+
+        advisor eeg threats/korean_peninsula_exercise.json
+        advisor eeg threats/korean_peninsula_exercise.json --format docx -o eeg.docx
+    """
+    from .exercise import guides
+    from .render_exercise import eeg_docx, eeg_html, eeg_markdown
+
+    rulebase, a, names, exercise, title = _exercise_input(threat, rules_dir, lang)
+    found = guides(a, rulebase.catalog, names, rulebase)
+    if fmt == "docx":
+        _write_binary(eeg_docx(found, exercise, title), output, [threat], "DOCX")
+    else:
+        write_output((eeg_html if fmt == "html" else eeg_markdown)(found, exercise, title), output, [threat])
+
+
+@main.command()
+@click.argument("threat", metavar="SCENARIO")
+@click.argument("decisions", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@lang_option
+@rules_option
+@guarded
+def hotwash(threat, decisions, fmt, output, lang, rules_dir):
+    """Score the players' decisions against the rule-derived expectations, module by module, and
+    draft the After-Action Report and Improvement Plan.
+
+    DECISIONS is YAML (per module: frameworks, lead, coordinate, support, states, measures,
+    notes) or CSV (columns module, kind, id, role); ids or names. DOCX needs -o FILE or a pipe.
+
+    Example:
+
+        advisor hotwash threats/korean_peninsula_exercise.json decisions.yaml
+        advisor hotwash threats/korean_peninsula_exercise.json decisions.csv --format docx -o aar.docx
+    """
+    from .exercise import modules, read_decisions, score
+    from .render_exercise import hotwash_docx, hotwash_html, hotwash_markdown
+
+    rulebase, a, names, _exercise, _title = _exercise_input(threat, rules_dir, lang)
+    found = read_decisions(decisions, rulebase.catalog, modules(a, rulebase.catalog, names))
+    report = score(a, found, rulebase.catalog, names, rulebase)
+    if fmt == "docx":
+        _write_binary(hotwash_docx(report), output, [threat, decisions], "DOCX")
+    else:
+        write_output((hotwash_html if fmt == "html" else hotwash_markdown)(report), output, [threat, decisions])
+
+
+@main.command()
+@click.argument("threat", metavar="FILE|-")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+@lang_option
+@rules_option
+@guarded
+def rolecards(threat, fmt, output, lang, rules_dir):
+    """Write a role card per Japanese agency taking part: its roles per module, the measures that
+    name it or its sector, its partners (frameworks, states) and its legal limits; HTML prints
+    one card a page.
+
+    Example:
+
+        advisor rolecards threats/korean_peninsula_exercise.json --format html -o cards.html
+    """
+    from .exercise import role_cards
+    from .render_exercise import rolecards_html, rolecards_markdown
+
+    rulebase, a, names, exercise, title = _exercise_input(threat, rules_dir, lang)
+    cards = role_cards(a, rulebase.catalog, names, rulebase)
+    write_output((rolecards_html if fmt == "html" else rolecards_markdown)(cards, exercise, title), output, [threat])
 
 
 @main.command()
@@ -810,39 +965,51 @@ def matrix(types_, regions, fmt, output, lang, rules_dir):
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the JSON here.")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists, without asking.")
 @click.option("--assess", "then_assess", is_flag=True, help="Assess the new descriptor straight away.")
 @rules_option
 @guarded
-def new(output, then_assess, rules_dir):
-    """Build a threat descriptor by answering questions, each answer checked at once.
+def new(output, force, then_assess, rules_dir):
+    """Build a threat descriptor by answering questions, each answer checked at once: the threat,
+    then (if it is an exercise) its name, sponsor, dates, objectives and players, then the injects.
+
+    An existing -o file is overwritten only after a yes to "overwrite FILE? [y/N]" (no: nothing is
+    written, exit 1), or with --force; with answers from a pipe or a file and no --force, it is refused
+    (exit 2).
 
     Example:
 
         advisor new -o threats/my_threat.json
         advisor new --assess
     """
+    import functools
     import json
 
     from .api import assess as run, parse_threat
-    from .interactive import ask_descriptor
-    from .render import render_assessment
+    from .interactive import ask_descriptor, may_write
+    from .render import json_safe, render_assessment
+
+    def confirm(question: str) -> bool:
+        if click.confirm(question, default=False, err=True):
+            return True
+        click.echo(f"advisor: {output} left as it was; nothing written", err=True)
+        raise click.exceptions.Exit(1)
 
     rulebase = _rulebase(rules_dir)
-    import functools
-
+    # asked before the questions, so that no answers are wasted; a yes then holds for the end
+    confirmed = bool(output) and may_write(output, force, confirm) and os.path.lexists(output)
     ask = functools.partial(click.prompt, err=True)  # questions on stderr, so stdout holds only the JSON
     raw = ask_descriptor(rulebase.catalog, ask, lambda text: click.echo(text, err=True))
     descriptor = parse_threat(raw, rulebase, path="<new>", default_id=raw.get("id", "threat"))
-    from .render import json_safe
-
     text = json_safe(json.dumps(descriptor.to_output(), indent=2, ensure_ascii=False) + "\n")
     if output:
+        may_write(output, force or confirmed, confirm)  # again: the file may have appeared meanwhile
         write_output(text, output)
         click.echo(f"wrote {output}", err=True)
     elif not then_assess:
-        click.echo(text, nl=False)
+        _out(text, nl=False)
     if then_assess:
-        click.echo(render_assessment(run(descriptor, rulebase), "table"), nl=False)
+        _out(render_assessment(run(descriptor, rulebase), "table"), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -188,6 +188,41 @@ def write_text(text: str, output: str | None, inputs: Iterable[str | Path] = ())
         raise
 
 
+def write_bytes(data: bytes, output: str | None, inputs: Iterable[str | Path] = (), *, what: str = "binary") -> None:
+    """Write one whole binary document (XLSX, DOCX) as `write_text` writes text; never to a terminal."""
+    if output is None or output == "-":
+        buffer = getattr(sys.stdout, "buffer", None)
+        if sys.stdout.isatty() or buffer is None:
+            raise OutputError(f"{what} is binary and would garble the terminal: give -o FILE, or pipe the output",
+                              path="<stdout>")
+        sys.stdout.flush()
+        buffer.write(data)
+        buffer.flush()
+        return
+    st = check_target(output, inputs)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _write_stream(output, data)
+        return
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
+    directory = os.path.dirname(output) or "."
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(output)}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot write here: {_reason(exc)}", path=output) from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fchmod(fh.fileno(), mode)
+            os.replace(tmp, output)
+        except OSError as exc:
+            raise OutputError(f"cannot write: {_reason(exc)}; the file was left as it was", path=output) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_stream(output: str, data: bytes) -> None:
     try:
         fd = os.open(output, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))

@@ -510,62 +510,232 @@ def _nums_or_dash(numbers: list[int]) -> str:
     return _nums(numbers) if numbers else "-"
 
 
+BRIEF_LABELS = {
+    # headings
+    "participant_manual": "Participant Situation Manual",
+    "facilitator_guide": "Facilitator/Controller Guide",
+    "handout": "Exercise handout",
+    "prepared": "Prepared with advisor from the JFIR Policy Council's 22nd Policy Recommendations (December 2002).",
+    "sponsor": "Sponsor",
+    "dates": "Dates",
+    "scenario_title": "Scenario",
+    "objectives": "Objectives",
+    "players": "Players",
+    "player_role": "Role",
+    "player_agency": "Agency it stands for",
+    "starting_situation": "Starting situation",
+    "schedule": "Module schedule",
+    "module": "Module",
+    "inject": "Inject",
+    "time": "Time",
+    "delivery": "Delivery",
+    "from": "From",
+    "to": "To",
+    "title": "Title",
+    "objectives_tested": "Objectives tested",
+    "key_issues": "Key issues",
+    "questions": "Discussion questions",
+    "no_new_issues": "No new issue enters here: the questions of the earlier modules still apply to the situation as it now is.",
+    "answer_key": "Answer key",
+    "nature": "Nature of the threat",
+    "side_by_side": "North Korea: deterrence and cooperation side by side",
+    "deterrence": "Deterrence (North Korea left out)",
+    "cooperation": "Cooperation (North Korea engaged)",
+    "in_play": "Lines of events in play",
+    "changes": "What the inject changes",
+    "added": "Added",
+    "kept": "Kept",
+    "dropped": "Dropped",
+    "roles_changed": "Roles changed",
+    "nothing_changed": "No change in the answer: the players continue the current response.",
+    "frameworks": "Frameworks to invoke",
+    "new_frameworks": "Frameworks this stage adds",
+    "agencies": "Japanese agencies, by role",
+    "measures": "What the document asks of Japan",
+    "new_measures": "What the document now also asks of Japan",
+    "caveats": "Legal and institutional caveats",
+    "new_caveats": "Caveats this stage raises",
+    "since_2002": "Since 2002 (as of today)",
+    "network": "The network",
+    "network_caption": "States, frameworks and Japanese agencies; solid arrows: membership; dashed: taking part; "
+                       "dotted: an agency acting in a framework; dashed boxes: proposed frameworks.",
+    "network_missing": "The picture of the network needs Graphviz's dot program, which is not installed here "
+                       "(apt-get install graphviz).",
+    "participants": "Participants",
+    "parties": "The parties",
+    "state": "State",
+    "sits_in": "Sits in",
+    "source": "Source",
+    "msel": "Master scenario events list (expected player actions)",
+    "references": "References",
+    "recommendation": "Recommendation",
+    "basis_document": "document",
+    "basis_general_knowledge": "general knowledge",
+    "basis_legend": "Each answer is marked with its basis: “document” where the 2002 document says it, "
+                    "“general knowledge” where advisor goes beyond the document's text (the JSON assessment "
+                    "says why); a quotation is the document's words the rule rests on.",
+    "page_of": "Page {page} of {pages}",
+    # the catalog's words that the packet shows as labels
+    "fact_type": "Type",
+    "fact_region": "Region",
+    "fact_states": "States",
+    "fact_targets": "Threatened",
+    "fact_actor": "Actor",
+    "fact_severity": "Severity",
+    "fact_also": "Also",
+    "category_inter_state": "inter-state",
+    "category_non_traditional": "non-traditional",
+    "status_existing": "existing",
+    "status_proposed": "proposed",
+    "role_lead": "lead",
+    "role_coordinate": "coordinate",
+    "role_support": "support",
+    "role_participate": "participate",
+    "kind_recommendations": "recommendations",
+    "kind_frameworks": "frameworks",
+    "kind_states": "states",
+    "kind_agencies": "agencies",
+    "kind_measures": "measures",
+    "kind_caveats": "caveats",
+}
+
+
+def _brief_label(p, key: str) -> str:
+    return p.labels.get(key) or BRIEF_LABELS[key]
+
+
+def _brief_module_heading(p, m) -> str:
+    L = lambda k: _brief_label(p, k)  # noqa: E731
+    if m.stage == 0:
+        return f"{L('module')} {m.number}: {m.title}"
+    return f"{L('module')} {m.number} ({L('inject')} {m.stage}): {m.title}"
+
+
+def _brief_header_facts(p, m) -> list[tuple[str, str]]:
+    L = lambda k: _brief_label(p, k)  # noqa: E731
+    return [(L(k), v) for k, v in (("time", m.time), ("delivery", m.delivery), ("from", m.sender), ("to", m.to)) if v]
+
+
+def _brief_basis(p, basis: str) -> str:
+    return _brief_label(p, f"basis_{basis}") if f"basis_{basis}" in BRIEF_LABELS else basis
+
+
 def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
-    """The packet as Markdown: clean on a code-hosting site, with the network as a Mermaid diagram."""
+    """The participants' situation manual as Markdown, or with `facilitator` the controller's guide (the
+    same modules, each with its answer key); the network as a Mermaid diagram."""
     e = _md_escape
-    out = [f"# {e(p.title)}", "", f"*Tabletop exercise brief ({'facilitator' if facilitator else 'participant'} "
-           "version), prepared with advisor from the JFIR Policy Council's 22nd Policy Recommendations (2002).*", ""]
-    out += ["## The scenario", ""]
+    L = lambda k: _brief_label(p, k)  # noqa: E731
+    sep = "：" if p.lang == "ja" else ": "
+    marking = f"**{e(p.marking, False)}**"
+    out = [marking, "", f"# {e(p.exercise or p.title)}", "",
+           f"## {L('facilitator_guide' if facilitator else 'participant_manual')}", ""]
+    facts = [(L("scenario_title"), p.title)] if p.exercise else []
+    facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
+    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in facts] + ([""] if facts else [])
+    out += [f"*{e(L('prepared'), False)}*", ""]
+    if p.objectives:
+        out += [f"## {L('objectives')}", ""] + [f"- **{e(i)}** {e(text, False)}" for i, text in p.objectives] + [""]
+    if facilitator and p.players:
+        out += [f"## {L('players')}", "", _md_table([L("player_role"), L("player_agency")],
+                                                     [[r, g or "-"] for r, g in p.players]), ""]
+    out += [f"## {L('starting_situation')}", ""]
     if p.description:
         out += [e(p.description), ""]
     out += [f"- **{e(k)}:** {e(v, False)}" for k, v in p.scenario] + [""]
-    out += ["## Its nature", "", f"This is {e(p.nature, False)}.", ""]
-    out += [f"- {e(d)}" for d in p.derived] + [""]
-    if p.families:
-        out += ["### North Korea: deterrence and cooperation side by side", "",
-                _md_table(["Deterrence (North Korea left out)", "Cooperation (North Korea engaged)"],
-                          [[a, b] for a, b in _zip_longest(p.families["deterrence"], p.families["cooperation"])]), ""]
-    out += ["## Frameworks, by layer of the multi-layered network", ""]
-    for layer, existing, proposed in p.layers:
-        out += [f"### {e(layer)}", ""]
-        out += [f"- {e(name)} (existing; recommendations {_nums(recs)})" for _, name, recs in existing]
-        out += [f"- *{e(name)}* (proposed; recommendations {_nums(recs)})" for _, name, recs in proposed]
-        out += [""]
-    out += ["## The network", "", "```mermaid", mermaid.rstrip(), "```", ""]
-    out += ["## Participants", "", _md_table(["State", "Sits in"],
-            [[f"{name} ({code})", ", ".join(fws) or "-"] for code, name, fws in p.participants]), ""]
-    out += ["## Japanese agencies", ""]
-    for role, group in p.agencies:
-        out += [f"- **{e(role)}:** " + "; ".join(f"{e(name)} ({_nums(recs)})" for name, recs in group)]
-    out += [""]
-    if p.caveats:
-        out += ["## Legal and institutional caveats", ""] + [f"- {e(text)} ({e(c, False)})" for text, c in p.caveats]
-        out += [""]
-    if p.measures:
-        out += ["## What the document asks of Japan", ""] + [f"- {e(text)} ({e(c, False)})" for text, c in p.measures]
-        out += [""]
-    if p.stages:
-        out += ["## Stages of the scenario", ""]
-        for st in p.stages:
-            out += [f"### Inject {st['stage']}: {e(st['title'], False)}", ""]
-            if st["description"]:
-                out += [e(st["description"]), ""]
-            out += ["Changes: " + e("; ".join(f"{k} {_short(v)}" for k, v in st["changes"].items()), False), ""]
-            if facilitator:
-                # the lines are advisor's own ("+ frameworks: ..."), only their names need escaping
-                out += [f"- {e(line, False)}" for line in st["delta"]] + [""]
+    if facilitator:
+        out += [f"*{e(L('basis_legend'), False)}*", ""]
+    elif mermaid:  # the participants' picture: the parties only (the facilitator's is the network)
+        out += [f"### {L('parties')}", "", "```mermaid", mermaid.rstrip(), "```", ""]
+    for m in p.modules:
+        out += [f"## {e(_brief_module_heading(p, m), False)}", ""]
+        out += [f"- **{e(k)}:** {e(v, False)}" for k, v in _brief_header_facts(p, m)]
+        out += [""] if _brief_header_facts(p, m) else []
+        if m.stage and m.description:
+            out += [e(m.description), ""]
+        if m.objectives:
+            out += [f"**{L('objectives_tested')}:**", ""] + [f"- {e(i)} {e(t, False)}" for i, t in m.objectives] + [""]
+        out += [f"### {L('key_issues')}", ""]
+        if m.issues:
+            out += [f"- {n}. {e(title, False)}" for n, title in m.issues] + [""]
+            out += [f"### {L('questions')}", ""]
+            for n, title, qs in m.questions:
+                out += [f"**{n}. {e(title, False)}**", ""] + [f"- {e(q)}" for q in qs] + [""]
+        else:
+            out += [e(L("no_new_issues")), ""]
+        if facilitator:
+            out += _brief_answers_markdown(p, m, mermaid, sep)
     if facilitator and p.msel:
-        out += ["## Master scenario events list (expected player actions)", "", msel_markdown(p.msel), ""]
-    out += ["## Discussion questions", ""]
-    for number, title, qs in p.questions:
-        out += [f"**{number}. {e(title, False)}**", ""] + [f"- {e(q)}" for q in qs] + [""]
-    if p.since_2002:
-        out += ["## Since 2002", ""] + [f"- **{e(name)}** ({year}): {e(text, False)}"
-                                        for name, year, text in p.since_2002] + [""]
-    out += ["## References", ""] + [f"- Recommendation {n}: “{e(title, False)}”" for n, title in p.references]
-    out += [""]
-    if p.general_knowledge:
-        out += ["*Some entries go beyond the document's text (general knowledge); the JSON assessment marks each.*", ""]
+        out += [f"## {L('msel')}", "", msel_markdown(p.msel), ""]
+    out += [f"## {L('references')}", ""] + [f"- {L('recommendation')} {n}: “{e(title, False)}”" for n, title in p.references]
+    out += ["", marking, ""]
+    return printable("\n".join(out))
+
+
+def _brief_answers_markdown(p, m, mermaid: str, sep: str) -> list[str]:
+    e = _md_escape
+    L = lambda k: _brief_label(p, k)  # noqa: E731
+
+    def answer(a, lead: str = "") -> list[str]:
+        line = f"- {lead}{e(a.text, False)} ({e(a.detail, False)}) [{e(_brief_basis(p, a.basis), False)}]"
+        if a.note and a.basis != "document":
+            line += f" — {e(a.note, False)}"
+        return [line] + ([f"  - {L('source')}{sep}“{e(a.quote, False)}”"] if a.quote else [])
+
+    out = [f"### {L('answer_key')}", ""]
+    if m.stage == 0:
+        out += [f"**{L('nature')}:** {e(p.nature, False)}", ""] + [f"- {e(d)}" for d in p.derived] + [""]
+        if p.families:
+            out += [f"**{L('side_by_side')}**", "", _md_table([L("deterrence"), L("cooperation")],
+                    [[a, b] for a, b in _zip_longest(p.families["deterrence"], p.families["cooperation"])]), ""]
+    else:
+        if m.changes:
+            out += [f"**{L('changes')}:** {e(m.changes, False)}", ""]
+        out += [f"**{L('in_play')}:** " + "; ".join(e(x, False) for x in m.in_play), ""]
+        for key, rows in (("added", m.added), ("kept", m.kept), ("dropped", m.dropped)):
+            if rows:
+                out += [f"**{L(key)}**", ""] + [f"- {L('kind_' + kind)}: " + "; ".join(e(x, False) for x in refs)
+                                                for kind, refs in rows] + [""]
+        if m.roles_changed:
+            out += [f"**{L('roles_changed')}:** " + "; ".join(f"{e(g, False)}: {b} → {a}" for g, b, a in m.roles_changed), ""]
+        if not m.added and not m.dropped and not m.roles_changed:
+            out += [e(L("nothing_changed")), ""]
+    if m.frameworks:
+        out += [f"#### {L('frameworks' if m.stage == 0 else 'new_frameworks')}", ""]
+        for layer, answers in m.frameworks:
+            out += [f"*{e(layer, False)}*", ""] + [line for a in answers for line in answer(a)] + [""]
+    if m.agencies:
+        out += [f"#### {L('agencies')}", ""]
+        for role, answers in m.agencies:
+            out += [line for a in answers for line in answer(a, f"**{L('role_' + role)}:** ")]
+        out += [""]
+    for key, new_key, items in (("measures", "new_measures", m.measures), ("caveats", "new_caveats", m.caveats)):
+        if items:
+            out += [f"#### {L(key if m.stage == 0 else new_key)}", ""] + [line for a in items for line in answer(a)] + [""]
+    if m.since:
+        out += [f"#### {L('since_2002')}", ""] + [f"- **{e(name, False)}** ({year}): {e(text, False)}"
+                                                  for name, year, text in m.since] + [""]
+    if m.stage == 0:
+        out += [f"#### {L('participants')}", "", _md_table([L("state"), L("sits_in")],
+                [[f"{name} ({code})", ", ".join(fws) or "-"] for code, name, fws in p.participants]), ""]
+        out += [f"#### {L('network')}", "", "```mermaid", mermaid.rstrip(), "```", ""]
+    return out
+
+
+def brief_handout_markdown(p) -> str:
+    """The one-page handout: the exercise, its marking and objectives, the starting situation, the schedule."""
+    e = _md_escape
+    L = lambda k: _brief_label(p, k)  # noqa: E731
+    marking = f"**{e(p.marking, False)}**"
+    out = [marking, "", f"# {e(p.exercise or p.title)}", "", f"*{L('handout')}*", ""]
+    facts = [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
+    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in facts] + ([""] if facts else [])
+    if p.objectives:
+        out += [f"## {L('objectives')}", ""] + [f"- **{e(i)}** {e(text, False)}" for i, text in p.objectives] + [""]
+    out += [f"## {L('starting_situation')}", ""] + ([e(p.description), ""] if p.description else [])
+    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in p.scenario] + [""]
+    out += [f"## {L('schedule')}", "", _md_table([L("module"), L("time"), L("delivery"), L("from"), L("to"), L("title")],
+            [[m.number, m.time or "-", m.delivery or "-", m.sender or "-", m.to or "-", m.title] for m in p.modules]), ""]
+    out += [marking, ""]
     return printable("\n".join(out))
 
 
@@ -574,132 +744,246 @@ def _zip_longest(a: list[str], b: list[str]) -> list[tuple[str, str]]:
     return [(a[i] if i < len(a) else "", b[i] if i < len(b) else "") for i in range(n)]
 
 
+BRIEF_PAPER = {"a4": "A4", "letter": "letter"}
+
 BRIEF_CSS = """
-:root { --ink: #1d2733; --muted: #5b6775; --line: #d5dbe2; --accent: #1f5f8b; --lead: #f6d38a; }
+:root { --ink: #1d2733; --muted: #5b6775; --line: #d5dbe2; --accent: #1f5f8b; --lead: #f6d38a; --key: #f4f7fa; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK JP", sans-serif;
        color: var(--ink); line-height: 1.5; margin: 0 auto; max-width: 62rem; padding: 2rem 1.5rem; }
+:lang(ja) body, body:lang(ja) { font-family: "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic",
+       sans-serif; }
 h1 { font-size: 1.8rem; margin: 0 0 .25rem; color: var(--accent); }
 h2 { font-size: 1.25rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--line); padding-bottom: .2rem; }
 h3 { font-size: 1.05rem; margin: 1.2rem 0 .3rem; }
+h4 { font-size: .95rem; margin: 1rem 0 .2rem; }
+.marking { text-align: center; font-weight: 700; letter-spacing: .05em; border: 2px solid var(--ink);
+           padding: .2rem .5rem; margin: 0 0 1rem; }
+.cover .doc { font-size: 1.3rem; color: var(--muted); margin: 0 0 1rem; }
 .sub { color: var(--muted); margin: 0 0 1.5rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .95rem; }
 th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f2f5f8; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
-.proposed { font-style: italic; }
 .tag { display: inline-block; font-size: .75rem; padding: 0 .4rem; border-radius: .6rem; border: 1px solid var(--line);
        color: var(--muted); margin-left: .3rem; font-style: normal; }
+.basis-general_knowledge { border-style: dashed; }
 .role-lead { background: var(--lead); }
 .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
-.layer { border: 1px solid var(--line); border-radius: .4rem; padding: .2rem .8rem; margin: .6rem 0; }
+.key { background: var(--key); border-left: 4px solid var(--accent); padding: .2rem .9rem .4rem; margin: .8rem 0; }
+.key h3 { color: var(--accent); }
+blockquote { margin: .1rem 0 .3rem 1rem; color: var(--muted); font-size: .9rem; }
 figure { margin: 1rem 0; overflow-x: auto; }
 figure svg { max-width: 100%; height: auto; }
 .note { color: var(--muted); font-size: .9rem; }
-.delta { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .85rem; }
+.handout { font-size: .92rem; }
+.handout h2 { margin: 1rem 0 .3rem; }
+.handout td:last-child { width: 38%; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10.5pt; }
-  h2 { break-after: avoid; }
-  table, figure, .layer, li { break-inside: avoid; }
+  body { max-width: none; padding: 0; font-size: 10pt; }
+  .handout { font-size: 9pt; line-height: 1.35; }
+  h1, h2, h3, h4, figcaption, .caption { break-after: avoid; }
+  table, figure, .layer, li, dl.facts, blockquote, tr { break-inside: avoid; }
+  figure svg { max-height: 200mm; }
+  .screen-marking { display: none; }
   a { color: inherit; text-decoration: none; }
-  @page { margin: 16mm; }
 }
 """
 
 
-def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en") -> str:
-    """The packet as one self-contained HTML file: no network, no fonts or scripts, a print stylesheet."""
+def _css_string(text: str) -> str:
+    """A CSS string literal for user text: every character but letters, digits and spaces as a hex escape,
+    so no quote, backslash or `</style>` can end it."""
+    return '"' + "".join(c if c.isalnum() and c.isascii() or c == " " else f"\\{ord(c):06x}"
+                         for c in printable(text)) + '"'
+
+
+def _brief_page_css(p, paper: str) -> str:
+    """The @page rule: paper size, and the marking and page numbers in the margin boxes (Chromium 131+)."""
+    L = lambda k: _brief_label(p, k)  # noqa: E731
+    mark = _css_string(p.marking)
+    # "Page {page} of {pages}" -> "Page " counter(page) " of " counter(pages)
+    numbers = " ".join(f"counter({part[1:-1]})" if part in ("{page}", "{pages}") else _css_string(part)
+                       for part in re.split(r"(\{pages?\})", L("page_of")) if part)
+    return (f"@page {{ size: {BRIEF_PAPER[paper]}; margin: 18mm 16mm 18mm;\n"
+            f"  @top-center {{ content: {mark}; font: 700 8pt sans-serif; letter-spacing: .05em; }}\n"
+            f"  @bottom-left {{ content: {mark}; font: 700 8pt sans-serif; }}\n"
+            f"  @bottom-right {{ content: {numbers}; font: 8pt sans-serif; }}\n}}\n")
+
+
+def _brief_html_head(p, title: str, paper: str) -> list[str]:
+    from html import escape
+
+    return ["<!DOCTYPE html>", f'<html lang="{escape(p.lang)}">', "<head>", '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(printable(title))}</title>", f"<style>{BRIEF_CSS}{_brief_page_css(p, paper)}</style>",
+            "</head>"]
+
+
+def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: str = "a4") -> str:
+    """The manual (or with `facilitator` the guide) as one self-contained HTML file: no network, fonts or
+    scripts; printed on A4 or Letter with the marking and page numbers on every page."""
     from html import escape
 
     def e(text: str) -> str:
         return escape(printable(text))
 
-    out = ["<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{e(p.title)}</title>", f"<style>{BRIEF_CSS}</style>", "</head>", "<body>",
-           f"<h1>{e(p.title)}</h1>",
-           f'<p class="sub">Tabletop exercise brief, {"facilitator" if facilitator else "participant"} version. '
-           "Prepared with advisor from the JFIR Policy Council's 22nd Policy Recommendations (December 2002).</p>"]
-    out.append("<section><h2>The scenario</h2>")
+    L = lambda k: e(_brief_label(p, k))  # noqa: E731
+    doc = L("facilitator_guide" if facilitator else "participant_manual")
+    out = _brief_html_head(p, f"{p.exercise or p.title}: {_brief_label(p, 'facilitator_guide' if facilitator else 'participant_manual')}", paper)
+    out += ['<body class="brief">', '<section class="cover">', f'<p class="marking">{e(p.marking)}</p>',
+            f"<h1>{e(p.exercise or p.title)}</h1>", f'<p class="doc">{doc}</p>']
+    facts = [(L("scenario_title"), p.title)] if p.exercise else []
+    facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
+    if facts:
+        out.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
+    out.append(f'<p class="sub">{L("prepared")}</p>')
+    if p.objectives:
+        out.append(f"<h2>{L('objectives')}</h2><ul class=\"objectives\">"
+                   + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives) + "</ul>")
+    if facilitator and p.players:
+        out.append(f"<h2>{L('players')}</h2><table><thead><tr><th>{L('player_role')}</th><th>{L('player_agency')}"
+                   "</th></tr></thead><tbody>" + "".join(f"<tr><td>{e(r)}</td><td>{e(g or '-')}</td></tr>"
+                                                        for r, g in p.players) + "</tbody></table>")
+    out.append("</section>")
+    out.append(f'<section class="situation"><h2>{L("starting_situation")}</h2>')
     if p.description:
         out.append(f"<p>{e(p.description)}</p>")
     out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in p.scenario) + "</dl>")
+    if facilitator:
+        out.append(f'<p class="note">{L("basis_legend")}</p>')
+    elif svg:  # the participants' picture: the parties only (the facilitator's is the network)
+        out.append(f'<figure id="parties"><figcaption class="caption">{L("parties")}</figcaption>{svg}</figure>')
     out.append("</section>")
-    out.append(f"<section><h2>Its nature</h2><p>This is {e(p.nature)}.</p><ul>"
-               + "".join(f"<li>{e(d)}</li>" for d in p.derived) + "</ul>")
-    if p.families:
-        out.append('<h3>North Korea: deterrence and cooperation side by side</h3><div class="columns">')
-        for fam, label in (("deterrence", "Deterrence (North Korea left out)"),
-                           ("cooperation", "Cooperation (North Korea engaged)")):
-            out.append(f"<div><strong>{label}</strong><ul>" + "".join(f"<li>{e(x)}</li>" for x in p.families[fam])
-                       + "</ul></div>")
-        out.append("</div>")
-    out.append("</section>")
-    out.append("<section><h2>Frameworks, by layer of the multi-layered network</h2>")
-    for layer, existing, proposed in p.layers:
-        items = [f"<li>{e(name)}<span class=\"tag\">existing</span><span class=\"tag\">{_nums(recs)}</span></li>"
-                 for _, name, recs in existing]
-        items += [f'<li class="proposed">{e(name)}<span class="tag">proposed</span><span class="tag">{_nums(recs)}</span></li>'
-                  for _, name, recs in proposed]
-        out.append(f'<div class="layer"><h3>{e(layer)}</h3><ul>{"".join(items)}</ul></div>')
-    out.append("</section>")
-    out.append("<section><h2>The network</h2>")
-    if svg:
-        out.append(f'<figure id="network">{svg}<figcaption class="note">States, frameworks and Japanese agencies; '
-                   "solid arrows: membership; dashed: taking part; dotted: an agency acting in a framework; "
-                   "dashed boxes: proposed frameworks.</figcaption></figure>")
-    else:
-        out.append('<p class="note" id="network-missing">The picture of the network needs Graphviz\'s '
-                   "<code>dot</code> program, which is not installed here (apt-get install graphviz).</p>")
-    out.append("</section>")
-    out.append("<section><h2>Participants</h2><table><thead><tr><th>State</th><th>Sits in</th></tr></thead><tbody>"
-               + "".join(f"<tr><td>{e(name)} ({e(code)})</td><td>{e(', '.join(fws) or '-')}</td></tr>"
-                         for code, name, fws in p.participants) + "</tbody></table></section>")
-    out.append("<section><h2>Japanese agencies</h2><table><thead><tr><th>Role</th><th>Agency</th>"
-               "<th>Recommendations</th></tr></thead><tbody>")
-    for role, group in p.agencies:
-        for name, recs in group:
-            out.append(f'<tr class="role-{role}"><td>{e(role)}</td><td>{e(name)}</td><td>{_nums(recs)}</td></tr>')
-    out.append("</tbody></table></section>")
-    if p.caveats:
-        out.append("<section><h2>Legal and institutional caveats</h2><ul>"
-                   + "".join(f"<li>{e(text)} ({e(c)})</li>" for text, c in p.caveats) + "</ul></section>")
-    if p.measures:
-        out.append("<section><h2>What the document asks of Japan</h2><ul>"
-                   + "".join(f"<li>{e(text)} ({e(c)})</li>" for text, c in p.measures) + "</ul></section>")
-    if p.stages:
-        out.append("<section><h2>Stages of the scenario</h2>")
-        for st in p.stages:
-            out.append(f"<h3>Inject {st['stage']}: {e(st['title'])}</h3>")
-            if st["description"]:
-                out.append(f"<p>{e(st['description'])}</p>")
-            out.append("<p>Changes: " + e("; ".join(f"{k} {_short(v)}" for k, v in st["changes"].items())) + "</p>")
-            if facilitator:
-                out.append('<ul class="delta">' + "".join(f"<li>{e(x)}</li>" for x in st["delta"]) + "</ul>")
+    for m in p.modules:
+        out.append(f'<section class="module" id="module-{m.number}"><h2>{e(_brief_module_heading(p, m))}</h2>')
+        head = _brief_header_facts(p, m)
+        if head:
+            out.append('<dl class="facts inject">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in head) + "</dl>")
+        if m.stage and m.description:
+            out.append(f"<p>{e(m.description)}</p>")
+        if m.objectives:
+            out.append(f"<p class=\"caption\"><strong>{L('objectives_tested')}:</strong></p><ul>"
+                       + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in m.objectives) + "</ul>")
+        out.append(f"<h3>{L('key_issues')}</h3>")
+        if m.issues:
+            out.append("<ul>" + "".join(f"<li>{n}. {e(t)}</li>" for n, t in m.issues) + "</ul>")
+            out.append(f"<h3>{L('questions')}</h3>")
+            for n, title, qs in m.questions:
+                out.append(f'<h4>{n}. {e(title)}</h4><ol class="questions">'
+                           + "".join(f"<li>{e(q)}</li>" for q in qs) + "</ol>")
+        else:
+            out.append(f"<p>{L('no_new_issues')}</p>")
+        if facilitator:
+            out += _brief_answers_html(p, m, svg)
         out.append("</section>")
     if facilitator and p.msel:
-        out.append("<section><h2>Master scenario events list (expected player actions)</h2><table><thead><tr>"
+        out.append(f"<section><h2>{L('msel')}</h2><table><thead><tr>"
                    "<th>Stage</th><th>Inject</th><th>Expected action</th><th>Who</th><th>Rec.</th></tr></thead><tbody>")
         for x in p.msel:
             out.append(f"<tr><td>{x.stage}</td><td>{e(x.inject)}</td><td>{e(x.action)}</td><td>{e(x.actor)}</td>"
                        f"<td>{_nums_or_dash(x.recommendations)}</td></tr>")
         out.append("</tbody></table></section>")
-    out.append("<section><h2>Discussion questions</h2>")
-    for number, title, qs in p.questions:
-        out.append(f"<h3>{number}. {e(title)}</h3><ul>" + "".join(f"<li>{e(q)}</li>" for q in qs) + "</ul>")
-    out.append("</section>")
-    if p.since_2002:
-        out.append("<section><h2>Since 2002</h2><ul>" + "".join(
-            f"<li><strong>{e(name)}</strong> ({year}): {e(text)}</li>" for name, year, text in p.since_2002)
-            + "</ul></section>")
-    out.append("<section><h2>References</h2><ul>" + "".join(
-        f"<li>Recommendation {n}: “{e(title)}”</li>" for n, title in p.references) + "</ul></section>")
-    if p.general_knowledge:
-        out.append('<p class="note">Some entries go beyond the document\'s text (general knowledge); '
-                   "the JSON assessment marks each.</p>")
-    out += ["</body>", "</html>"]
+    out.append(f"<section><h2>{L('references')}</h2><ul>" + "".join(
+        f"<li>{L('recommendation')} {n}: “{e(title)}”</li>" for n, title in p.references) + "</ul></section>")
+    out += [f'<p class="marking screen-marking">{e(p.marking)}</p>', "</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+def _brief_answers_html(p, m, svg: str | None) -> list[str]:
+    from html import escape
+
+    def e(text: str) -> str:
+        return escape(printable(text))
+
+    L = lambda k: e(_brief_label(p, k))  # noqa: E731
+
+    def answer(a, lead: str = "", cls: str = "") -> str:
+        basis = f'<span class="tag basis-{e(a.basis)}">{e(_brief_basis(p, a.basis))}</span>'
+        note = f" — <span class=\"note\">{e(a.note)}</span>" if a.note and a.basis != "document" else ""
+        quote = f"<blockquote>{L('source')}: “{e(a.quote)}”</blockquote>" if a.quote else ""
+        return f'<li{cls}>{lead}{e(a.text)} <span class="tag">{e(a.detail)}</span>{basis}{note}{quote}</li>'
+
+    out = [f'<div class="key"><h3>{L("answer_key")}</h3>']
+    if m.stage == 0:
+        out.append(f"<p><strong>{L('nature')}:</strong> {e(p.nature)}</p><ul>"
+                   + "".join(f"<li>{e(d)}</li>" for d in p.derived) + "</ul>")
+        if p.families:
+            out.append(f'<h4>{L("side_by_side")}</h4><div class="columns">')
+            for fam in ("deterrence", "cooperation"):
+                out.append(f"<div><strong>{L(fam)}</strong><ul>" + "".join(f"<li>{e(x)}</li>" for x in p.families[fam])
+                           + "</ul></div>")
+            out.append("</div>")
+    else:
+        if m.changes:
+            out.append(f"<p><strong>{L('changes')}:</strong> {e(m.changes)}</p>")
+        out.append(f"<p><strong>{L('in_play')}:</strong> " + "; ".join(e(x) for x in m.in_play) + "</p>")
+        for key, rows in (("added", m.added), ("kept", m.kept), ("dropped", m.dropped)):
+            if rows:
+                out.append(f'<p class="delta delta-{key}"><strong>{L(key)}:</strong></p><ul>' + "".join(
+                    f"<li>{L('kind_' + kind)}: {e('; '.join(refs))}</li>" for kind, refs in rows) + "</ul>")
+        if m.roles_changed:
+            out.append(f"<p><strong>{L('roles_changed')}:</strong> "
+                       + "; ".join(f"{e(g)}: {e(b)} → {e(a)}" for g, b, a in m.roles_changed) + "</p>")
+        if not m.added and not m.dropped and not m.roles_changed:
+            out.append(f"<p>{L('nothing_changed')}</p>")
+    if m.frameworks:
+        out.append(f"<h4>{L('frameworks' if m.stage == 0 else 'new_frameworks')}</h4>")
+        for layer, answers in m.frameworks:
+            out.append(f'<p class="caption"><em>{e(layer)}</em></p><ul>' + "".join(answer(a) for a in answers) + "</ul>")
+    if m.agencies:
+        out.append(f"<h4>{L('agencies')}</h4><ul>")
+        for role, answers in m.agencies:
+            out += [answer(a, f"<strong>{L('role_' + role)}:</strong> ", f' class="role-{e(role)}"') for a in answers]
+        out.append("</ul>")
+    for key, new_key, items in (("measures", "new_measures", m.measures), ("caveats", "new_caveats", m.caveats)):
+        if items:
+            out.append(f"<h4>{L(key if m.stage == 0 else new_key)}</h4><ul>" + "".join(answer(a) for a in items) + "</ul>")
+    if m.since:
+        out.append(f'<h4>{L("since_2002")}</h4><ul class="since">' + "".join(
+            f"<li><strong>{e(name)}</strong> ({year}): {e(text)}</li>" for name, year, text in m.since) + "</ul>")
+    if m.stage == 0:
+        out.append(f"<h4>{L('participants')}</h4><table><thead><tr><th>{L('state')}</th><th>{L('sits_in')}</th></tr>"
+                   "</thead><tbody>" + "".join(f"<tr><td>{e(name)} ({e(code)})</td><td>{e(', '.join(fws) or '-')}</td></tr>"
+                                               for code, name, fws in p.participants) + "</tbody></table>")
+        out.append(f"<h4>{L('network')}</h4>")
+        if svg:
+            out.append(f'<figure id="network">{svg}<figcaption class="note">{L("network_caption")}</figcaption></figure>')
+        else:
+            out.append(f'<p class="note" id="network-missing">{L("network_missing")}</p>')
+    out.append("</div>")
+    return out
+
+
+def brief_handout_html(p, paper: str = "a4") -> str:
+    """The one-page handout as self-contained HTML: the exercise, marking, objectives, starting situation
+    and the schedule of modules."""
+    from html import escape
+
+    def e(text: str) -> str:
+        return escape(printable(text))
+
+    L = lambda k: e(_brief_label(p, k))  # noqa: E731
+    out = _brief_html_head(p, f"{p.exercise or p.title}: {_brief_label(p, 'handout')}", paper)
+    out += ['<body class="brief handout">', f'<p class="marking">{e(p.marking)}</p>',
+            f"<h1>{e(p.exercise or p.title)}</h1>", f'<p class="doc">{L("handout")}</p>']
+    facts = [(L("scenario_title"), p.title)] if p.exercise else []
+    facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
+    if facts:
+        out.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
+    if p.objectives:
+        out.append(f"<h2>{L('objectives')}</h2><ul>"
+                   + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives) + "</ul>")
+    out.append(f"<h2>{L('starting_situation')}</h2>" + (f"<p>{e(p.description)}</p>" if p.description else ""))
+    out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in p.scenario) + "</dl>")
+    out.append(f"<h2>{L('schedule')}</h2><table><thead><tr>" + "".join(
+        f"<th>{L(k)}</th>" for k in ("module", "time", "delivery", "from", "to", "title")) + "</tr></thead><tbody>")
+    for m in p.modules:
+        out.append(f"<tr><td>{m.number}</td>" + "".join(f"<td>{e(x or '-')}</td>" for x in
+                                                        (m.time, m.delivery, m.sender, m.to, m.title)) + "</tr>")
+    out += ["</tbody></table>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
 
 
