@@ -23,8 +23,9 @@ def assessed(rulebase):
 
 def _modules(md: str) -> dict[int, str]:
     """The Markdown of each module, by number."""
-    parts = re.split(r"^## Module (\d+)", md, flags=re.M)
-    return {int(n): body.split("\n## References")[0] for n, body in zip(parts[1::2], parts[2::2])}
+    parts = re.split(r"^## (Start|Module \d+)", md, flags=re.M)  # Start is module 0, as in the MSEL
+    return {0 if n == "Start" else int(n.split()[1]): body.split("\n## References")[0]
+            for n, body in zip(parts[1::2], parts[2::2])}
 
 
 # --- the participants' manual ---------------------------------------------------------------------
@@ -39,11 +40,11 @@ def test_manual_has_cover_objectives_and_every_module(invoke):
         assert f"- **{o['id']}** {o['text']}" in md
     assert "## Starting situation" in md and "North Korea test-fires ballistic missiles" in md
     modules = _modules(md)
-    assert sorted(modules) == [1, 2, 3, 4]
-    assert modules[1].startswith(": Starting situation")
-    for number, inject in enumerate(raw["injects"], start=2):
+    assert sorted(modules) == [0, 1, 2, 3]
+    assert modules[0].startswith(": Starting situation")
+    for number, inject in enumerate(raw["injects"], start=1):
         body = modules[number]
-        assert body.startswith(f" (Inject {number - 1}): {inject['title']}")
+        assert body.startswith(f": {inject['title']}")
         for label, key in (("Time", "time"), ("Delivery", "delivery"), ("From", "from"), ("To", "to")):
             assert f"- **{label}:** {inject[key]}" in body, (number, key)
         assert inject["description"] in body
@@ -53,15 +54,15 @@ def test_manual_has_cover_objectives_and_every_module(invoke):
 def test_questions_enter_at_the_module_whose_inject_brings_their_recommendation(invoke, rulebase, assessed):
     modules = _modules(invoke(["brief", EXERCISE]).stdout)
     questions = rulebase.catalog.questions
-    # the missile over Japan raises collective self-defence: recommendation 15 enters at module 3
+    # the missile over Japan raises collective self-defence: recommendation 15 enters at module 2
     assert assessed.stages[1].delta["recommendations"]["added"] == ["15"]
     for q in questions[15]:
-        assert q in modules[3] and q not in modules[1] and q not in modules[2]
-    for n in (6, 11):  # the regime's collapse (module 4)
-        assert all(q in modules[4] for q in questions[n]) and questions[n][0] not in modules[1]
+        assert q in modules[2] and q not in modules[0] and q not in modules[1]
+    for n in (6, 11):  # the regime's collapse (module 3)
+        assert all(q in modules[3] for q in questions[n]) and questions[n][0] not in modules[0]
     for r in assessed.recommendations:  # the starting situation's own
-        assert all(q in modules[1] for q in questions[r.number])
-    assert "No new issue enters here" in modules[2]  # the nuclear test brings no new recommendation
+        assert all(q in modules[0] for q in questions[r.number])
+    assert "No new issue enters here" in modules[1]  # the nuclear test brings no new recommendation
 
 
 def test_manual_gives_no_answers(invoke, rulebase, assessed):
@@ -69,7 +70,7 @@ def test_manual_gives_no_answers(invoke, rulebase, assessed):
     cat = rulebase.catalog
     # what players are asked to find: framework names (but those the questions, titles or scenario
     # text themselves name), roles, measures, caveats, what the stage changed
-    given = md.split("## Module 1")[0] + "".join(q for qs in cat.questions.values() for q in qs) + "".join(
+    given = md.split("## Start")[0] + "".join(q for qs in cat.questions.values() for q in qs) + "".join(
         r.title for r in cat.recommendations.values())
     frameworks = {f["name"] for st in assessed.stages for f in st.assessment["frameworks"]}
     hidden = [name for name in frameworks if name not in given]
@@ -94,34 +95,34 @@ def test_guide_has_an_answer_key_per_module_with_basis_and_quotes(invoke, ruleba
     modules = _modules(md)
     assert all("### Answer key" in body for body in modules.values())
     key = {n: body.split("### Answer key")[1] for n, body in modules.items()}
-    assert "#### Frameworks to invoke" in key[1] and "*alliances*" in key[1]
+    assert "#### Frameworks to invoke" in key[0] and "*alliances*" in key[0]
     # a framework with its status, recommendations, basis and the document's words
     assert ("- Japan-US alliance (existing; 2, 4) [document]\n  - Source: “the Japan-US alliance not only "
-            "maintains the function of the deterrence") in key[1]
+            "maintains the function of the deterrence") in key[0]
     # agencies by role, each role's basis, and the note where it goes beyond the document
     assert ("- **lead:** Ministry of Foreign Affairs (2, 7, 14) [general knowledge] — the document gives no body "
-            "the lead") in key[1]
-    assert "#### Participants" in key[1] and "```mermaid" in key[1] and "#### What the document asks of Japan" in key[1]
-    # module 3: what the missile over Japan added, kept and dropped, by name, and the lines in play
-    assert "**Lines of events in play:** Starting situation; North Korea announces a nuclear test" in key[3]
-    assert "**Added**\n\n- recommendations: 15. Carrying out institutional and legal reforms" in key[3]
-    assert "- caveats: collective self defense" in key[3]
-    assert "**Kept**\n\n- recommendations: 2, 4, 5, 7, 9, 14\n- frameworks: Japan-US alliance;" in key[3]
+            "the lead") in key[0]
+    assert "#### Participants" in key[0] and "```mermaid" in key[0] and "#### What the document asks of Japan" in key[0]
+    # module 2: what the missile over Japan added, kept and dropped, by name, and the lines in play
+    assert "**Lines of events in play:** Starting situation; North Korea announces a nuclear test" in key[2]
+    assert "**Added**\n\n- recommendations: 15. Carrying out institutional and legal reforms" in key[2]
+    assert "- caveats: collective self defense" in key[2]
+    assert "**Kept**\n\n- recommendations: 2, 4, 5, 7, 9, 14\n- frameworks: Japan-US alliance;" in key[2]
     caveat = rulebase.catalog.caveats["collective_self_defense"].text
-    assert f"#### Caveats this stage raises\n\n- {caveat} (15) [document]\n  - Source: “" in key[3]
-    assert caveat not in key[1] and caveat not in key[2]
+    assert f"#### Caveats this stage raises\n\n- {caveat} (15) [document]\n  - Source: “" in key[2]
+    assert caveat not in key[0] and caveat not in key[1]
     # the collapse: the Self Defense Forces enter, with what the document asks and its caveats
-    assert "- agencies: Self Defense Forces" in key[4] and "PKO Five Principles" in key[4]
+    assert "- agencies: Self Defense Forces" in key[3] and "PKO Five Principles" in key[3]
     # each concluded measure appears with its basis
     for m in assessed.measures:
-        assert f"{m.text} ({m.citation}) [" in key[1]
+        assert f"{m.text} ({m.citation}) [" in key[0]
     assert "## Master scenario events list (expected player actions)" in md
     assert "## Players" in md and "| Defense Agency, Defense Policy Bureau | Defense Agency |" in md
 
 
 def test_guide_says_when_nothing_changed(invoke):
     md = invoke(["brief", ESCALATION, "--facilitator"]).stdout
-    escort = _modules(md)[3]  # escorting tankers changes no answer
+    escort = _modules(md)[2]  # escorting tankers changes no answer
     assert "No change in the answer: the players continue the current response." in escort
     assert "**What the inject changes:** attributes {sdf_deployment: true}" in escort
 
@@ -130,11 +131,11 @@ def test_as_of_today_notes_at_the_module_where_the_body_appears(invoke):
     plain = _modules(invoke(["brief", EXERCISE, "--facilitator"]).stdout)
     today = _modules(invoke(["brief", EXERCISE, "--facilitator", "--as-of", "today"]).stdout)
     note = "**collective self defense** (2015): A 2014 cabinet decision and the 2015 Legislation for Peace and Security"
-    assert note in today[3] and note not in today[1] + today[2] + today[4]
+    assert note in today[2] and note not in today[0] + today[1] + today[3]
     assert "Since 2002" not in "".join(plain.values())
-    assert "**Defense Agency** (2007): Became the Ministry of Defense" in today[1]
-    assert "**Korean Peninsula Energy Development Organization** (2006)" in today[2]  # KEDO enters with the test
-    assert "PKO Five Principles** (2015)" not in today[3] and "**pko five principles** (2015)" in today[4]
+    assert "**Defense Agency** (2007): Became the Ministry of Defense" in today[0]
+    assert "**Korean Peninsula Energy Development Organization** (2006)" in today[1]  # KEDO enters with the test
+    assert "PKO Five Principles** (2015)" not in today[2] and "**pko five principles** (2015)" in today[3]
 
 
 # --- the handout -----------------------------------------------------------------------------------
@@ -143,8 +144,8 @@ def test_handout_has_the_schedule_and_no_questions(invoke, rulebase):
     md = invoke(["brief", EXERCISE, "--handout"]).stdout
     assert md.startswith(f"**{MARKING}**\n\n# Exercise Morning Calm\n\n*Exercise handout*")
     assert "## Objectives" in md and "## Starting situation" in md and "## Module schedule" in md
-    assert "| 3 | D+1 14:30 | phone | Defense Agency operations centre | Cabinet Secretariat | A missile is fired" in md
-    assert "| 1 | - | - | - | - | Starting situation |" in md
+    assert "| 2 | D+1 14:30 | phone | Defense Agency operations centre | Cabinet Secretariat | A missile is fired" in md
+    assert "| Start | - | - | - | - | Starting situation |" in md
     assert rulebase.catalog.questions[2][0] not in md and "Answer key" not in md
     invoke(["brief", EXERCISE, "--handout", "--facilitator"], exit_code=2)
 
@@ -209,7 +210,7 @@ def test_japanese_questions_with_too_few_entries_are_refused(tmp_path):
 def test_packet_in_japanese(invoke, rulebase):
     md = invoke(["brief", EXERCISE, "--facilitator", "--lang", "ja", "--as-of", "today"]).stdout
     cat = rulebase.catalog
-    for heading in ("## ファシリテーター／コントローラー用ガイド", "## 演習目標", "## 初期状況", "## モジュール 3 (インジェクト 2)",
+    for heading in ("## ファシリテーター／コントローラー用ガイド", "## 演習目標", "## 初期状況", "## モジュール 2",
                     "### 主要論点", "### 討議課題", "### 解答例", "#### 日本の関係機関（役割別）", "#### 提言が日本に求めること",
                     "## 参照した提言"):
         assert heading in md, heading
@@ -285,7 +286,7 @@ def test_guide_prints_with_marking_page_numbers_and_the_picture(invoke, tmp_path
         assert f"Page {i} of {pdf.pages}" in text, i
         assert len(_body(text).split()) >= 40, f"page {i} is (nearly) blank"
     everything = "\n".join(pages)
-    assert "Answer key" in everything and "Module 4 (Inject 3)" in everything
+    assert "Answer key" in everything and "Module 3: The regime collapses" in everything
     assert "(lead)" in everything and "Japanese agencies" in everything  # the network picture's labels
     # no heading left alone at the foot of a page
     for text in pages:

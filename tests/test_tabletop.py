@@ -134,7 +134,7 @@ def test_markdown_brief_sections(invoke):
     frameworks by layer, existing and proposed marked apart, the network, participants, agencies."""
     out = invoke(["brief", PIRACY]).stdout
     for heading in ("# Armed robbery against tankers in the Malacca Strait", "## Participant Situation Manual",
-                    "## Starting situation", "### The parties", "```mermaid", "## Module 1: Starting situation",
+                    "## Starting situation", "### The parties", "```mermaid", "## Start: Starting situation",
                     "### Key issues", "### Discussion questions", "## References"):
         assert heading in out, heading
     assert "**12. Strengthening regimes for maritime security cooperation" in out
@@ -167,7 +167,7 @@ def test_caveats_of_15_in_the_brief(invoke):
 def test_participant_and_facilitator_versions(invoke):
     participant = invoke(["brief", ESCALATION]).stdout
     facilitator = invoke(["brief", ESCALATION, "--facilitator"]).stdout
-    assert "## Module 3 (Inject 2): The SDF is asked to escort tankers" in participant
+    assert "## Module 2: The SDF is asked to escort tankers" in participant
     assert "Master scenario events list" not in participant and "**Added**" not in participant
     assert "## Master scenario events list (expected player actions)" in facilitator
     assert "**Added**\n\n- frameworks: forum to promote energy dialogue among the countries of East Asia" in facilitator

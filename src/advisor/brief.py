@@ -293,13 +293,13 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
     objective_text = {o["id"]: o["text"] for o in ex.get("objectives", [])}
     start = a.to_data()
     titles = {0: lab("starting_situation", "Starting situation")}
-    modules = [Module(1, 0, titles[0], t.get("description"))]
+    modules = [Module(0, 0, titles[0], t.get("description"))]  # numbered as the MSEL numbers them: Start, Module 1..
     entering = [[r.number for r in a.recommendations]]
     datas = [start]
     news: list[dict[str, set[str] | None]] = [{k: None for k in ("frameworks", "agencies", "measures", "caveats")}]
     for st in a.stages or []:
         titles[st.stage] = st.title
-        modules.append(Module(st.stage + 1, st.stage, st.title, st.description, st.time, st.delivery, st.sender,
+        modules.append(Module(st.stage, st.stage, st.title, st.description, st.time, st.delivery, st.sender,
                               st.to, [(o, objective_text.get(o, o)) for o in st.objectives]))
         entering.append([int(n) for n in st.delta.get("recommendations", {}).get("added", [])])
         datas.append(st.assessment)
@@ -355,14 +355,14 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
 
 
 def parties(a: Assessment, catalog, names, fmt: str) -> str | None:
-    """The participants' picture (Mermaid, or SVG when Graphviz is there): the states the scenario
-    names, and nothing the answer concludes (no frameworks, no agencies, no states a framework adds)."""
+    """The participants' picture (Mermaid, or SVG when Graphviz is there): the states the starting
+    situation names, and nothing the answer concludes (no frameworks, no agencies, no states a
+    framework adds) nor what a later inject reveals."""
     import re
 
     from .graph import Graph, to_mermaid, to_svg
 
-    codes = list(dict.fromkeys(c for st in [a.threat, *(s.assessment["threat"] for s in a.stages or [])]
-                               for c in st.get("states", [])))
+    codes = list(a.threat.get("states", []))
     if not codes:
         return None
     g = Graph(states=[(c, names("states", c, catalog.state_name(c))) for c in codes])

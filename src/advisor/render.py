@@ -526,6 +526,7 @@ BRIEF_LABELS = {
     "starting_situation": "Starting situation",
     "schedule": "Module schedule",
     "module": "Module",
+    "start": "Start",
     "inject": "Inject",
     "time": "Time",
     "delivery": "Delivery",
@@ -607,8 +608,13 @@ def _brief_label(p, key: str) -> str:
 def _brief_module_heading(p, m) -> str:
     L = lambda k: _brief_label(p, k)  # noqa: E731
     if m.stage == 0:
-        return f"{L('module')} {m.number}: {m.title}"
-    return f"{L('module')} {m.number} ({L('inject')} {m.stage}): {m.title}"
+        return f"{L('start')}: {m.title}"
+    return f"{L('module')} {m.number}: {m.title}"  # module N is inject N, as in the MSEL
+
+
+def _brief_module_number(p, m) -> str:
+    """Start, then Module 1, 2, ...: the numbering of the MSEL, the evaluation guides and the hot wash."""
+    return _brief_label(p, "start") if m.stage == 0 else str(m.number)
 
 
 def _brief_header_facts(p, m) -> list[tuple[str, str]]:
@@ -734,7 +740,7 @@ def brief_handout_markdown(p) -> str:
     out += [f"## {L('starting_situation')}", ""] + ([e(p.description), ""] if p.description else [])
     out += [f"- **{e(k)}:** {e(v, False)}" for k, v in p.scenario] + [""]
     out += [f"## {L('schedule')}", "", _md_table([L("module"), L("time"), L("delivery"), L("from"), L("to"), L("title")],
-            [[m.number, m.time or "-", m.delivery or "-", m.sender or "-", m.to or "-", m.title] for m in p.modules]), ""]
+            [[_brief_module_number(p, m), m.time or "-", m.delivery or "-", m.sender or "-", m.to or "-", m.title] for m in p.modules]), ""]
     out += [marking, ""]
     return printable("\n".join(out))
 
@@ -981,7 +987,7 @@ def brief_handout_html(p, paper: str = "a4") -> str:
     out.append(f"<h2>{L('schedule')}</h2><table><thead><tr>" + "".join(
         f"<th>{L(k)}</th>" for k in ("module", "time", "delivery", "from", "to", "title")) + "</tr></thead><tbody>")
     for m in p.modules:
-        out.append(f"<tr><td>{m.number}</td>" + "".join(f"<td>{e(x or '-')}</td>" for x in
+        out.append(f"<tr><td>{e(_brief_module_number(p, m))}</td>" + "".join(f"<td>{e(x or '-')}</td>" for x in
                                                         (m.time, m.delivery, m.sender, m.to, m.title)) + "</tr>")
     out += ["</tbody></table>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
