@@ -100,10 +100,20 @@ ROLE_ORDER = ("lead", "coordinate", "support", "participate")
 DEFAULT_MARKING = "FOR EXERCISE USE ONLY"
 
 
-def msel(a: Assessment, names) -> list[Action]:
-    """Expected player actions at the start and after each inject: frameworks to invoke, who leads."""
+def msel(a: Assessment, names, tx: "_Texts | None" = None) -> list[Action]:
+    """Expected player actions at the start and after each inject: frameworks to invoke, who leads.
+    `tx` gives the phrases and the caveats' texts in the packet's language (English without it)."""
+    from .render import BRIEF_LABELS
+
+    def say(key: str, **fields: str) -> str:
+        return (tx.label(key) if tx is not None else BRIEF_LABELS[key]).format(**fields)
+
+    def caveat(c: dict[str, Any]) -> str:
+        return tx.remark("caveats", c["id"], c["text"]) if tx is not None else c["text"]
+
+    japan = names("states", "JPN", "Japan")
     out: list[Action] = []
-    stages = [(0, "Starting situation", a.to_data(), None)]
+    stages = [(0, say("starting_situation"), a.to_data(), None)]
     stages += [(st.stage, st.title, st.assessment, st.delta) for st in a.stages or []]
     for number, title, data, delta in stages:
         def added(kind: str) -> set[str] | None:  # None at the start: everything is new
@@ -112,18 +122,18 @@ def msel(a: Assessment, names) -> list[Action]:
         new_fw, new_cav = added("frameworks"), added("caveats")
         for f in data["frameworks"]:
             if new_fw is None or f["id"] in new_fw:
-                out.append(Action(number, title, f"Invoke: {names('frameworks', f['id'], f['name'])}",
-                                  "Japan", f["recommendations"]))
+                out.append(Action(number, title, say("msel_invoke", name=names("frameworks", f["id"], f["name"])),
+                                  japan, f["recommendations"]))
         changed_roles = set((delta or {}).get("roles", {})) | (added("agencies") or set())
         for g in data["agencies"]:
             if g["role"] in ("lead", "coordinate") and (delta is None or g["id"] in changed_roles):
-                verb = "Lead Japan's response" if g["role"] == "lead" else "Coordinate the ministries"
+                verb = say("msel_lead" if g["role"] == "lead" else "msel_coordinate")
                 out.append(Action(number, title, verb, names("agencies", g["id"], g["name"]), g["recommendations"]))
         for c in data["caveats"]:
             if new_cav is None or c["id"] in new_cav:
-                out.append(Action(number, title, f"Keep in mind: {c['text']}", "Japan", c["recommendations"]))
+                out.append(Action(number, title, say("msel_keep_in_mind", text=caveat(c)), japan, c["recommendations"]))
         if delta is not None and not any(x.stage == number for x in out):
-            out.append(Action(number, title, "No new framework or lead: continue the current response", "Japan", []))
+            out.append(Action(number, title, say("msel_no_change"), japan, []))
     return out
 
 
@@ -153,6 +163,10 @@ class _Texts:
     def remark(self, kind: str, ref: str, english: str) -> str:
         entry = getattr(self.catalog, kind).get(ref)
         return (entry.text_ja if self.ja and entry is not None else None) or english
+
+    def derived(self, name: str) -> str:
+        entry = self.catalog.vocabulary.derived[name]
+        return (entry.text_ja if self.ja else None) or entry.text
 
     def caveat_name(self, ref: str) -> str:
         return (self.tj.caveats.get(ref) if self.ja else None) or ref.replace("_", " ")
@@ -332,7 +346,7 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
     numbers = [r.number for r in a.recommendations]
     for st in a.stages or []:
         numbers += [int(n) for n in st.delta.get("recommendations", {}).get("added", []) if int(n) not in numbers]
-    derived = [v.derived[d].text for d in a.nature.derived]
+    derived = [tx.derived(d) for d in a.nature.derived]
     return Packet(
         title=t.get("title") or t["id"], scenario=scenario, description=t.get("description"),
         nature=tx.vocab("categories", a.nature.category, v.categories[a.nature.category]), derived=derived,
@@ -343,7 +357,7 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
         questions=[(n, tx.title(n), tx.questions(n)) for n in numbers],
         references=[(n, tx.title(n)) for n in sorted(numbers)],
         since_2002=[(x.name, x.since, x.became) for x in a.since_2002 or []],
-        msel=msel(a, names),
+        msel=msel(a, names, tx),
         general_knowledge=any(x.basis != "document" for x in [*a.frameworks, *a.states, *a.agencies]),
         lang=lang, labels=labels, marking=ex.get("marking") or DEFAULT_MARKING, exercise=ex.get("name"),
         sponsor=ex.get("sponsor"), dates=ex.get("dates"),

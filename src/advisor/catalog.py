@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import string
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -117,6 +118,7 @@ class DerivedEntry(_Strict):
     text: str
     distinction: bool = False
     note: str | None = None
+    text_ja: str | None = None  # the fact in Japanese, for --lang ja
 
 
 class LayerEntry(_Strict):
@@ -131,12 +133,14 @@ class SectorEntry(_Strict):
 
 class TextJa(_Strict):
     """Japanese display text (text_ja.yaml) for --lang ja: the brief's headings and labels, the
-    recommendations' titles and the vocabulary's labels. What it lacks prints in English."""
+    recommendations' titles, the vocabulary's labels and the MSEL's headers and phrases. What it
+    lacks prints in English."""
 
     labels: dict[str, str] = {}
     recommendations: dict[int, str] = {}
     vocabulary: dict[str, dict[str, str]] = {}  # section (types, regions, ...) -> id -> label
     caveats: dict[str, str] = {}  # caveat id -> a short name
+    exercise: dict[str, str] = {}  # the HSEEP MSEL's headers and phrases (advisor msel), by key
 
 
 def _entries(value, key: str):
@@ -400,6 +404,7 @@ def _check(catalog: Catalog) -> list[str]:
         for key in entries:
             if key not in known:
                 problems.append(f"text_ja.yaml: vocabulary.{section}: unknown id '{key}' (did you mean {nearest(key, known)}?)")
+    problems += _check_phrases(catalog.text_ja)
     numbers = sorted(n for g in catalog.groups for n in g.recommendations)
     if numbers != sorted(catalog.recommendations):
         problems.append("recommendations.yaml: the groups do not cover each recommendation exactly once")
@@ -422,6 +427,32 @@ def _check(catalog: Catalog) -> list[str]:
     for name, entry in v.derived.items():
         if entry.note is not None and not entry.note.strip():
             problems.append(f"vocabulary.yaml: derived.{name}: an empty note")
+    return problems
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _check_phrases(tj: TextJa) -> list[str]:
+    """The Japanese labels and MSEL phrases: known keys, and the same {fields} as the English ones."""
+    from .exercise import MSEL_TEXT
+    from .render import BRIEF_LABELS
+
+    problems = []
+    for section, english, entries in (("labels", BRIEF_LABELS, tj.labels), ("exercise", MSEL_TEXT, tj.exercise)):
+        for key, text in entries.items():
+            if key not in english:
+                problems.append(f"text_ja.yaml: {section}: unknown key '{key}' (did you mean {nearest(key, english)}?)")
+                continue
+            try:
+                fields = _fields(text)
+            except ValueError as exc:
+                problems.append(f"text_ja.yaml: {section}.{key}: {exc}")
+                continue
+            if fields != _fields(english[key]):
+                want = ", ".join(f"{{{f}}}" for f in sorted(_fields(english[key]))) or "none"
+                problems.append(f"text_ja.yaml: {section}.{key}: its fields must be those of the English ({want})")
     return problems
 
 

@@ -796,18 +796,20 @@ def msel(threat, fmt, output, lang, rules_dir):
         advisor msel threats/korean_peninsula_exercise.json
         advisor msel threats/korean_peninsula_exercise.json --format xlsx -o msel.xlsx
     """
-    from .exercise import msel_rows
+    from .exercise import Words, msel_rows
     from .render import Names
     from .render_exercise import msel_csv, msel_markdown, msel_xlsx
 
     rulebase = _rulebase(rules_dir)
     a = _assessed(threat, rulebase)
-    rows = msel_rows(a, rulebase.catalog, Names(rulebase.catalog, lang), rulebase)
+    rows = msel_rows(a, rulebase.catalog, Names(rulebase.catalog, lang), rulebase, lang)
+    words = Words(rulebase.catalog, lang)
     exercise, title = a.threat.get("exercise") or {}, a.threat.get("title") or a.threat["id"]
     if fmt == "xlsx":
-        _write_binary(msel_xlsx(rows, exercise, title), output, [threat], "XLSX")
+        _write_binary(msel_xlsx(rows, exercise, title, words), output, [threat], "XLSX")
     else:
-        write_output(msel_csv(rows) if fmt == "csv" else msel_markdown(rows, exercise, title), output, [threat])
+        write_output(msel_csv(rows, words) if fmt == "csv" else msel_markdown(rows, exercise, title, words), output,
+                     [threat])
 
 
 def _split(values: tuple[str, ...]) -> list[str]:

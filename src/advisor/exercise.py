@@ -24,6 +24,77 @@ RATINGS = (("P", "Performed without challenges"), ("S", "Performed with some cha
            ("M", "Performed with major challenges"), ("U", "Unable to be performed"))
 HOME = "JPN"  # the players are Japan; engaging Japan itself is no decision
 
+# The MSEL's headers and phrases in English; text_ja.yaml's `exercise` has them in Japanese (--lang ja).
+MSEL_TEXT = {
+    "title": "Master Scenario Events List",
+    "scenario": "Scenario",
+    "sponsor": "Sponsor",
+    "dates": "Dates",
+    "col_event": "Event",
+    "col_time": "Scenario time",
+    "col_module": "Module",
+    "col_inject": "Inject",
+    "col_text": "Inject text",
+    "col_delivery": "Delivery method",
+    "col_from": "From",
+    "col_to": "To",
+    "col_responsible": "Responsible player/agency",
+    "col_actions": "Expected action(s)",
+    "col_objectives": "Objective(s)",
+    "col_recommendations": "Recommendation(s)",
+    "col_notes": "Notes",
+    "start": "Start",
+    "module": "Module {number}",
+    "starting_situation": "Starting situation",
+    "startex": "D-day, STARTEX",
+    "briefing": "briefing",
+    "exercise_control": "Exercise control",
+    "all_players": "All players",
+    "invoke": "Invoke {name}",
+    "propose": "Propose {name}",
+    "engage": "Engage {name}",
+    "weigh": "Weigh: {text}",
+    "role_lead": "{name} leads Japan's response",
+    "role_coordinate": "{name} coordinates the ministries and agencies",
+    "role_support": "{name} supports",
+    "role_participate": "{name} takes part",
+    "responsible": "{who} ({role})",
+    "with_recommendations": "{action} (rec. {numbers})",
+    "no_longer_in_play": "No longer in play: {name}",
+    "still_in_play": "Still in play from {modules}: {count} frameworks",
+    "leading": ", {names} leading",
+    "and": " and ",
+    "comma": ", ",
+    "no_change": "No new framework, lead or limit: continue the current response",
+    "general_knowledge": "basis: general knowledge for {names}",
+}
+
+
+class Words:
+    """The MSEL's phrases, and the measures' and caveats' texts, in one language: Japanese where
+    text_ja.yaml (and the measures and caveats files) have them and --lang ja asks, English otherwise."""
+
+    def __init__(self, catalog=None, lang: str = "en"):
+        self.catalog = catalog
+        self.ja = lang == "ja" and catalog is not None
+
+    def __call__(self, key: str, **fields: Any) -> str:
+        text = (self.catalog.text_ja.exercise.get(key) if self.ja else None) or MSEL_TEXT[key]
+        return text.format(**fields)
+
+    def remark(self, kind: str, ref: str, english: str) -> str:
+        entry = getattr(self.catalog, kind).get(ref) if self.ja else None
+        return (entry.text_ja if entry is not None else None) or english
+
+    def caveat_name(self, ref: str) -> str:
+        return (self.catalog.text_ja.caveats.get(ref) if self.ja else None) or ref.replace("_", " ")
+
+    def role(self, role: str) -> str:
+        return (self.catalog.text_ja.labels.get(f"role_{role}") if self.ja else None) or role
+
+
+ENGLISH = Words()
+
 
 # --- expected actions, per module ------------------------------------------------------------
 
@@ -76,8 +147,8 @@ def _nums(numbers) -> str:
     return ", ".join(str(n) for n in numbers)
 
 
-def module_label(number: int) -> str:
-    return "Start" if number == 0 else f"Module {number}"
+def module_label(number: int, words: Words = ENGLISH) -> str:
+    return words("start") if number == 0 else words("module", number=number)
 
 
 def _because(data: dict[str, Any], rulebase, rules: list[str]) -> str:
@@ -90,7 +161,8 @@ def _because(data: dict[str, Any], rulebase, rules: list[str]) -> str:
     return ""
 
 
-def _expects(data: dict[str, Any], names, rulebase, only: dict[str, set[str]] | None) -> list[Expect]:
+def _expects(data: dict[str, Any], names, rulebase, only: dict[str, set[str]] | None,
+             words: Words = ENGLISH) -> list[Expect]:
     """The conclusions of one answer as expected actions; `only`: per kind, the ids to keep (None: all)."""
     def keep(kind: str, ref: str) -> bool:
         return only is None or ref in only.get(kind, set())
@@ -99,68 +171,75 @@ def _expects(data: dict[str, Any], names, rulebase, only: dict[str, set[str]] | 
     for f in data["frameworks"]:
         if keep("frameworks", f["id"]):
             name = names("frameworks", f["id"], f["name"])
-            verb = "Invoke" if f["status"] == "existing" else "Propose"
-            out.append(Expect("frameworks", f["id"], name, f"{verb} {name}", f["recommendations"], f["rules"],
+            verb = "invoke" if f["status"] == "existing" else "propose"
+            out.append(Expect("frameworks", f["id"], name, words(verb, name=name), f["recommendations"], f["rules"],
                               f["basis"], _because(data, rulebase, f["rules"])))
     agencies = sorted(data["agencies"], key=lambda g: ROLE_ORDER.index(g["role"]) if g["role"] in ROLE_ORDER else 9)
     for g in agencies:
         if keep("agencies", g["id"]):
             name = names("agencies", g["id"], g["name"])
             rules = [r["rule"] for r in g["roles"] if r["role"] == g["role"]] or g["rules"]
-            out.append(Expect("agencies", g["id"], name, f"{name} {ROLE_VERB.get(g['role'], g['role'])}",
+            action = words(f"role_{g['role']}", name=name) if g["role"] in ROLE_ORDER else f"{name} {g['role']}"
+            out.append(Expect("agencies", g["id"], name, action,
                               g["recommendations"], rules, g["role_basis"], _because(data, rulebase, rules),
                               role=g["role"]))
     for s in data["states"]:
         if s["code"] != HOME and keep("states", s["code"]):
             name = names("states", s["code"], s["name"])
-            out.append(Expect("states", s["code"], name, f"Engage {name}", s["recommendations"], s["rules"],
+            out.append(Expect("states", s["code"], name, words("engage", name=name), s["recommendations"], s["rules"],
                               s["basis"], _because(data, rulebase, s["rules"])))
     for m in data["measures"]:
         if keep("measures", m["id"]):
-            out.append(Expect("measures", m["id"], m["text"], m["text"], m["recommendations"], m["rules"],
+            text = words.remark("measures", m["id"], m["text"])
+            out.append(Expect("measures", m["id"], text, text, m["recommendations"], m["rules"],
                               m["basis"], _because(data, rulebase, m["rules"])))
     for c in data["caveats"]:
         if keep("caveats", c["id"]):
-            out.append(Expect("caveats", c["id"], c["id"].replace("_", " "), f"Weigh: {c['text']}",
+            out.append(Expect("caveats", c["id"], words.caveat_name(c["id"]),
+                              words("weigh", text=words.remark("caveats", c["id"], c["text"])),
                               c["recommendations"], c["rules"], c["basis"], _because(data, rulebase, c["rules"])))
     return out
 
 
-def _name_of(data: dict[str, Any], kind: str, ref: str, catalog, names) -> str:
+def _name_of(data: dict[str, Any], kind: str, ref: str, catalog, names, words: Words = ENGLISH) -> str:
     if kind in ("frameworks", "agencies", "states"):
         return names(kind, ref, catalog.name(kind, ref))
     if kind == "measures" and ref in catalog.measures:
-        return catalog.measures[ref].text
+        return words.remark("measures", ref, catalog.measures[ref].text)
+    if kind == "caveats":
+        return words.caveat_name(ref)
     return ref.replace("_", " ")
 
 
-def modules(a, catalog, names, rulebase=None) -> list[Module]:
-    """The start and each inject as modules: what each adds, drops and keeps in play."""
+def modules(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Module]:
+    """The start and each inject as modules: what each adds, drops and keeps in play (in the
+    language of `words`)."""
     start = a.to_data()
     start.pop("stages", None)
     exercise = a.threat.get("exercise") or {}
-    out = [Module(0, module_label(0), "Starting situation", a.threat.get("description"), None, None, None, None,
-                  [], start, _expects(start, names, rulebase, None), [], [0], "")]
+    out = [Module(0, module_label(0, words), words("starting_situation"), a.threat.get("description"), None, None,
+                  None, None, [], start, _expects(start, names, rulebase, None, words), [], [0], "")]
     previous = start
     for st in a.stages or []:
         delta = st.delta
         only = {kind: set(delta.get(kind, {}).get("added", [])) for kind in KINDS}
         only["agencies"] |= set(delta.get("roles", {}))
-        removed = [(kind, _name_of(previous, kind, ref, catalog, names))
+        removed = [(kind, _name_of(previous, kind, ref, catalog, names, words))
                    for kind in KINDS for ref in delta.get(kind, {}).get("removed", [])]
         data = st.assessment
-        added = _expects(data, names, rulebase, only)
+        added = _expects(data, names, rulebase, only, words)
         earlier = [n for n in st.in_play if n != st.stage]
         leads = [names("agencies", g["id"], g["name"]) for g in data["agencies"] if g["role"] == "lead"]
         kept = ""
         if earlier:
             n_fw = len([f for f in data["frameworks"] if f["id"] not in only["frameworks"]])
-            kept = (f"Still in play from {', '.join(module_label(n).lower() for n in earlier)}: {n_fw} frameworks"
-                    + (f", {' and '.join(leads)} leading" if leads else ""))
+            kept = (words("still_in_play", count=n_fw,
+                          modules=words("comma").join(module_label(n, words).lower() for n in earlier))
+                    + (words("leading", names=words("and").join(leads)) if leads else ""))
         inject_ext = {}
         for raw in a.threat.get("injects", [])[st.stage - 1:st.stage]:
             inject_ext = {k: v for k, v in raw.items() if isinstance(k, str) and k.startswith("x_")}
-        out.append(Module(st.stage, module_label(st.stage), st.title, st.description, st.time, st.delivery,
+        out.append(Module(st.stage, module_label(st.stage, words), st.title, st.description, st.time, st.delivery,
                           st.sender, st.to, list(st.objectives), data, added, removed, list(st.in_play), kept,
                           inject_ext))
         previous = data
@@ -190,7 +269,7 @@ def who(agency_id: str, name: str, players: dict[str, list[str]]) -> str:
     return roles[0] if fold(name) in fold(roles[0]) else f"{roles[0]} ({name})"
 
 
-def responsible(module: Module, players: dict[str, list[str]], names) -> tuple[str, list[str]]:
+def responsible(module: Module, players: dict[str, list[str]], names, words: Words = ENGLISH) -> tuple[str, list[str]]:
     """The body responsible for a module: whoever the module makes lead or coordinate, else the current leads.
 
     Returns the display text and the agency ids. Only when no agency leads, coordinates or supports
@@ -203,16 +282,22 @@ def responsible(module: Module, players: dict[str, list[str]], names) -> tuple[s
                  [g for g in agencies if g["role"] == "support"]):
         if pool:
             pool = sorted(pool, key=lambda g: ROLE_ORDER.index(g["role"]))
-            text = "; ".join(f"{who(g['id'], names('agencies', g['id'], g['name']), players)} ({g['role']})"
-                             for g in pool)
+            text = "; ".join(words("responsible", who=who(g["id"], names("agencies", g["id"], g["name"]), players),
+                                   role=words.role(g["role"])) for g in pool)
             return text, [g["id"] for g in pool]
-    return module.to or "All players", []
+    return module.to or words("all_players"), []
 
 
 # --- the controller's MSEL -------------------------------------------------------------------
 
-MSEL_COLUMNS = ("Event", "Scenario time", "Module", "Inject", "Inject text", "Delivery method", "From", "To",
-                "Responsible player/agency", "Expected action(s)", "Objective(s)", "Recommendation(s)", "Notes")
+MSEL_KEYS = ("col_event", "col_time", "col_module", "col_inject", "col_text", "col_delivery", "col_from", "col_to",
+             "col_responsible", "col_actions", "col_objectives", "col_recommendations", "col_notes")
+MSEL_COLUMNS = tuple(MSEL_TEXT[k] for k in MSEL_KEYS)
+
+
+def msel_columns(words: Words = ENGLISH) -> list[str]:
+    """The MSEL's column headers (HSEEP's) in the language of `words`."""
+    return [words(k) for k in MSEL_KEYS]
 
 
 @dataclass
@@ -237,34 +322,38 @@ class MselRow:
                 self.responsible, self.actions, self.objectives, _nums(self.recommendations), self.notes]
 
 
-def _action_line(x: Expect) -> str:
-    return f"{x.action} (rec. {_nums(x.recommendations)})" if x.recommendations else x.action
+def _action_line(x: Expect, words: Words = ENGLISH) -> str:
+    return words("with_recommendations", action=x.action, numbers=_nums(x.recommendations)) \
+        if x.recommendations else x.action
 
 
-def msel_rows(a, catalog, names, rulebase=None) -> list[MselRow]:
-    """One row per module (the start is event 1), its expected actions together in one cell."""
+def msel_rows(a, catalog, names, rulebase=None, lang: str = "en") -> list[MselRow]:
+    """One row per module (the start is event 1), its expected actions together in one cell; the
+    phrases in Japanese with `lang` ja (text_ja.yaml's `exercise`)."""
+    words = Words(catalog, lang)
     players = players_by_agency(a.threat)
     rows = []
-    for m in modules(a, catalog, names, rulebase):
-        actions = [_action_line(x) for x in m.added]
-        actions += [f"No longer in play: {name}" for _kind, name in m.removed]
+    for m in modules(a, catalog, names, rulebase, words):
+        actions = [_action_line(x, words) for x in m.added]
+        actions += [words("no_longer_in_play", name=name) for _kind, name in m.removed]
         if m.kept:
             actions.append(m.kept)
         if not m.added and not m.removed:
-            actions.insert(0, "No new framework, lead or limit: continue the current response")
+            actions.insert(0, words("no_change"))
         notes = []
-        gk = [x.name if x.kind in ("frameworks", "agencies", "states") else x.id.replace("_", " ")
+        # a measure by its id in English (its text is long), by its text in Japanese (its id is English)
+        gk = [x.id.replace("_", " ") if x.kind == "measures" and not words.ja else x.name
               for x in m.added if x.basis != "document"]
         if gk:
-            notes.append("basis: general knowledge for " + ", ".join(gk))
+            notes.append(words("general_knowledge", names=words("comma").join(gk)))
         for key, value in m.extensions.items():
             notes.append(f"{key}: {value if isinstance(value, str) else _json(value)}")
         recs = sorted({n for x in m.added for n in x.recommendations})
-        rows.append(MselRow(m.number + 1, m.time or ("D-day, STARTEX" if m.number == 0 else ""), m.label, m.title,
-                            m.description or "", m.delivery or ("briefing" if m.number == 0 else ""),
-                            m.sender or ("Exercise control" if m.number == 0 else ""),
-                            m.to or ("All players" if m.number == 0 else ""),
-                            responsible(m, players, names)[0], actions, m.objectives, recs, notes))
+        rows.append(MselRow(m.number + 1, m.time or (words("startex") if m.number == 0 else ""), m.label, m.title,
+                            m.description or "", m.delivery or (words("briefing") if m.number == 0 else ""),
+                            m.sender or (words("exercise_control") if m.number == 0 else ""),
+                            m.to or (words("all_players") if m.number == 0 else ""),
+                            responsible(m, players, names, words)[0], actions, m.objectives, recs, notes))
     return rows
 
 

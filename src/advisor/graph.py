@@ -39,6 +39,12 @@ class Graph:
     new: set[str] = field(default_factory=set)  # bodies that arrived with this stage (ids and codes)
     grouped: bool = False
     per_node: float = 0.0  # edges per node with every edge drawn (before grouping)
+    # the clusters' titles and the agencies' roles in the picture's language, by key ("agencies",
+    # "states", a layer id, "role_lead", ...); what is missing is English
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def title(self, key: str, english: str) -> str:
+        return self.titles.get(key) or english
 
 
 @dataclass
@@ -228,12 +234,25 @@ def build(a: Assessment, names=None, *, states=(), layers=(), group: bool | None
     """
     name = names or (lambda kind, ref, default: default)
     g = _filtered(_full(a, name), states, layers)
+    g.titles = _titles(names)
     if before is not None:
         g.new = _nodes(g) - _nodes(_filtered(_full(before, name), states, layers))
     g.per_node = density(g).per_node
     if group or (group is None and g.per_node > DENSE):
         g = grouped(g)
     return g
+
+
+def _titles(names) -> dict[str, str]:
+    """The clusters' titles and the roles in Japanese when `names` asks for Japanese (--lang ja)."""
+    catalog = getattr(names, "catalog", None)
+    if catalog is None or getattr(names, "lang", "en") != "ja":
+        return {}
+    tj = catalog.text_ja
+    titles = {"agencies": tj.labels.get("graph_agencies", ""), "states": tj.labels.get("graph_states", "")}
+    titles.update(tj.vocabulary.get("layers", {}))
+    titles.update({k: v for k, v in tj.labels.items() if k.startswith("role_")})
+    return {k: v for k, v in titles.items() if v}
 
 
 def stage_assessment(a: Assessment, n: int) -> Assessment:
@@ -316,13 +335,15 @@ def to_dot(g: Graph, title: str = "", name: str = "network") -> str:
              + (", compound=true" if _clusters_linked(g) else "")
              + (f", label={_dot_quote(title)}, labelloc=t" if title else "") + "];",
              '  node [fontname="Helvetica", fontsize=10];', '  edge [color="#888888", arrowsize=0.6];']
-    lines.append('  subgraph cluster_agencies { label="Japanese agencies"; color="#b0b0b0";')
+    lines.append(f'  subgraph cluster_agencies {{ label={_dot_quote(g.title("agencies", "Japanese agencies"))}; '
+                 'color="#b0b0b0";')
     for ref, label, role in g.agencies:
-        lines.append(f'    {_id("a_", ref)} [label={_dot_quote(_new(ref, g, f"{label} ({role})"), 34)}, shape=box, '
+        shown = f"{label} ({g.title('role_' + role, role)})"
+        lines.append(f'    {_id("a_", ref)} [label={_dot_quote(_new(ref, g, shown), 34)}, shape=box, '
                      f'style="rounded,filled", fillcolor="{"#f6d38a" if role == "lead" else "#fbeccb"}"'
                      f'{_NEW_DOT if ref in g.new else ""}];')
     lines.append("  }")
-    lines.append('  subgraph cluster_states { label="States"; color="#b0b0b0";')
+    lines.append(f'  subgraph cluster_states {{ label={_dot_quote(g.title("states", "States"))}; color="#b0b0b0";')
     for ref, label in g.states:
         shown = label if "+" in ref else f"{label} ({ref})"
         lines.append(f'    {_id("s_", ref)} [label={_dot_quote(_new(ref, g, shown), 34)}, shape=ellipse, style=filled, '
@@ -332,7 +353,8 @@ def to_dot(g: Graph, title: str = "", name: str = "network") -> str:
         members = [f for f in g.frameworks if f[2] == layer]
         if not members:
             continue
-        lines.append(f'  subgraph cluster_{layer} {{ label={_dot_quote(LAYER_TITLES[layer])}; color="#b0b0b0";')
+        lines.append(f'  subgraph cluster_{layer} {{ label={_dot_quote(g.title(layer, LAYER_TITLES[layer]))}; '
+                     'color="#b0b0b0";')
         for ref, label, _, status in members:
             style = '"filled,dashed"' if status == "proposed" else "filled"
             lines.append(f'    {_id("f_", ref)} [label={_dot_quote(_new(ref, g, label), 34)}, shape=box, style={style}, '
@@ -365,11 +387,12 @@ def _mermaid_label(text: str) -> str:
 def to_mermaid(g: Graph) -> str:
     """A Mermaid flowchart: renders on code-hosting sites inside a ```mermaid block."""
     lines = ["flowchart LR"]
-    lines.append('  subgraph agencies["Japanese agencies"]')
+    lines.append(f"  subgraph agencies[{_mermaid_label(g.title('agencies', 'Japanese agencies'))}]")
     for ref, label, role in g.agencies:
-        lines.append(f"    {_id('a_', ref)}({_mermaid_label(_new(ref, g, f'{label} ({role})'))})")
+        shown = f"{label} ({g.title('role_' + role, role)})"
+        lines.append(f"    {_id('a_', ref)}({_mermaid_label(_new(ref, g, shown))})")
     lines.append("  end")
-    lines.append('  subgraph states["States"]')
+    lines.append(f"  subgraph states[{_mermaid_label(g.title('states', 'States'))}]")
     for ref, label in g.states:
         shown = label if "+" in ref else f"{label} ({ref})"
         lines.append(f"    {_id('s_', ref)}([{_mermaid_label(_new(ref, g, shown))}])")
@@ -377,7 +400,7 @@ def to_mermaid(g: Graph) -> str:
     for layer, title in LAYER_TITLES.items():
         members = [f for f in g.frameworks if f[2] == layer]
         if members:
-            lines.append(f'  subgraph {layer}["{title}"]')
+            lines.append(f"  subgraph {layer}[{_mermaid_label(g.title(layer, title))}]")
             for ref, label, _, status in members:
                 lines.append(f"    {_id('f_', ref)}[{_mermaid_label(_new(ref, g, label))}]")
             lines.append("  end")

@@ -598,6 +598,21 @@ BRIEF_LABELS = {
     "kind_agencies": "agencies",
     "kind_measures": "measures",
     "kind_caveats": "caveats",
+    # the master scenario events list at the end of the guide: headers and phrases
+    "msel_stage": "Stage",
+    "msel_inject": "Inject",
+    "msel_action": "Expected action",
+    "msel_who": "Who",
+    "msel_recommendations": "Recommendations",
+    "msel_rec": "Rec.",
+    "msel_invoke": "Invoke: {name}",
+    "msel_lead": "Lead Japan's response",
+    "msel_coordinate": "Coordinate the ministries",
+    "msel_keep_in_mind": "Keep in mind: {text}",
+    "msel_no_change": "No new framework or lead: continue the current response",
+    # the network picture's clusters (the layers' titles are the vocabulary's)
+    "graph_agencies": "Japanese agencies",
+    "graph_states": "States",
 }
 
 
@@ -671,7 +686,7 @@ def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
         if facilitator:
             out += _brief_answers_markdown(p, m, mermaid, sep)
     if facilitator and p.msel:
-        out += [f"## {L('msel')}", "", msel_markdown(p.msel), ""]
+        out += [f"## {L('msel')}", "", msel_markdown(p.msel, L), ""]
     out += [f"## {L('references')}", ""] + [f"- {L('recommendation')} {n}: “{e(title, False)}”" for n, title in p.references]
     out += ["", marking, ""]
     return printable("\n".join(out))
@@ -887,7 +902,8 @@ def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: s
         out.append("</section>")
     if facilitator and p.msel:
         out.append(f"<section><h2>{L('msel')}</h2><table><thead><tr>"
-                   "<th>Stage</th><th>Inject</th><th>Expected action</th><th>Who</th><th>Rec.</th></tr></thead><tbody>")
+                   + "".join(f"<th>{L(k)}</th>" for k in ("msel_stage", "msel_inject", "msel_action", "msel_who",
+                                                           "msel_rec")) + "</tr></thead><tbody>")
         for x in p.msel:
             out.append(f"<tr><td>{x.stage}</td><td>{e(x.inject)}</td><td>{e(x.action)}</td><td>{e(x.actor)}</td>"
                        f"<td>{_nums_or_dash(x.recommendations)}</td></tr>")
@@ -993,8 +1009,9 @@ def brief_handout_html(p, paper: str = "a4") -> str:
     return "\n".join(out) + "\n"
 
 
-def msel_markdown(actions) -> str:
-    return _md_table(["Stage", "Inject", "Expected action", "Who", "Recommendations"],
+def msel_markdown(actions, label=BRIEF_LABELS.__getitem__) -> str:
+    """The guide's MSEL as a Markdown table; `label` gives the headers (a brief's labels, English by default)."""
+    return _md_table([label(k) for k in ("msel_stage", "msel_inject", "msel_action", "msel_who", "msel_recommendations")],
                      [[x.stage, x.inject, x.action, x.actor, _nums_or_dash(x.recommendations)] for x in actions])
 
 

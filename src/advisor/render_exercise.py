@@ -12,7 +12,7 @@ import io
 import re
 from typing import Any
 
-from .exercise import MSEL_COLUMNS, RATINGS, Card, Guide, MselRow, Report
+from .exercise import ENGLISH, RATINGS, Card, Guide, MselRow, Report, Words, msel_columns
 from .render import _Markdown, _md_escape, _md_table, printable
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -31,11 +31,12 @@ def _nums(numbers) -> str:
     return ", ".join(str(n) for n in numbers)
 
 
-def _head(exercise: dict[str, Any], title: str, what: str) -> list[str]:
+def _head(exercise: dict[str, Any], title: str, what: str, words: Words = ENGLISH) -> list[str]:
     """The document's heading lines (Markdown): marking, exercise, scenario."""
     marking = exercise.get("marking", "FOR EXERCISE USE ONLY") if exercise else "FOR EXERCISE USE ONLY"
     lines = [f"**{_md_escape(marking, block=False)}**", "", f"# {what}: {_md_escape(exercise.get('name') or title, block=False)}", ""]
-    facts = [("Scenario", title), ("Sponsor", exercise.get("sponsor")), ("Dates", exercise.get("dates"))]
+    facts = [(words("scenario"), title), (words("sponsor"), exercise.get("sponsor")),
+             (words("dates"), exercise.get("dates"))]
     lines += [f"- **{k}:** {_md_escape(v, block=False)}" for k, v in facts if v]
     return lines + [""]
 
@@ -47,19 +48,19 @@ def _md_lines(values: list[str]) -> _Markdown:
     return _Markdown("<br>".join(_md_escape(v, block=False) for v in values))
 
 
-def msel_markdown(rows: list[MselRow], exercise: dict[str, Any], title: str) -> str:
+def msel_markdown(rows: list[MselRow], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
     body = []
     for r in rows:
         cells = r.cells()
         body.append([_md_lines(c) if isinstance(c, list) else c for c in cells])
-    return "\n".join(_head(exercise, title, "Master Scenario Events List") + [_md_table(list(MSEL_COLUMNS), body)]) + "\n"
+    return "\n".join(_head(exercise, title, words("title"), words) + [_md_table(msel_columns(words), body)]) + "\n"
 
 
-def msel_csv(rows: list[MselRow]) -> str:
+def msel_csv(rows: list[MselRow], words: Words = ENGLISH) -> str:
     """The MSEL as CSV for spreadsheets: a BOM (so Excel reads UTF-8), CRLF rows, quoted line breaks."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(MSEL_COLUMNS)
+    writer.writerow(msel_columns(words))
     writer.writerows([[cell_text(c) for c in r.cells()] for r in rows])
     return "\ufeff" + buf.getvalue()
 
@@ -67,7 +68,7 @@ def msel_csv(rows: list[MselRow]) -> str:
 WIDTHS = (7, 14, 10, 32, 48, 14, 22, 22, 36, 70, 12, 16, 36)
 
 
-def msel_xlsx(rows: list[MselRow], exercise: dict[str, Any], title: str) -> bytes:
+def msel_xlsx(rows: list[MselRow], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> bytes:
     """The MSEL as an Excel workbook: every cell text (no formulas), the header bold and frozen."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -76,7 +77,7 @@ def msel_xlsx(rows: list[MselRow], exercise: dict[str, Any], title: str) -> byte
     wb = Workbook()
     ws = wb.active
     ws.title = "MSEL"
-    ws.append(list(MSEL_COLUMNS))
+    ws.append(msel_columns(words))
     for r in rows:
         ws.append([cell_text(c) for c in r.cells()])
     wrap = Alignment(wrap_text=True, vertical="top")
