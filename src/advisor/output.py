@@ -123,12 +123,16 @@ def _stdout_bytes(text: str) -> bytes:
 def to_stdout(text: str) -> None:
     """Write to standard output, encoded for it, flushed. When stdout is a regular file (`> out`) and the
     disk fills, what was written of this text is taken back; a closed pipe is raised as BrokenPipeError."""
-    data = _stdout_bytes(text)
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:  # a text-only stream (tests, notebooks) or a closed one
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    _bytes_to_stdout(_stdout_bytes(text), buffer)
+
+
+def _bytes_to_stdout(data: bytes, buffer) -> None:
+    """Every byte to standard output's buffer, or an OutputError (what was written taken back)."""
     sys.stdout.flush()
     before = None
     try:
@@ -163,44 +167,25 @@ def write_text(text: str, output: str | None, inputs: Iterable[str | Path] = ())
     if stream:
         (to_stdout if stream == "stdout" else to_stderr)(text)
         return
-    st = check_target(output, inputs)
-    data = text.encode("utf-8")
-    if st is not None and not stat.S_ISREG(st.st_mode):  # a device or a pipe: written as it is, never replaced
-        _write_stream(output, data)
-        return
-    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
-    directory = os.path.dirname(output) or "."
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(output)}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write here: {_reason(exc)}", path=output) from None
-    try:
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fchmod(fh.fileno(), mode)
-            os.replace(tmp, output)
-        except OSError as exc:
-            raise OutputError(f"cannot write: {_reason(exc)}; the file was left as it was", path=output) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _replace(text.encode("utf-8"), output, inputs)
 
 
 def write_bytes(data: bytes, output: str | None, inputs: Iterable[str | Path] = (), *, what: str = "binary") -> None:
     """Write one whole binary document (XLSX, DOCX) as `write_text` writes text; never to a terminal."""
-    if output is None or output == "-":
+    if _standard(output) == "stdout":
         buffer = getattr(sys.stdout, "buffer", None)
         if sys.stdout.isatty() or buffer is None:
             raise OutputError(f"{what} is binary and would garble the terminal: give -o FILE, or pipe the output",
                               path="<stdout>")
-        sys.stdout.flush()
-        buffer.write(data)
-        buffer.flush()
+        _bytes_to_stdout(data, buffer)
         return
+    _replace(data, output, inputs)
+
+
+def _replace(data: bytes, output: str, inputs: Iterable[str | Path]) -> None:
+    """A regular file replaced atomically (its mode kept, or the umask's); a device or pipe written as it is."""
     st = check_target(output, inputs)
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    if st is not None and not stat.S_ISREG(st.st_mode):  # a device or a pipe: written as it is, never replaced
         _write_stream(output, data)
         return
     mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
