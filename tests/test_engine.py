@@ -182,23 +182,27 @@ def test_state_is_deleted_even_when_an_assessment_fails(monkeypatch, assess_raw)
     assert dump(assess_raw(PIRACY)) == clean
 
 
-def test_exception_in_an_action_is_raised_not_swallowed(monkeypatch, assess_raw):
-    """durable-rules stores an action's exception in the state; we check it after every assert."""
+def test_direct_engine_path_starts_the_actions_durable_rules_own_layer_would(assess_raw):
+    """advisor drives durable-rules' C engine directly (no closure, no state round trip per action):
+    on a ruleset of its own, the actions it collects are those, in the order, that durable-rules'
+    Python layer runs for the same facts."""
     assess_raw(PIRACY)  # make sure the rule base is registered
-
-    def make_action(name):
-        def action(c):
-            raise ValueError("broken action")
-        return action
-
-    monkeypatch.setattr(engine._RECORDER, "make_action", make_action)
     _, dre = engine._durable()
     host = engine._host()
-    if "pitfall_action" not in host._ruleset_directory:  # a ruleset whose action raises
-        host.register_rulesets({"pitfall_action": {"r": {"all": [{"m": {"kind": "x"}}], "run": "r"}}})
-    with pytest.raises(EngineError, match="broken action"):
-        engine._assert(host, ["pitfall_action"], [{"kind": "x"}], dre)
-    host.delete_state("pitfall_action", engine.SID)
+    rules = {"a": {"all": [{"m": {"kind": "x"}}], "run": "a"},
+             "b": {"all": [{"m": {"$and": [{"kind": "x"}, {"n": 2}]}}], "run": "b"},
+             "c": {"all": [{"m": {"kind": "y"}}], "run": "c"},
+             "z_any": {"all": [{"m": {"$ex": {"kind": 1}}}], "run": "z_any"}}
+    for name in ("pitfall_direct", "pitfall_layer"):
+        if name not in host._ruleset_directory:
+            host.register_rulesets({name: copy.deepcopy(rules)})  # durable-rules mutates what it registers
+    facts = [{"kind": "x", "n": 2}, {"kind": "y"}, {"kind": "w"}]
+    direct = engine._assert(host, ["pitfall_direct"], facts, dre)
+    engine._RECORDER.fired.clear()
+    host.assert_facts("pitfall_layer", [{**f, "sid": engine.SID} for f in facts])
+    assert direct == list(engine._RECORDER.fired) and sorted(set(direct)) == ["a", "b", "c", "z_any"]
+    for name in ("pitfall_direct", "pitfall_layer"):
+        host.delete_state(name, engine.SID)
 
 
 def test_engine_error_codes_become_clear_messages(monkeypatch, assess_raw):
@@ -208,7 +212,7 @@ def test_engine_error_codes_become_clear_messages(monkeypatch, assess_raw):
     def fail(*args, **kwargs):
         raise dre.error("Could not assert facts, error code: 303")
 
-    monkeypatch.setattr(host, "assert_facts", fail)
+    monkeypatch.setattr(dre, "assert_facts", fail)
     with pytest.raises(EngineError, match="too many rule conditions matched one fact at once"):
         assess_raw(PIRACY)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -154,19 +155,32 @@ def _abandon(name: str) -> None:
 
 
 def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
-    _RECORDER.fired.clear()
+    """Assert facts into rulesets and collect the rules whose actions the engine starts, in order.
+
+    This drives durable-rules' C engine (`durable_rules_engine`) directly, with the same rulesets
+    and the same matching as its Python layer: that layer serialises the state to JSON and back,
+    builds a closure and reads the clock for every action, most of an assessment's time. Our actions
+    only record a name and change no state, so an action is completed as soon as it is started.
+    """
+    fired: list[str] = []
     for name in names:
         sid = _sid(name)
+        handle = host.get_ruleset(name)._handle
         try:
-            host.assert_facts(name, [{**f, "sid": sid} for f in facts])
+            code, state = dre.assert_facts(handle, json.dumps([{**f, "sid": sid} for f in facts], ensure_ascii=False))
+            if code in (1, 2):  # not handled, or only observed: the catch-all rule makes neither happen
+                raise EngineError(f"the engine did not take the facts (code {code}) in ruleset {name}")
+            state = 0 if code == 3 else state  # as durable-rules' own layer does
+            action = dre.start_action_for_state(handle, state)
+            while action:
+                fired.append(next(iter(json.loads(action[1]))))
+                following = dre.complete_and_start_action(handle, state)
+                action = (None, following) if following else None
         except dre.error as exc:
             _abandon(name)
             code = str(exc).rsplit(" ", 1)[-1]
             raise EngineError(f"the engine failed: {ENGINE_ERRORS.get(code, str(exc))}") from None
-        state = host.get_state(name, sid)
-        if "exception" in state:
-            raise EngineError(f"a rule action failed: {state['exception']}")
-    return list(_RECORDER.fired)
+    return fired
 
 
 def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
