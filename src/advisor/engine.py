@@ -154,6 +154,15 @@ def _abandon(name: str) -> None:
     _SIDS[name] = f"{SID}-{len(_ABANDONED)}"
 
 
+def _action_name(message: str) -> str:
+    """The rule of an action message `{"<rule>": {...}}`, read without parsing the facts it carries."""
+    end = message.find('"', 2)
+    name = message[2:end]
+    if message.startswith('{"') and end > 2 and "\\" not in name:
+        return name
+    return next(iter(json.loads(message)))
+
+
 def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
     """Assert facts into rulesets and collect the rules whose actions the engine starts, in order.
 
@@ -173,7 +182,7 @@ def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
             state = 0 if code == 3 else state  # as durable-rules' own layer does
             action = dre.start_action_for_state(handle, state)
             while action:
-                fired.append(next(iter(json.loads(action[1]))))
+                fired.append(_action_name(action[1]))
                 following = dre.complete_and_start_action(handle, state)
                 action = (None, following) if following else None
         except dre.error as exc:
