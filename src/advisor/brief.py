@@ -325,7 +325,7 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
         m.questions = [(n, tx.title(n), tx.questions(n)) for n in numbers]
         _module_answers(m, data, new, tx, names, as_of)
         if st is not None:
-            m.changes = "; ".join(f"{k} {_short(val)}" for k, val in st.changes.items())
+            m.changes = tx.label("change_sep").join(_change(k, val, tx, catalog, names) for k, val in st.changes.items())
             m.in_play = [titles.get(s, str(s)) for s in st.in_play]
             for kind in ("recommendations", "frameworks", "states", "agencies", "measures", "caveats"):
                 change = st.delta.get(kind, {})
@@ -383,6 +383,31 @@ def parties(a: Assessment, catalog, names, fmt: str) -> str | None:
     if fmt == "html":
         return to_svg(g)
     return re.sub(r"\n *subgraph [^\n]*\n *end(?=\n)", "", to_mermaid(g))  # no empty boxes
+
+
+CHANGE_FIELDS = {"type": "types", "region": "regions", "targets": "targets", "actor": "actors",
+                 "severity": "severities", "attributes": "attributes"}  # a changed field's vocabulary section
+
+
+def _change(key: str, value: Any, tx: _Texts, catalog, names) -> str:
+    """One change an inject makes, as the guide shows it: the descriptor's field and value in English
+    (`type missile_launch`), the field's label and the value's label in Japanese (種類：ミサイル発射)."""
+    if not tx.ja:
+        return tx.label("change").format(field=key, value=_short(value))
+    comma = "、"
+    field = tx.label("fact_also" if key == "attributes" else f"fact_{key}") if key in CHANGE_FIELDS or key == "states" \
+        else key
+    if key == "states":
+        shown = comma.join(names("states", c, catalog.state_name(c)) for c in value)
+    elif key == "attributes" and isinstance(value, dict):
+        shown = comma.join(tx.vocab("attributes", k, k) if on else tx.label("change_off").format(
+            name=tx.vocab("attributes", k, k)) for k, on in value.items())
+    elif key in CHANGE_FIELDS:
+        section = CHANGE_FIELDS[key]
+        shown = comma.join(tx.vocab(section, v, str(v)) for v in (value if isinstance(value, list) else [value]))
+    else:
+        shown = _short(value)
+    return tx.label("change").format(field=field, value=shown)
 
 
 def _short(value: Any) -> str:

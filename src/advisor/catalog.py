@@ -133,14 +133,14 @@ class SectorEntry(_Strict):
 
 class TextJa(_Strict):
     """Japanese display text (text_ja.yaml) for --lang ja: the brief's headings and labels, the
-    recommendations' titles, the vocabulary's labels and the MSEL's headers and phrases. What it
+    recommendations' titles, the vocabulary's labels and the exercise documents' headers and phrases. What it
     lacks prints in English."""
 
     labels: dict[str, str] = {}
     recommendations: dict[int, str] = {}
     vocabulary: dict[str, dict[str, str]] = {}  # section (types, regions, ...) -> id -> label
     caveats: dict[str, str] = {}  # caveat id -> a short name
-    exercise: dict[str, str] = {}  # the HSEEP MSEL's headers and phrases (advisor msel), by key
+    exercise: dict[str, str] = {}  # the exercise documents' headers and phrases (msel, eeg, hotwash, rolecards), by key
 
 
 def _entries(value, key: str):
@@ -436,11 +436,11 @@ def _fields(text: str) -> set[str]:
 
 def _check_phrases(tj: TextJa) -> list[str]:
     """The Japanese labels and MSEL phrases: known keys, and the same {fields} as the English ones."""
-    from .exercise import MSEL_TEXT
+    from .exercise import EXERCISE_TEXT
     from .render import BRIEF_LABELS
 
     problems = []
-    for section, english, entries in (("labels", BRIEF_LABELS, tj.labels), ("exercise", MSEL_TEXT, tj.exercise)):
+    for section, english, entries in (("labels", BRIEF_LABELS, tj.labels), ("exercise", EXERCISE_TEXT, tj.exercise)):
         for key, text in entries.items():
             if key not in english:
                 problems.append(f"text_ja.yaml: {section}: unknown key '{key}' (did you mean {nearest(key, english)}?)")

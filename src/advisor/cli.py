@@ -852,15 +852,16 @@ def eeg(threat, fmt, output, lang, rules_dir):
         advisor eeg threats/korean_peninsula_exercise.json
         advisor eeg threats/korean_peninsula_exercise.json --format docx -o eeg.docx
     """
-    from .exercise import guides
+    from .exercise import Words, guides
     from .render_exercise import eeg_docx, eeg_html, eeg_markdown
 
     rulebase, a, names, exercise, title = _exercise_input(threat, rules_dir, lang)
-    found = guides(a, rulebase.catalog, names, rulebase)
+    words = Words(rulebase.catalog, lang)
+    found = guides(a, rulebase.catalog, names, rulebase, words)
     if fmt == "docx":
-        _write_binary(eeg_docx(found, exercise, title), output, [threat], "DOCX")
+        _write_binary(eeg_docx(found, exercise, title, words), output, [threat], "DOCX")
     else:
-        write_output((eeg_html if fmt == "html" else eeg_markdown)(found, exercise, title), output, [threat])
+        write_output((eeg_html if fmt == "html" else eeg_markdown)(found, exercise, title, words), output, [threat])
 
 
 @main.command()
@@ -884,40 +885,49 @@ def hotwash(threat, decisions, fmt, output, lang, rules_dir):
         advisor hotwash threats/korean_peninsula_exercise.json decisions.yaml
         advisor hotwash threats/korean_peninsula_exercise.json decisions.csv --format docx -o aar.docx
     """
-    from .exercise import modules, read_decisions, score
+    from .exercise import Words, modules, read_decisions, score
     from .render_exercise import hotwash_docx, hotwash_html, hotwash_markdown
 
     rulebase, a, names, _exercise, _title = _exercise_input(threat, rules_dir, lang)
+    words = Words(rulebase.catalog, lang)
     found = read_decisions(decisions, rulebase.catalog, modules(a, rulebase.catalog, names))
-    report = score(a, found, rulebase.catalog, names, rulebase)
+    report = score(a, found, rulebase.catalog, names, rulebase, words)
     if fmt == "docx":
-        _write_binary(hotwash_docx(report), output, [threat, decisions], "DOCX")
+        _write_binary(hotwash_docx(report, words), output, [threat, decisions], "DOCX")
     else:
-        write_output((hotwash_html if fmt == "html" else hotwash_markdown)(report), output, [threat, decisions])
+        write_output((hotwash_html if fmt == "html" else hotwash_markdown)(report, words), output,
+                     [threat, decisions])
 
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
+              show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
 @guarded
 def rolecards(threat, fmt, output, lang, rules_dir):
     """Write a role card per Japanese agency taking part: its roles per module, the measures that
-    name it or its sector, its partners (frameworks, states) and its legal limits; HTML prints
-    one card a page.
+    name it or its sector, its partners (frameworks, states) and its legal limits; HTML and DOCX
+    print one card a page. DOCX needs -o FILE or a pipe.
 
     Example:
 
         advisor rolecards threats/korean_peninsula_exercise.json --format html -o cards.html
+        advisor rolecards threats/korean_peninsula_exercise.json --lang ja --format docx -o cards.docx
     """
-    from .exercise import role_cards
-    from .render_exercise import rolecards_html, rolecards_markdown
+    from .exercise import Words, role_cards
+    from .render_exercise import rolecards_docx, rolecards_html, rolecards_markdown
 
     rulebase, a, names, exercise, title = _exercise_input(threat, rules_dir, lang)
-    cards = role_cards(a, rulebase.catalog, names, rulebase)
-    write_output((rolecards_html if fmt == "html" else rolecards_markdown)(cards, exercise, title), output, [threat])
+    words = Words(rulebase.catalog, lang)
+    cards = role_cards(a, rulebase.catalog, names, rulebase, words)
+    if fmt == "docx":
+        _write_binary(rolecards_docx(cards, exercise, title, words), output, [threat], "DOCX")
+    else:
+        write_output((rolecards_html if fmt == "html" else rolecards_markdown)(cards, exercise, title, words),
+                     output, [threat])
 
 
 @main.command()

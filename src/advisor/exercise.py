@@ -18,14 +18,12 @@ from .errors import InputError, clip, nearest
 
 KINDS = ("frameworks", "agencies", "states", "measures", "caveats")
 ROLE_ORDER = ("lead", "coordinate", "support", "participate")
-ROLE_VERB = {"lead": "leads Japan's response", "coordinate": "coordinates the ministries and agencies",
-             "support": "supports", "participate": "takes part"}
-RATINGS = (("P", "Performed without challenges"), ("S", "Performed with some challenges"),
-           ("M", "Performed with major challenges"), ("U", "Unable to be performed"))
+RATINGS = ("P", "S", "M", "U")  # HSEEP's ratings; their meanings are EXERCISE_TEXT's rating_p, ...
 HOME = "JPN"  # the players are Japan; engaging Japan itself is no decision
 
-# The MSEL's headers and phrases in English; text_ja.yaml's `exercise` has them in Japanese (--lang ja).
-MSEL_TEXT = {
+# The exercise documents' headers and phrases in English (the MSEL, the evaluation guides, the hot
+# wash and the role cards); text_ja.yaml's `exercise` has them in Japanese (--lang ja).
+EXERCISE_TEXT = {
     "title": "Master Scenario Events List",
     "scenario": "Scenario",
     "sponsor": "Sponsor",
@@ -67,6 +65,100 @@ MSEL_TEXT = {
     "comma": ", ",
     "no_change": "No new framework, lead or limit: continue the current response",
     "general_knowledge": "basis: general knowledge for {names}",
+    # shared by the evaluation guides, the hot wash and the role cards
+    "basis_document": "document",
+    "basis_general_knowledge": "general knowledge",
+    "rec": "Rec.",
+    "rule": "Rule",
+    "player": "Player",
+    "labelled": "{label}: {value}",
+    "page_title": "{what}: {name}",
+    "sep": "; ",
+    # the Exercise Evaluation Guides
+    "eeg_title": "Exercise Evaluation Guides",
+    "eeg_page": "EEG",
+    "rating_key": "Rating: {ratings}",
+    "rating_item": "{letter} = {text}",
+    "rating_p": "Performed without challenges",
+    "rating_s": "Performed with some challenges",
+    "rating_m": "Performed with major challenges",
+    "rating_u": "Unable to be performed",
+    "no_objectives": "The descriptor has no exercise objectives: add `exercise.objectives` to get a guide per objective.",
+    "objective": "Objective {id}: {text}",
+    "recommendations": "Recommendations",
+    "modules": "Modules",
+    "guide_meta": "Recommendations: {recommendations}; modules: {modules}",
+    "task_action": "Critical task (expected action)",
+    "task_basis": "Basis",
+    "observations": "Observations",
+    "task_rating": "Rating",
+    "continuing": "{action} (continuing)",
+    "no_tasks": "No module tests this objective.",
+    "reasons": "Reasons behind the tasks:",
+    "observations_write_in": "Observations (strengths, areas for improvement):",
+    "overall_rating": "Overall rating of the objective (P / S / M / U):",
+    "overall_rating_short": "Overall rating (P / S / M / U):",
+    "evaluator": "Evaluator:",
+    # the hot wash, the After-Action Report and the Improvement Plan
+    "aar_title": "After-Action Report / Improvement Plan",
+    "aar_page": "AAR/IP",
+    "hotwash": "Hot wash: decisions against the rule-derived expectations",
+    "summary": "{done} expected actions done, {late} done late, {missed} missed, {extra} done but not expected.",
+    "result": "Result",
+    "action": "Action",
+    "result_done": "expected, done",
+    "result_late": "expected, done late ({when})",
+    "result_missed": "expected, missed",
+    "result_unexpected": "done, not expected",
+    "with_role": "{name} ({role})",
+    "no_rule": "no rule concludes it",
+    "players_notes": "Players' notes",
+    "strengths": "Strengths",
+    "none_recorded": "(none recorded)",
+    "improvements": "Areas for improvement",
+    "none": "(none)",
+    "improvement_plan": "Improvement Plan",
+    "plan_issue": "Issue",
+    "plan_recommendation": "Recommendation",
+    "plan_action": "Corrective action",
+    "plan_responsible": "Responsible agency",
+    "plan_due": "Due",
+    "no_corrective": "No corrective action: every expected action was done.",
+    "due_note": "Due dates are left for the planners.",
+    "where": "{module} ({title})",
+    "at": "{where}: {text}",
+    "not_done": "{where}: not done: {action}; {asks}",
+    "done_late": "{where}: done late, only in {when}: {action}; {asks}",
+    "role_given": "{name}: the players gave it '{given}'; the rules give it '{role}' (rec. {numbers})",
+    "not_expected": "{where}: done but not expected: {name}; no rule in play concludes it ({cited})",
+    "not_expected_rules": "{where}: done but not expected: {name}; no rule in play concludes it ({cited}; "
+                          "rules that would: {rules})",
+    "cited": "the document cites it in recommendation {numbers}",
+    "not_cited": "the document does not cite it",
+    "asks_one": "recommendation {numbers} asks for it (rule {rules})",
+    "asks_many": "recommendations {numbers} ask for it (rule {rules})",
+    "plan_not_done": "{module}: {action} was not done",
+    "plan_recommendation_title": "{numbers}: {title}",
+    "corrective_frameworks": "Plan and rehearse when to {action}",
+    "corrective_lead": "Agree in advance that {name} leads Japan's response",
+    "corrective_coordinate": "Agree in advance that {name} coordinates the ministries and agencies",
+    "corrective_support": "Agree in advance that {name} supports",
+    "corrective_participate": "Agree in advance that {name} takes part",
+    "corrective_states": "Prepare the channels to {action}",
+    "corrective_measures": "Build into the plan: {action}",
+    "because": "{text} (because: {because})",
+    # the role cards
+    "cards_title": "Role cards",
+    "card_role": "{module}: {role} (rule {rule}; rec. {numbers}; basis: {basis})",
+    "card_note": "{text}: {note}",
+    "card_cited": "{text} ({citation})",
+    "card_asks": "What the document asks of you",
+    "card_measures": "Measures that name you or your sector",
+    "card_frameworks": "Frameworks you work in",
+    "card_states": "States you work with",
+    "card_limits": "Your legal limits",
+    "none_named": "(none named)",
+    "none_in_scenario": "(none in this scenario)",
 }
 
 
@@ -79,8 +171,15 @@ class Words:
         self.ja = lang == "ja" and catalog is not None
 
     def __call__(self, key: str, **fields: Any) -> str:
-        text = (self.catalog.text_ja.exercise.get(key) if self.ja else None) or MSEL_TEXT[key]
+        text = (self.catalog.text_ja.exercise.get(key) if self.ja else None) or EXERCISE_TEXT[key]
         return text.format(**fields)
+
+    def basis(self, basis: str) -> str:
+        return self(f"basis_{basis}") if f"basis_{basis}" in EXERCISE_TEXT else basis.replace("_", " ")
+
+    def title(self, number: int, english: str) -> str:
+        """A recommendation's title (`english` is the catalog's)."""
+        return (self.catalog.text_ja.recommendations.get(number) if self.ja else None) or english
 
     def remark(self, kind: str, ref: str, english: str) -> str:
         entry = getattr(self.catalog, kind).get(ref) if self.ja else None
@@ -292,7 +391,7 @@ def responsible(module: Module, players: dict[str, list[str]], names, words: Wor
 
 MSEL_KEYS = ("col_event", "col_time", "col_module", "col_inject", "col_text", "col_delivery", "col_from", "col_to",
              "col_responsible", "col_actions", "col_objectives", "col_recommendations", "col_notes")
-MSEL_COLUMNS = tuple(MSEL_TEXT[k] for k in MSEL_KEYS)
+MSEL_COLUMNS = tuple(EXERCISE_TEXT[k] for k in MSEL_KEYS)
 
 
 def msel_columns(words: Words = ENGLISH) -> list[str]:
@@ -392,10 +491,10 @@ def _task(m: Module, x: Expect, continuing: bool = False) -> Task:
     return Task(m.label, m.title, x.action, x.recommendations, x.rules, x.basis, x.because, continuing)
 
 
-def guides(a, catalog, names, rulebase=None) -> list[Guide]:
+def guides(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Guide]:
     """An EEG per objective: the expected actions of its modules that serve its recommendations."""
     exercise = a.threat.get("exercise") or {}
-    mods = modules(a, catalog, names, rulebase)
+    mods = modules(a, catalog, names, rulebase, words)
     out = []
     for o in exercise.get("objectives", []):
         recs = set(o.get("recommendations", []))
@@ -408,7 +507,7 @@ def guides(a, catalog, names, rulebase=None) -> list[Guide]:
             if fits:
                 tasks += [_task(m, x) for x in fits]
             else:  # the inject tests the objective with nothing new: the players keep what is in play
-                kept = [x for x in _expects(m.data, names, rulebase, None) if set(x.recommendations) & recs]
+                kept = [x for x in _expects(m.data, names, rulebase, None, words) if set(x.recommendations) & recs]
                 tasks += [_task(m, x, continuing=True) for x in kept]
         out.append(Guide(o["id"], o["text"], sorted(recs), labels, tasks))
     return out
@@ -459,7 +558,8 @@ class _Resolver:
             {fold(m.text): k for k, m in catalog.measures.items()}
         self.modules = {0: 0, fold("start"): 0, fold("starting situation"): 0}
         for m in modules_:
-            for alias in (m.number, str(m.number), fold(m.label), fold(f"stage {m.number}"), fold(m.title)):
+            for alias in (m.number, str(m.number), fold(m.label), fold(module_label(m.number)), fold(f"stage {m.number}"),
+                          fold(m.title)):
                 self.modules.setdefault(alias, m.number)
         self.module_names = [m.label for m in modules_]
 
@@ -661,7 +761,7 @@ class Report:
 _RULE_KIND = {"frameworks": "framework", "agencies": "agency", "states": "state", "measures": "measure"}
 
 
-def _unexpected(d: Decision, catalog, names, rulebase) -> Unexpected:
+def _unexpected(d: Decision, catalog, names, rulebase, words: Words = ENGLISH) -> Unexpected:
     rules: list[str] = []
     if rulebase is not None:
         from .rules import concludes
@@ -673,17 +773,17 @@ def _unexpected(d: Decision, catalog, names, rulebase) -> Unexpected:
         recs = sorted({n for r in rules for n in rulebase.by_id[r].numbers}) if rules else []
     else:
         recs = list((catalog.frameworks if d.kind == "frameworks" else catalog.agencies)[d.id].cited_in)
-    name = _name_of({}, d.kind, d.id, catalog, names)
+    name = _name_of({}, d.kind, d.id, catalog, names, words)
     return Unexpected(d.kind, d.id, name, d.role, recs, rules)
 
 
-def score(a, decisions: Decisions, catalog, names, rulebase=None) -> Report:
+def score(a, decisions: Decisions, catalog, names, rulebase=None, words: Words = ENGLISH) -> Report:
     """Score the decisions against what each module adds: expected and done, missed, done but not expected.
 
     An expected action counts as done when it was decided in its module or earlier (anticipated);
     a decision is unexpected when no rule in play at its module concludes it.
     """
-    mods = modules(a, catalog, names, rulebase)
+    mods = modules(a, catalog, names, rulebase, words)
     players = players_by_agency(a.threat)
     scores = []
     for m in mods:
@@ -692,58 +792,58 @@ def score(a, decisions: Decisions, catalog, names, rulebase=None) -> Report:
         done = [x for x in m.expected if (x.kind, x.id) in upto]
         missed = [x for x in m.expected if (x.kind, x.id) not in upto]
         later = {(d.kind, d.id): d.module for d in reversed(decisions.items) if d.module > m.number}
-        late = [(x, module_label(later[(x.kind, x.id)])) for x in missed if (x.kind, x.id) in later]
+        late = [(x, module_label(later[(x.kind, x.id)], words)) for x in missed if (x.kind, x.id) in later]
         missed = [x for x in missed if (x.kind, x.id) not in later]
         role_notes = []
         for x in done:
             if x.kind == "agencies" and roles.get(x.id) and x.role in ("lead", "coordinate") and roles[x.id] != x.role:
-                role_notes.append(f"{x.name}: the players gave it '{roles[x.id]}'; the rules give it "
-                                  f"'{x.role}' (rec. {_nums(x.recommendations)})")
+                role_notes.append(words("role_given", name=x.name, given=words.role(roles[x.id]),
+                                        role=words.role(x.role), numbers=_nums(x.recommendations)))
         seen, unexpected = set(), []
         for d in decisions.at(m.number):
             if d.kind == "states" and d.id == HOME:
                 continue
             if d.id not in m.in_play_ids(d.kind) and (d.kind, d.id) not in seen:
                 seen.add((d.kind, d.id))
-                unexpected.append(_unexpected(d, catalog, names, rulebase))
+                unexpected.append(_unexpected(d, catalog, names, rulebase, words))
         scores.append(Score(m, done, missed, unexpected, role_notes, decisions.notes.get(m.number), late))
-    return _report(a, scores, catalog, names, players)
+    return _report(a, scores, catalog, names, players, words)
 
 
-def _report(a, scores: list[Score], catalog, names, players) -> Report:
+def _report(a, scores: list[Score], catalog, names, players, words: Words = ENGLISH) -> Report:
     strengths, improvements, plan = [], [], []
     for s in scores:
         m = s.module
+        where = words("where", module=m.label, title=m.title)
         if s.done:
-            strengths.append(f"{m.label} ({m.title}): " + "; ".join(
-                f"{x.action} (rec. {_nums(x.recommendations)})" for x in s.done))
-        lead_text, lead_ids = responsible(m, players, names)
+            strengths.append(words("at", where=where, text=words("sep").join(
+                words("with_recommendations", action=x.action, numbers=_nums(x.recommendations)) for x in s.done)))
+        lead_text, lead_ids = responsible(m, players, names, words)
         for x in s.missed:
             rec = x.recommendations[0] if x.recommendations else None
-            title = catalog.recommendations[rec].title if rec in catalog.recommendations else ""
-            improvements.append(f"{m.label} ({m.title}): not done: {x.action}; {_asks(x)}")
+            title = words.title(rec, catalog.recommendations[rec].title) if rec in catalog.recommendations else ""
+            improvements.append(words("not_done", where=where, action=x.action, asks=_asks(x, words)))
             owner = who(x.id, x.name, players) if x.kind == "agencies" else _owner(x, m, players, names, lead_text)
-            plan.append(PlanRow(f"{m.label}: {x.action} was not done",
-                                f"{_nums(x.recommendations)}" + (f": {title}" if title else ""),
-                                _corrective(x), owner))
+            plan.append(PlanRow(words("plan_not_done", module=m.label, action=x.action),
+                                words("plan_recommendation_title", numbers=_nums(x.recommendations), title=title)
+                                if title else _nums(x.recommendations),
+                                _corrective(x, words), owner))
         for x, when in s.late:
-            improvements.append(f"{m.label} ({m.title}): done late, only in {when}: {x.action}; {_asks(x)}")
+            improvements.append(words("done_late", where=where, when=when, action=x.action, asks=_asks(x, words)))
         for note in s.role_notes:
-            improvements.append(f"{m.label} ({m.title}): {note}")
+            improvements.append(words("at", where=where, text=note))
         for u in s.unexpected:
-            cited = f"the document cites it in recommendation {_nums(u.recommendations)}" if u.recommendations \
-                else "the document does not cite it"
-            improvements.append(f"{m.label} ({m.title}): done but not expected: {u.name}; no rule in play "
-                                f"concludes it ({cited}"
-                                + (f"; rules that would: {', '.join(u.rules[:3])}" if u.rules else "") + ")")
+            cited = words("cited", numbers=_nums(u.recommendations)) if u.recommendations else words("not_cited")
+            improvements.append(words("not_expected_rules", where=where, name=u.name, cited=cited,
+                                      rules=", ".join(u.rules[:3])) if u.rules else
+                                words("not_expected", where=where, name=u.name, cited=cited))
     t = a.threat
     return Report(t.get("title") or t["id"], t.get("exercise") or {}, scores, strengths, improvements, plan)
 
 
-def _asks(x: Expect) -> str:
+def _asks(x: Expect, words: Words = ENGLISH) -> str:
     recs = x.recommendations
-    head = f"recommendation {recs[0]} asks" if len(recs) == 1 else f"recommendations {_nums(recs)} ask"
-    return f"{head} for it (rule {', '.join(x.rules[:2])})"
+    return words("asks_one" if len(recs) == 1 else "asks_many", numbers=_nums(recs), rules=", ".join(x.rules[:2]))
 
 
 def _owner(x: Expect, m: Module, players, names, lead_text: str) -> str:
@@ -754,12 +854,13 @@ def _owner(x: Expect, m: Module, players, names, lead_text: str) -> str:
     return lead_text
 
 
-def _corrective(x: Expect) -> str:
-    what = {"frameworks": f"Plan and rehearse when to {x.action[0].lower() + x.action[1:]}",
-            "agencies": f"Agree in advance that {x.name} {ROLE_VERB.get(x.role or '', 'takes part')}",
-            "states": f"Prepare the channels to {x.action[0].lower() + x.action[1:]}",
-            "measures": f"Build into the plan: {x.action}"}[x.kind]
-    return what + (f" (because: {x.because})" if x.because else "")
+def _corrective(x: Expect, words: Words = ENGLISH) -> str:
+    action = x.action[0].lower() + x.action[1:]
+    if x.kind == "agencies":
+        what = words(f"corrective_{x.role if x.role in ROLE_ORDER else 'participate'}", name=x.name)
+    else:
+        what = words(f"corrective_{x.kind}", action=x.action if x.kind == "measures" else action)
+    return words("because", text=what, because=x.because) if x.because else what
 
 
 # --- role cards ---------------------------------------------------------------------------------
@@ -784,9 +885,10 @@ def _mentions(text: str, words: list[str]) -> bool:
     return any(re.search(r"\b" + re.escape(w.lower()) + r"\b", folded) for w in words if w)
 
 
-def role_cards(a, catalog, names, rulebase=None) -> list[Card]:
-    """One card per Japanese agency taking part at any module, in order of first appearance."""
-    mods = modules(a, catalog, names, rulebase)
+def role_cards(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Card]:
+    """One card per Japanese agency taking part at any module, in order of first appearance (the
+    measures' and limits' texts in the language of `words`; roles and bases stay ids)."""
+    mods = modules(a, catalog, names, rulebase, words)
     players = players_by_agency(a.threat)
     order: list[str] = []
     for m in mods:
@@ -812,10 +914,10 @@ def role_cards(a, catalog, names, rulebase=None) -> list[Card]:
                     roles.append((m.label, r["role"], r["rule"], r["basis"], list(recs), r.get("note")))
             sector_words = [entry.sector, catalog.vocabulary.sectors[entry.sector].label.split(" ")[0]] \
                 if entry.sector in catalog.vocabulary.sectors else [entry.sector]
-            words = [entry.name, entry.short or "", *sector_words]
+            terms = [entry.name, entry.short or "", *sector_words]
             for x in m.data["measures"]:
-                if set(x["rules"]) & rules_of or _mentions(x["text"], words):
-                    measures.setdefault(x["id"], (x["text"], x["citation"]))
+                if set(x["rules"]) & rules_of or _mentions(x["text"], terms):
+                    measures.setdefault(x["id"], (words.remark("measures", x["id"], x["text"]), x["citation"]))
             recs = set(g["recommendations"])
             for f in m.data["frameworks"]:
                 if set(f["rules"]) & rules_of or set(f["recommendations"]) & recs:
@@ -824,9 +926,9 @@ def role_cards(a, catalog, names, rulebase=None) -> list[Card]:
                 if s["code"] != HOME and (set(s["rules"]) & rules_of or set(s["frameworks"]) & set(frameworks)):
                     states.setdefault(s["code"], names("states", s["code"], s["name"]))
             for c in m.data["caveats"]:
-                if set(c["rules"]) & rules_of or _mentions(c["text"], words) or set(c["recommendations"]) & set(
+                if set(c["rules"]) & rules_of or _mentions(c["text"], terms) or set(c["recommendations"]) & set(
                         g["recommendations"]):
-                    caveats.setdefault(c["id"], (c["text"], c["citation"]))
+                    caveats.setdefault(c["id"], (words.remark("caveats", c["id"], c["text"]), c["citation"]))
         player = players.get(ref, [None])[0]
         cards.append(Card(ref, name, player, entry.sector, roles, list(measures.values()), list(frameworks.values()),
                           list(states.values()), list(caveats.values())))
@@ -834,7 +936,7 @@ def role_cards(a, catalog, names, rulebase=None) -> list[Card]:
     carried = {c for card in cards for c in card.caveats}
     for m in mods:
         for c in m.data["caveats"]:
-            limit = (c["text"], c["citation"])
+            limit = (words.remark("caveats", c["id"], c["text"]), c["citation"])
             if limit not in carried:
                 carried.add(limit)
                 for card in cards:

@@ -46,6 +46,12 @@ class Graph:
     def title(self, key: str, english: str) -> str:
         return self.titles.get(key) or english
 
+    def say(self, key: str, **fields: str) -> str:
+        """One of the picture's phrases (render.BRIEF_LABELS' graph_...) in the picture's language."""
+        from .render import BRIEF_LABELS
+
+        return (self.titles.get(key) or BRIEF_LABELS[key]).format(**fields)
+
 
 @dataclass
 class Density:
@@ -251,7 +257,7 @@ def _titles(names) -> dict[str, str]:
     tj = catalog.text_ja
     titles = {"agencies": tj.labels.get("graph_agencies", ""), "states": tj.labels.get("graph_states", "")}
     titles.update(tj.vocabulary.get("layers", {}))
-    titles.update({k: v for k, v in tj.labels.items() if k.startswith("role_")})
+    titles.update({k: v for k, v in tj.labels.items() if k.startswith(("role_", "graph_"))})
     return {k: v for k, v in titles.items() if v}
 
 
@@ -274,12 +280,14 @@ def pictures(a: Assessment, names=None, *, stage: int | None = None, every: bool
     if stage is None and not every:
         return [Picture(title, build(a, names, states=states, layers=layers, group=group))]
     numbers = range(count + 1) if every else [stage]
+    say = Graph(titles=_titles(names)).say
     out = []
     for n in numbers:
         here = stage_assessment(a, n)
         before = stage_assessment(a, n - 1) if n else None
-        head = "the start" if n == 0 else a.stages[n - 1].title
-        out.append(Picture(f"{title} - stage {n}: {head}" if title else f"Stage {n}: {head}",
+        head = say("graph_start") if n == 0 else a.stages[n - 1].title
+        out.append(Picture(say("graph_stage_titled", title=title, number=str(n), head=head) if title
+                           else say("graph_stage", number=str(n), head=head),
                            build(here, names, states=states, layers=layers, group=group, before=before), n))
     return out
 
@@ -470,20 +478,26 @@ def to_matrix(g: Graph, title: str = "", short: dict[str, str] | None = None) ->
     states = [c for c, _ in g.states]
     agencies = [x[0] for x in g.agencies]
     mark = {"member": "M", "takes part": "p", "leads": "L", "acts in": "a"}
-    headers = ["Framework", "Layer"] + [c + (" (new)" if c in g.new else "") for c in states] + \
+    say = g.say
+    headers = [say("graph_framework"), say("graph_layer")] + \
+        [say("graph_new", name=c) if c in g.new else c for c in states] + \
         [short.get(x) or _initials(label) for x, label, _ in g.agencies]
     rows = []
     for layer in LAYER_TITLES:
         for ref, label, lay, status in [f for f in g.frameworks if f[2] == layer]:
-            name = label + (" (proposed)" if status == "proposed" else "") + (" (new)" if ref in g.new else "")
-            rows.append([name, LAYER_TITLES[layer]] + [mark.get(links.get((c, ref), ""), "") for c in states]
+            name = say("graph_proposed", name=label) if status == "proposed" else label
+            name = say("graph_new", name=name) if ref in g.new else name
+            rows.append([name, g.title(layer, LAYER_TITLES[layer])] + [mark.get(links.get((c, ref), ""), "") for c in states]
                         + [mark.get(links.get((x, ref), ""), "") for x in agencies])
     out = [f"## {_md_escape(title)}", ""] if title else []
-    out.append(_md_table(headers, rows) if rows else "No frameworks in this picture.")
-    key = [f"{short.get(x) or _initials(label)} = {label} ({role}{', new' if x in g.new else ''})"
+    out.append(_md_table(headers, rows) if rows else say("graph_no_frameworks"))
+    key = [say("graph_agency_key", short=short.get(x) or _initials(label), name=label,
+               role=say("graph_role_new", role=g.title("role_" + role, role)) if x in g.new
+               else g.title("role_" + role, role))
            for x, label, role in g.agencies]
-    out += ["", _md_escape("M member, p takes part (a rule names the state with the framework), L leads Japan's "
-                           "part, a acts in." + (" Agencies: " + "; ".join(key) + "." if key else ""), False)]
+    marks = say("graph_marks")
+    out += ["", _md_escape(say("graph_marks_agencies", marks=marks, agencies=say("graph_sep").join(key)) if key
+                           else marks, False)]
     return "\n".join(out) + "\n"
 
 

@@ -613,6 +613,24 @@ BRIEF_LABELS = {
     # the network picture's clusters (the layers' titles are the vocabulary's)
     "graph_agencies": "Japanese agencies",
     "graph_states": "States",
+    # the pictures' titles with --stages, and the membership matrix (graph --format matrix)
+    "graph_stage_titled": "{title} - stage {number}: {head}",
+    "graph_stage": "Stage {number}: {head}",
+    "graph_start": "the start",
+    "graph_framework": "Framework",
+    "graph_layer": "Layer",
+    "graph_new": "{name} (new)",
+    "graph_proposed": "{name} (proposed)",
+    "graph_no_frameworks": "No frameworks in this picture.",
+    "graph_marks": "M member, p takes part (a rule names the state with the framework), L leads Japan's part, a acts in.",
+    "graph_marks_agencies": "{marks} Agencies: {agencies}.",
+    "graph_agency_key": "{short} = {name} ({role})",
+    "graph_role_new": "{role}, new",
+    "graph_sep": "; ",
+    # what an inject changes, in the guide (the fields are the descriptor's; the Japanese names them)
+    "change": "{field} {value}",
+    "change_sep": "; ",
+    "change_off": "not {name}",
 }
 
 

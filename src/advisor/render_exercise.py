@@ -121,9 +121,9 @@ def _h(value: Any) -> str:
     return html.escape(printable(str(value)))
 
 
-def _html_page(title: str, marking: str, body: list[str]) -> str:
+def _html_page(title: str, marking: str, body: list[str], words: Words = ENGLISH) -> str:
     return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<!DOCTYPE html>", f'<html lang="{"ja" if words.ja else "en"}">', "<head>", '<meta charset="utf-8">',
         f"<title>{_h(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>",
         f'<p class="marking">{_h(marking)}</p>', *body, f'<p class="marking">{_h(marking)}</p>',
         "</body>", "</html>", ""])
@@ -144,49 +144,62 @@ def _marking(exercise: dict[str, Any]) -> str:
 
 # --- Exercise Evaluation Guides ---------------------------------------------------------------------
 
-def _task_rows(g: Guide) -> list[list[Any]]:
-    return [[i, t.module, t.action + (" (continuing)" if t.continuing else ""), _nums(t.recommendations),
-             ", ".join(t.rules), t.basis.replace("_", " "), "", ""] for i, t in enumerate(g.tasks, start=1)]
+def _task_rows(g: Guide, words: Words = ENGLISH) -> list[list[Any]]:
+    return [[i, t.module, words("continuing", action=t.action) if t.continuing else t.action, _nums(t.recommendations),
+             ", ".join(t.rules), words.basis(t.basis), "", ""] for i, t in enumerate(g.tasks, start=1)]
 
 
-TASK_HEADERS = ["#", "Module", "Critical task (expected action)", "Rec.", "Rule", "Basis", "Observations", "Rating"]
-RATING_KEY = "Rating: " + "; ".join(f"{k} = {v}" for k, v in RATINGS)
+def _task_headers(words: Words = ENGLISH) -> list[str]:
+    return ["#"] + [words(k) for k in ("col_module", "task_action", "rec", "rule", "task_basis", "observations",
+                                       "task_rating")]
 
 
-def eeg_markdown(guides: list[Guide], exercise: dict[str, Any], title: str) -> str:
-    out = _head(exercise, title, "Exercise Evaluation Guides")
-    out += [f"_{_md_escape(RATING_KEY, block=False)}_", ""]
+def _rating_key(words: Words = ENGLISH) -> str:
+    return words("rating_key", ratings=words("sep").join(
+        words("rating_item", letter=k, text=words(f"rating_{k.lower()}")) for k in RATINGS))
+
+
+def eeg_markdown(guides: list[Guide], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
+    w = words
+    out = _head(exercise, title, w("eeg_title"), w)
+    out += [f"_{_md_escape(_rating_key(w), block=False)}_", ""]
     if not guides:
-        out += ["The descriptor has no exercise objectives: add `exercise.objectives` to get a guide per objective.", ""]
+        out += [w("no_objectives"), ""]
     for g in guides:
-        out += [f"## Objective {_md_escape(g.id, block=False)}: {_md_escape(g.text, block=False)}", "",
-                f"- **Recommendations:** {_nums(g.recommendations) or '-'}",
-                f"- **Modules:** {_md_escape(', '.join(g.modules) or '-', block=False)}", ""]
-        out += [_md_table(TASK_HEADERS, _task_rows(g)) if g.tasks else "No module tests this objective.", ""]
-        out += ["**Reasons behind the tasks:**", ""]
+        out += [f"## {_md_escape(w('objective', id=g.id, text=g.text), block=False)}", "",
+                f"- **{w('recommendations')}:** {_nums(g.recommendations) or '-'}",
+                f"- **{w('modules')}:** {_md_escape(w('comma').join(g.modules) or '-', block=False)}", ""]
+        out += [_md_table(_task_headers(w), _task_rows(g, w)) if g.tasks else w("no_tasks"), ""]
+        out += [f"**{w('reasons')}**", ""]
         seen = set()
         for t in g.tasks:
             for rule in t.rules[:1]:
                 if rule not in seen and t.because:
                     seen.add(rule)
                     out.append(f"- `{rule}`: {_md_escape(t.because, block=False)}")
-        out += ["", "**Observations (strengths, areas for improvement):**", "", "&nbsp;", "", "&nbsp;", "",
-                "**Overall rating of the objective (P / S / M / U):** ____  **Evaluator:** ____________", ""]
+        out += ["", f"**{w('observations_write_in')}**", "", "&nbsp;", "", "&nbsp;", "",
+                f"**{w('overall_rating')}** ____  **{w('evaluator')}** ____________", ""]
     return "\n".join(out)
 
 
-def eeg_html(guides: list[Guide], exercise: dict[str, Any], title: str) -> str:
+def eeg_html(guides: list[Guide], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
+    w = words
     name = exercise.get("name") or title
-    body = [f"<h1>Exercise Evaluation Guides: {_h(name)}</h1>", f'<p class="meta">Scenario: {_h(title)}</p>',
-            f"<p><em>{_h(RATING_KEY)}</em></p>"]
+    body = [f"<h1>{_h(w('page_title', what=w('eeg_title'), name=name))}</h1>",
+            f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=title))}</p>',
+            f"<p><em>{_h(_rating_key(w))}</em></p>"]
     for g in guides:
-        body += ['<section class="guide">', f"<h2>Objective {_h(g.id)}: {_h(g.text)}</h2>",
-                 f'<p class="meta">Recommendations: {_h(_nums(g.recommendations) or "-")}; modules: '
-                 f'{_h(", ".join(g.modules) or "-")}</p>',
-                 _html_table(TASK_HEADERS, _task_rows(g)),
-                 "<h3>Observations</h3>", '<div class="write-in"></div>',
-                 "<p>Overall rating (P / S / M / U): ____ &nbsp; Evaluator: ____________</p>", "</section>"]
-    return _html_page(f"EEG: {name}", _marking(exercise), body)
+        body += ['<section class="guide">', f"<h2>{_h(w('objective', id=g.id, text=g.text))}</h2>",
+                 f'<p class="meta">{_h(_guide_meta(g, w))}</p>',
+                 _html_table(_task_headers(w), _task_rows(g, w)),
+                 f"<h3>{_h(w('observations'))}</h3>", '<div class="write-in"></div>',
+                 f"<p>{_h(w('overall_rating_short'))} ____ &nbsp; {_h(w('evaluator'))} ____________</p>", "</section>"]
+    return _html_page(w("page_title", what=w("eeg_page"), name=name), _marking(exercise), body, w)
+
+
+def _guide_meta(g: Guide, words: Words = ENGLISH) -> str:
+    return words("guide_meta", recommendations=_nums(g.recommendations) or "-",
+                 modules=words("comma").join(g.modules) or "-")
 
 
 # --- DOCX ---------------------------------------------------------------------------------------
@@ -216,16 +229,16 @@ def _docx_table(doc, headers: list[str], rows: list[list[Any]]) -> None:
             cell.text = _docx_text(value)
 
 
-def _docx_head(doc, exercise: dict[str, Any], title: str, what: str) -> None:
+def _docx_head(doc, exercise: dict[str, Any], title: str, what: str, words: Words = ENGLISH) -> None:
     marking = _docx_text(_marking(exercise))
     section = doc.sections[0]
     section.header.paragraphs[0].text = marking
     section.footer.paragraphs[0].text = marking
-    doc.add_heading(_docx_text(f"{what}: {exercise.get('name') or title}"), level=0)
-    for k, v in (("Scenario", title), ("Sponsor", exercise.get("sponsor")), ("Dates", exercise.get("dates"))):
+    doc.add_heading(_docx_text(words("page_title", what=what, name=exercise.get("name") or title)), level=0)
+    for k, v in (("scenario", title), ("sponsor", exercise.get("sponsor")), ("dates", exercise.get("dates"))):
         if v:
             p = doc.add_paragraph()
-            p.add_run(f"{k}: ").bold = True
+            p.add_run(words("labelled", label=words(k), value="")).bold = True
             p.add_run(_docx_text(v))
 
 
@@ -235,43 +248,48 @@ def _docx_bytes(doc) -> bytes:
     return buf.getvalue()
 
 
-def eeg_docx(guides: list[Guide], exercise: dict[str, Any], title: str) -> bytes:
+def eeg_docx(guides: list[Guide], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> bytes:
+    w = words
     doc = _docx()
-    _docx_head(doc, exercise, title, "Exercise Evaluation Guides")
-    doc.add_paragraph(RATING_KEY)
+    _docx_head(doc, exercise, title, w("eeg_title"), w)
+    doc.add_paragraph(_rating_key(w))
     for i, g in enumerate(guides):
         if i:
             doc.add_page_break()
-        doc.add_heading(_docx_text(f"Objective {g.id}: {g.text}"), level=1)
-        doc.add_paragraph(_docx_text(f"Recommendations: {_nums(g.recommendations) or '-'}; modules: "
-                                     f"{', '.join(g.modules) or '-'}"))
-        _docx_table(doc, TASK_HEADERS, _task_rows(g))
-        doc.add_heading("Observations", level=2)
+        doc.add_heading(_docx_text(w("objective", id=g.id, text=g.text)), level=1)
+        doc.add_paragraph(_docx_text(_guide_meta(g, w)))
+        _docx_table(doc, _task_headers(w), _task_rows(g, w))
+        doc.add_heading(w("observations"), level=2)
         doc.add_paragraph("\n\n")
-        doc.add_paragraph("Overall rating (P / S / M / U): ____    Evaluator: ____________")
+        doc.add_paragraph(f"{w('overall_rating_short')} ____    {w('evaluator')} ____________")
     return _docx_bytes(doc)
 
 
 # --- the hot wash: scores, AAR and Improvement Plan ----------------------------------------------------
 
-SCORE_HEADERS = ["Module", "Result", "Action", "Rec.", "Rule"]
-PLAN_HEADERS = ["Issue", "Recommendation", "Corrective action", "Responsible agency", "Due"]
+def _score_headers(words: Words = ENGLISH) -> list[str]:
+    return [words(k) for k in ("col_module", "result", "action", "rec", "rule")]
 
 
-def _score_rows(r: Report) -> list[list[Any]]:
+def _plan_headers(words: Words = ENGLISH) -> list[str]:
+    return [words(k) for k in ("plan_issue", "plan_recommendation", "plan_action", "plan_responsible", "plan_due")]
+
+
+def _score_rows(r: Report, words: Words = ENGLISH) -> list[list[Any]]:
+    w = words
     rows = []
     for s in r.scores:
         m = s.module
         for x in s.done:
-            rows.append([m.label, "expected, done", x.action, _nums(x.recommendations), ", ".join(x.rules[:2])])
+            rows.append([m.label, w("result_done"), x.action, _nums(x.recommendations), ", ".join(x.rules[:2])])
         for x, when in s.late:
-            rows.append([m.label, f"expected, done late ({when})", x.action, _nums(x.recommendations),
+            rows.append([m.label, w("result_late", when=when), x.action, _nums(x.recommendations),
                          ", ".join(x.rules[:2])])
         for x in s.missed:
-            rows.append([m.label, "expected, missed", x.action, _nums(x.recommendations), ", ".join(x.rules[:2])])
+            rows.append([m.label, w("result_missed"), x.action, _nums(x.recommendations), ", ".join(x.rules[:2])])
         for u in s.unexpected:
-            rows.append([m.label, "done, not expected", u.name + (f" ({u.role})" if u.role else ""),
-                         _nums(u.recommendations), ", ".join(u.rules[:2]) or "no rule concludes it"])
+            rows.append([m.label, w("result_unexpected"), w("with_role", name=u.name, role=w.role(u.role)) if u.role
+                         else u.name, _nums(u.recommendations), ", ".join(u.rules[:2]) or w("no_rule")])
     return rows
 
 
@@ -279,91 +297,123 @@ def _plan_rows(r: Report) -> list[list[Any]]:
     return [[p.issue, p.recommendation, p.corrective_action, p.responsible, p.due] for p in r.plan]
 
 
-def _summary(r: Report) -> str:
+def _summary(r: Report, words: Words = ENGLISH) -> str:
     done, late, missed, extra = r.totals
-    return (f"{done} expected actions done, {late} done late, {missed} missed, {extra} done but not expected.")
+    return words("summary", done=done, late=late, missed=missed, extra=extra)
 
 
-def hotwash_markdown(r: Report) -> str:
-    out = _head(r.exercise, r.title, "After-Action Report / Improvement Plan")
-    out += ["## Hot wash: decisions against the rule-derived expectations", "", _md_escape(_summary(r)), "",
-            _md_table(SCORE_HEADERS, _score_rows(r)), ""]
+def hotwash_markdown(r: Report, words: Words = ENGLISH) -> str:
+    w = words
+    out = _head(r.exercise, r.title, w("aar_title"), w)
+    out += [f"## {w('hotwash')}", "", _md_escape(_summary(r, w)), "",
+            _md_table(_score_headers(w), _score_rows(r, w)), ""]
     notes = [(s.module.label, s.notes) for s in r.scores if s.notes]
     if notes:
-        out += ["### Players' notes", ""] + [f"- **{_md_escape(k, block=False)}:** {_md_escape(v, block=False)}"
-                                            for k, v in notes] + [""]
-    out += ["## Strengths", ""] + ([f"- {_md_escape(x, block=False)}" for x in r.strengths] or ["- (none recorded)"])
-    out += ["", "## Areas for improvement", ""]
-    out += [f"- {_md_escape(x, block=False)}" for x in r.improvements] or ["- (none)"]
-    out += ["", "## Improvement Plan", "",
-            _md_table(PLAN_HEADERS, _plan_rows(r)) if r.plan else "No corrective action: every expected action was done.",
-            "", "_Due dates are left for the planners._", ""]
+        out += [f"### {w('players_notes')}", ""] + [f"- **{_md_escape(k, block=False)}:** {_md_escape(v, block=False)}"
+                                                    for k, v in notes] + [""]
+    out += [f"## {w('strengths')}", ""] + ([f"- {_md_escape(x, block=False)}" for x in r.strengths]
+                                          or [f"- {w('none_recorded')}"])
+    out += ["", f"## {w('improvements')}", ""]
+    out += [f"- {_md_escape(x, block=False)}" for x in r.improvements] or [f"- {w('none')}"]
+    out += ["", f"## {w('improvement_plan')}", "",
+            _md_table(_plan_headers(w), _plan_rows(r)) if r.plan else w("no_corrective"),
+            "", f"_{w('due_note')}_", ""]
     return "\n".join(out)
 
 
-def hotwash_html(r: Report) -> str:
+def hotwash_html(r: Report, words: Words = ENGLISH) -> str:
+    w = words
     name = r.exercise.get("name") or r.title
-    body = [f"<h1>After-Action Report / Improvement Plan: {_h(name)}</h1>", f'<p class="meta">Scenario: {_h(r.title)}</p>',
-            "<h2>Hot wash: decisions against the rule-derived expectations</h2>", f"<p>{_h(_summary(r))}</p>",
-            _html_table(SCORE_HEADERS, _score_rows(r)), "<h2>Strengths</h2>",
+    body = [f"<h1>{_h(w('page_title', what=w('aar_title'), name=name))}</h1>",
+            f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=r.title))}</p>',
+            f"<h2>{_h(w('hotwash'))}</h2>", f"<p>{_h(_summary(r, w))}</p>",
+            _html_table(_score_headers(w), _score_rows(r, w)), f"<h2>{_h(w('strengths'))}</h2>",
             "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in r.strengths) + "</ul>",
-            "<h2>Areas for improvement</h2>", "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in r.improvements) + "</ul>",
-            "<h2>Improvement Plan</h2>", _html_table(PLAN_HEADERS, _plan_rows(r)),
-            "<p><em>Due dates are left for the planners.</em></p>"]
-    return _html_page(f"AAR/IP: {name}", _marking(r.exercise), body)
+            f"<h2>{_h(w('improvements'))}</h2>", "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in r.improvements) + "</ul>",
+            f"<h2>{_h(w('improvement_plan'))}</h2>", _html_table(_plan_headers(w), _plan_rows(r)),
+            f"<p><em>{_h(w('due_note'))}</em></p>"]
+    return _html_page(w("page_title", what=w("aar_page"), name=name), _marking(r.exercise), body, w)
 
 
-def hotwash_docx(r: Report) -> bytes:
+def hotwash_docx(r: Report, words: Words = ENGLISH) -> bytes:
+    w = words
     doc = _docx()
-    _docx_head(doc, r.exercise, r.title, "After-Action Report / Improvement Plan")
-    doc.add_heading("Hot wash: decisions against the rule-derived expectations", level=1)
-    doc.add_paragraph(_summary(r))
-    _docx_table(doc, SCORE_HEADERS, _score_rows(r))
-    doc.add_heading("Strengths", level=1)
-    for x in r.strengths or ["(none recorded)"]:
+    _docx_head(doc, r.exercise, r.title, w("aar_title"), w)
+    doc.add_heading(w("hotwash"), level=1)
+    doc.add_paragraph(_summary(r, w))
+    _docx_table(doc, _score_headers(w), _score_rows(r, w))
+    doc.add_heading(w("strengths"), level=1)
+    for x in r.strengths or [w("none_recorded")]:
         doc.add_paragraph(_docx_text(x), style="List Bullet")
-    doc.add_heading("Areas for improvement", level=1)
-    for x in r.improvements or ["(none)"]:
+    doc.add_heading(w("improvements"), level=1)
+    for x in r.improvements or [w("none")]:
         doc.add_paragraph(_docx_text(x), style="List Bullet")
-    doc.add_heading("Improvement Plan", level=1)
-    _docx_table(doc, PLAN_HEADERS, _plan_rows(r))
-    doc.add_paragraph("Due dates are left for the planners.")
+    doc.add_heading(w("improvement_plan"), level=1)
+    _docx_table(doc, _plan_headers(w), _plan_rows(r))
+    doc.add_paragraph(w("due_note"))
     return _docx_bytes(doc)
 
 
 # --- role cards ----------------------------------------------------------------------------------
 
-def _card_sections(c: Card) -> list[tuple[str, list[str]]]:
-    roles = [f"{module}: {role} (rule {rule}; rec. {_nums(recs)}; basis: {basis.replace('_', ' ')})"
-             + (f": {note}" if note else "") for module, role, rule, basis, recs, note in c.roles]
-    return [("What the document asks of you", roles),
-            ("Measures that name you or your sector", [f"{t} ({cit})" for t, cit in c.measures] or ["(none)"]),
-            ("Frameworks you work in", c.frameworks or ["(none named)"]),
-            ("States you work with", c.states or ["(none named)"]),
-            ("Your legal limits", [f"{t} ({cit})" for t, cit in c.caveats] or ["(none in this scenario)"])]
+def _card_sections(c: Card, words: Words = ENGLISH) -> list[tuple[str, list[str]]]:
+    w = words
+    roles = []
+    for module, role, rule, basis, recs, note in c.roles:
+        text = w("card_role", module=module, role=w.role(role), rule=rule, numbers=_nums(recs), basis=w.basis(basis))
+        roles.append(w("card_note", text=text, note=note) if note else text)
+    return [(w("card_asks"), roles),
+            (w("card_measures"), [w("card_cited", text=t, citation=cit) for t, cit in c.measures] or [w("none")]),
+            (w("card_frameworks"), c.frameworks or [w("none_named")]),
+            (w("card_states"), c.states or [w("none_named")]),
+            (w("card_limits"), [w("card_cited", text=t, citation=cit) for t, cit in c.caveats]
+             or [w("none_in_scenario")])]
 
 
-def rolecards_markdown(cards: list[Card], exercise: dict[str, Any], title: str) -> str:
-    out = _head(exercise, title, "Role cards")
+def rolecards_markdown(cards: list[Card], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
+    w = words
+    out = _head(exercise, title, w("cards_title"), w)
     for i, c in enumerate(cards):
         if i:
             out += ['<div style="break-after: page"></div>', ""]
         out += [f"## {_md_escape(c.name, block=False)}", ""]
         if c.player:
-            out += [f"**Player:** {_md_escape(c.player, block=False)}", ""]
-        for head, items in _card_sections(c):
+            out += [f"**{w('player')}:** {_md_escape(c.player, block=False)}", ""]
+        for head, items in _card_sections(c, w):
             out += [f"### {head}", ""] + [f"- {_md_escape(x, block=False)}" for x in items] + [""]
     return "\n".join(out)
 
 
-def rolecards_html(cards: list[Card], exercise: dict[str, Any], title: str) -> str:
+def rolecards_html(cards: list[Card], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
+    w = words
     name = exercise.get("name") or title
-    body = [f"<h1>Role cards: {_h(name)}</h1>", f'<p class="meta">Scenario: {_h(title)}</p>']
+    body = [f"<h1>{_h(w('page_title', what=w('cards_title'), name=name))}</h1>",
+            f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=title))}</p>']
     for c in cards:
         body += ['<section class="card">', f"<h2>{_h(c.name)}</h2>"]
         if c.player:
-            body.append(f'<p class="meta">Player: {_h(c.player)}</p>')
-        for head, items in _card_sections(c):
+            body.append(f'<p class="meta">{_h(w("labelled", label=w("player"), value=c.player))}</p>')
+        for head, items in _card_sections(c, w):
             body += [f"<h3>{_h(head)}</h3>", "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in items) + "</ul>"]
         body.append("</section>")
-    return _html_page(f"Role cards: {name}", _marking(exercise), body)
+    return _html_page(w("page_title", what=w("cards_title"), name=name), _marking(exercise), body, w)
+
+
+def rolecards_docx(cards: list[Card], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> bytes:
+    """The role cards as a Word document, one card a page."""
+    w = words
+    doc = _docx()
+    _docx_head(doc, exercise, title, w("cards_title"), w)
+    for i, c in enumerate(cards):
+        if i:
+            doc.add_page_break()
+        doc.add_heading(_docx_text(c.name), level=1)
+        if c.player:
+            p = doc.add_paragraph()
+            p.add_run(w("labelled", label=w("player"), value="")).bold = True
+            p.add_run(_docx_text(c.player))
+        for head, items in _card_sections(c, w):
+            doc.add_heading(head, level=2)
+            for x in items:
+                doc.add_paragraph(_docx_text(x), style="List Bullet")
+    return _docx_bytes(doc)
