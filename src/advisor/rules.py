@@ -735,44 +735,48 @@ MAX_CHAIN = 60  # rules each needing the one before; the engine stops forward ch
 
 
 def _chain_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileError]:
-    """Refuse a chain of conclusions longer than forward chaining may run (each link is one step)."""
+    """Refuse a rule base whose forward chaining could need more steps than the engine runs.
+
+    A rule can fire one step after the last of the facts it joins on is first concluded, and a
+    fact is first concluded by its earliest producer: the steps are the longest of these shortest
+    chains (a ring adds none, as each rule fires once).
+    """
     distinctions = set(catalog.vocabulary.distinctions)
-    makers: dict[tuple[str, str], list[Rule]] = {}
+    makers: dict[tuple[str, str], list[str]] = {}
     for rule in rules:
         for name in rule.then.derive:
             if name not in distinctions:
-                makers.setdefault(("derived", name), []).append(rule)
+                makers.setdefault(("derived", name), []).append(rule.id)
         for kind, refs in (("framework", rule.then.frameworks), ("agency", rule.then.agencies)):
             for ref in refs:
-                makers.setdefault((kind, ref), []).append(rule)
-    needs = {r.id: [m for key in [("derived", d) for d, on in distinctions_named(r) if on and d not in distinctions]
+                makers.setdefault((kind, ref), []).append(rule.id)
+    needs = {r.id: [k for k in [("derived", d) for d, on in distinctions_named(r) if on and d not in distinctions]
                     + [("framework", f) for f in r.when.frameworks or []]
-                    + [("agency", a) for a in r.when.agencies or []] for m in makers.get(key, []) if m.id != r.id]
+                    + [("agency", a) for a in r.when.agencies or []] if k in makers]
              for r in rules}
-    depth: dict[str, tuple[int, list[str]]] = {}
-    visiting: set[str] = set()
-
-    def longest(rule: Rule) -> tuple[int, list[str]]:
-        if rule.id in depth:
-            return depth[rule.id]
-        visiting.add(rule.id)
-        best = (1, [rule.id])
-        for before in needs[rule.id]:
-            if before.id in visiting:
-                continue  # a ring: each rule fires once, so it adds no step
-            n, path = longest(before)
-            if n + 1 > best[0]:
-                best = (n + 1, path + [rule.id])
-        visiting.discard(rule.id)
-        depth[rule.id] = best
-        return best
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * len(rules) + 1000))
+    step: dict[str, int] = {}
+    via: dict[str, str] = {}
+    for _ in range(len(rules) + 1):  # relax until settled (Bellman-Ford over the earliest firings)
+        changed = False
+        first = {k: min((step[m], m) for m in ms if m in step) for k, ms in makers.items() if any(m in step for m in ms)}
+        for rule in rules:
+            if any(k not in first for k in needs[rule.id]):
+                continue
+            latest = max((first[k] for k in needs[rule.id]), default=(0, ""))
+            if latest[0] + 1 < step.get(rule.id, 1 << 30):
+                step[rule.id], via[rule.id] = latest[0] + 1, latest[1]
+                changed = True
+        if not changed:
+            break
     for rule in rules:
-        n, path = longest(rule)
+        n = step.get(rule.id, 0)
         if n > MAX_CHAIN:
+            path, at = [rule.id], rule.id
+            while via.get(at):
+                at = via[at]
+                path.append(at)
             return [RuleFileError(f"it ends a chain of {n} rules, each needing what the one before concludes "
-                                  f"({path[0]} -> ... -> {path[-1]}), over the limit of {MAX_CHAIN}: forward "
+                                  f"({path[-1]} -> ... -> {path[0]}), over the limit of {MAX_CHAIN}: forward "
                                   "chaining would not settle; derive fewer steps", path=rule.file, line=rule.line,
                                   loc=rule.id)]
     return []
