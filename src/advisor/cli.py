@@ -257,6 +257,17 @@ lang_option = click.option("--lang", type=click.Choice(["en", "ja"]), default="e
                            help="'ja' prints agency, framework and state names in Japanese where known.")
 
 
+def document_options(command):
+    """The options of the exercise documents (eeg, hotwash, rolecards): format, output, language, rules."""
+    for option in reversed([
+            click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
+                         show_default=True),
+            click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file."),
+            lang_option, rules_option]):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="advisor")
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
@@ -834,11 +845,7 @@ def _exercise_input(threat: str, rules_dir, lang: str = "en"):
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
-@lang_option
-@rules_option
+@document_options
 @guarded
 def eeg(threat, fmt, output, lang, rules_dir):
     """Write the Exercise Evaluation Guides: per objective, the rule-derived critical tasks of its
@@ -867,11 +874,7 @@ def eeg(threat, fmt, output, lang, rules_dir):
 @main.command()
 @click.argument("threat", metavar="SCENARIO")
 @click.argument("decisions", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
-@lang_option
-@rules_option
+@document_options
 @guarded
 def hotwash(threat, decisions, fmt, output, lang, rules_dir):
     """Score the players' decisions against the rule-derived expectations, module by module, and
@@ -901,11 +904,7 @@ def hotwash(threat, decisions, fmt, output, lang, rules_dir):
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
-@lang_option
-@rules_option
+@document_options
 @guarded
 def rolecards(threat, fmt, output, lang, rules_dir):
     """Write a role card per Japanese agency taking part: its roles per module, the measures that
