@@ -172,11 +172,14 @@ def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
     only record a name and change no state, so an action is completed as soon as it is started.
     """
     fired: list[str] = []
+    texts: dict[str, str] = {}  # the facts as JSON, once per state id (one for every ruleset, as a rule)
     for name in names:
         sid = _sid(name)
         handle = host.get_ruleset(name)._handle
+        if sid not in texts:
+            texts[sid] = json.dumps([{**f, "sid": sid} for f in facts], ensure_ascii=False)
         try:
-            code, state = dre.assert_facts(handle, json.dumps([{**f, "sid": sid} for f in facts], ensure_ascii=False))
+            code, state = dre.assert_facts(handle, texts[sid])
             if code in (1, 2):  # not handled, or only observed: the catch-all rule makes neither happen
                 raise EngineError(f"the engine did not take the facts (code {code}) in ruleset {name}")
             state = 0 if code == 3 else state  # as durable-rules' own layer does
