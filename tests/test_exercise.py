@@ -319,3 +319,37 @@ def test_rolecards_markdown_is_escaped(invoke, evil):
     md = invoke(["rolecards", evil]).stdout
     assert "<script" not in md and "\x1b" not in md
     assert "**Player:** @\\\\x1b\\]0;pwned\\\\x07 &lt;script>" in md
+
+
+# --- what an attack on the decisions file found ------------------------------------------------------
+
+def test_csv_decisions_with_any_line_ends_or_a_huge_cell_are_read_or_refused_clearly(invoke, tmp_path):
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(b"module,kind,id,role\rstart,framework,tcog,\r")  # old Mac line ends
+    assert "TCOG" in invoke(["hotwash", EXERCISE, cr]).stdout  # read (exit 0), not an internal error
+    huge = tmp_path / "huge.csv"
+    huge.write_text('module,kind,id,role\nstart,framework,"' + "a" * 200_000 + '"\n')
+    err = invoke(["hotwash", EXERCISE, huge], exit_code=2).stderr
+    assert err.startswith(f"error: {huge}: not valid CSV: field larger than field limit") and "internal" not in err
+
+
+def test_one_module_given_twice_under_two_spellings_is_refused(invoke, tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("start:\n  frameworks: [tcog]\n0:\n  frameworks: [kedo]\n")
+    err = invoke(["hotwash", EXERCISE, path], exit_code=2).stderr
+    assert f"{path}:3: 0: the same module as 'start': give each module once" in err
+
+
+def test_notes_must_be_text_and_messages_use_the_files_words(invoke, tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("start:\n  notes: [a, b]\n  frameworks: {a: 1}\n")
+    err = invoke(["hotwash", EXERCISE, path], exit_code=2).stderr
+    assert "start.notes: expected text, got a list" in err and "got a mapping" in err
+    assert "LineList" not in err and "LineDict" not in err
+
+
+def test_many_problems_are_cut_to_a_readable_report(invoke, tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("".join(f"module {i}:\n  frameworks: [tcog]\n" for i in range(4, 500)))
+    err = invoke(["hotwash", EXERCISE, path], exit_code=2).stderr
+    assert err.count("\n") == 21 and "... and 476 more problems" in err

@@ -160,7 +160,7 @@ def test_marking_from_the_descriptor_and_default(invoke, tmp_path):
     html = invoke(["brief", path, "--format", "html"]).stdout
     page = html.split("@page")[1].split("</style>")[0]
     # in the page margins as a CSS string of escapes: nothing can close the string or the style element
-    assert "SECRET \\00002f\\00002f EXERCISE \\00003c\\00002fstyle\\00003e" in page
+    assert "SECRET \\00002f \\00002f  EXERCISE \\00003c \\00002f style\\00003e " in page  # each escape ends with a space
     assert html.count("</style>") == 1
     plain = invoke(["brief", ROOT / "threats" / "malacca_piracy.json"]).stdout
     assert plain.startswith(f"**{MARKING}**\n\n# Armed robbery against tankers")
@@ -359,3 +359,17 @@ def test_exercise_fields_are_shown_not_obeyed(invoke, tmp_path, args):
     html = invoke(["brief", path, "--format", "html", *args]).stdout
     assert "<script" not in html and "<img" not in html and html.count("</style>") == 1
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "\\u202e" in html
+
+
+def test_marking_in_the_page_css_reads_back_exactly(invoke, tmp_path):
+    """The marking goes into CSS as hex escapes; CSS swallows one space after an escape, so each escape
+    carries its own: read back by CSS's rules, the marking is the one written."""
+    raw = json.loads(EXERCISE.read_text())
+    raw["exercise"]["marking"] = 'SECRET (REL JPN) & NOFORN "quoted" </style>'
+    path = tmp_path / "marked.json"
+    path.write_text(json.dumps(raw))
+    html = invoke(["brief", path, "--format", "html"]).stdout
+    literal = re.search(r'@top-center\s*\{\s*content:\s*("(?:[^"\\]|\\[0-9a-f]{1,6}\s?)*")', html)
+    assert literal, "no marking in the page's top margin"
+    decoded = re.sub(r"\\([0-9a-f]{1,6})[ \t\n]?", lambda m: chr(int(m.group(1), 16)), literal.group(1)[1:-1])
+    assert decoded == raw["exercise"]["marking"]

@@ -1010,7 +1010,15 @@ def new(output, force, then_assess, rules_dir):
     # asked before the questions, so that no answers are wasted; a yes then holds for the end
     confirmed = bool(output) and may_write(output, force, confirm) and os.path.lexists(output)
     ask = functools.partial(click.prompt, err=True)  # questions on stderr, so stdout holds only the JSON
-    raw = ask_descriptor(rulebase.catalog, ask, lambda text: click.echo(text, err=True))
+    try:
+        raw = ask_descriptor(rulebase.catalog, ask, lambda text: click.echo(text, err=True))
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        from .errors import InputError
+
+        raise InputError("the answers ended before the descriptor was complete (end of input); nothing was "
+                         "written", path="<new>") from None
     descriptor = parse_threat(raw, rulebase, path="<new>", default_id=raw.get("id", "threat"))
     text = json_safe(json.dumps(descriptor.to_output(), indent=2, ensure_ascii=False) + "\n")
     if output:

@@ -597,7 +597,11 @@ def read_decisions(path: str | Path, catalog, modules_: list[Module]) -> Decisio
 
     p = Path(path)
     shown = str(p)
-    text = decode(read_bytes(p, limit=MAX_DECISIONS_BYTES, error=InputError), shown, error=InputError)
+    try:
+        raw = read_bytes(p, limit=MAX_DECISIONS_BYTES, error=InputError)
+    except InputError as exc:  # (the hint about '-' is for descriptors: decisions come from a file)
+        raise InputError(exc.message.replace(" (give '-' to read standard input)", ""), path=shown) from None
+    text = decode(raw, shown, error=InputError)
     resolver = _Resolver(catalog, modules_)
     if p.suffix.lower() == ".csv":
         return _read_csv(text, shown, resolver)
@@ -609,12 +613,38 @@ def _entry(kind: str, value: Any, module: int, role: str | None, line: int | Non
     found = resolver.resolve(kind, value)
     if found is None:
         if not isinstance(value, str):
-            problems.append(_problem(shown, line, loc, f"expected an id or a name, got {type(value).__name__}"))
+            problems.append(_problem(shown, line, loc, f"expected an id or a name, got {_kind(value)}"))
         else:
             problems.append(_problem(shown, line, loc, f"unknown {kind[:-1] if kind != 'agencies' else 'agency'} "
                                      f"'{clip(value)}'", resolver.hint(kind, value)))
         return
     out.append(Decision(module, kind, found, role, line))
+
+
+MAX_PROBLEMS = 20
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in the file's words (not the loader's class names)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, bytes):
+        return "binary data"
+    return "nothing" if value is None else "text"
+
+
+def _refuse(shown: str, problems: list[InputError]) -> None:
+    """All the problems of a file together, at most MAX_PROBLEMS of them (and how many more)."""
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [InputError(f"... and {more} more problems", path=shown)]
+    raise InputError("invalid decisions file", path=shown, problems=problems)
 
 
 def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
@@ -624,11 +654,12 @@ def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(f"expected a mapping of modules (start, module 1, ...), got {type(data).__name__}",
+        raise InputError(f"expected a mapping of modules (start, module 1, ...), got {_kind(data)}",
                          path=shown, line=getattr(data, "line", None))
     problems: list[InputError] = []
     items: list[Decision] = []
     notes: dict[int, str] = {}
+    seen: dict[int, str] = {}
     for key, body in data.items():
         key_line = data.key_lines.get(key) if hasattr(data, "key_lines") else None
         number = resolver.module(key)
@@ -636,11 +667,16 @@ def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
             problems.append(_problem(shown, key_line, str(key), "unknown module",
                                      nearest(str(key), resolver.module_names)))
             continue
+        if number in seen:
+            problems.append(_problem(shown, key_line, str(key), f"the same module as '{seen[number]}': give each "
+                                     "module once"))
+            continue
+        seen[number] = str(key)
         if body is None:
             continue
         if not isinstance(body, dict):
             problems.append(_problem(shown, key_line, str(key), f"expected a mapping of "
-                                     f"{', '.join(DECISION_FIELDS)}, got {type(body).__name__}"))
+                                     f"{', '.join(DECISION_FIELDS)}, got {_kind(body)}"))
             continue
         for name, values in body.items():
             line = body.key_lines.get(name, key_line) if hasattr(body, "key_lines") else key_line
@@ -649,15 +685,17 @@ def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
                 problems.append(_problem(shown, line, loc, "unknown field", nearest(str(name), DECISION_FIELDS)))
                 continue
             if name == "notes":
-                notes[number] = str(values)
+                if not isinstance(values, str):
+                    problems.append(_problem(shown, line, loc, f"expected text, got {_kind(values)}"))
+                else:
+                    notes[number] = values
                 continue
             if values is None:
                 continue
             if isinstance(values, str):
                 values = [values]
             if not isinstance(values, list):
-                problems.append(_problem(shown, line, loc, f"expected a list of ids or names, got "
-                                         f"{type(values).__name__}"))
+                problems.append(_problem(shown, line, loc, f"expected a list of ids or names, got {_kind(values)}"))
                 continue
             kind = "agencies" if name in AGENCY_ROLES else name
             role = name if kind == "agencies" else None
@@ -665,12 +703,16 @@ def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
             for i, value in enumerate(values):
                 _entry(kind, value, number, role, lines[i], f"{loc}[{i}]", shown, resolver, problems, items)
     if problems:
-        raise InputError("invalid decisions file", path=shown, problems=problems)
+        _refuse(shown, problems)
     return Decisions(shown, items, notes)
 
 
 def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")  # any line ends: CRLF, LF or CR
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"not valid CSV: {exc}", path=shown) from None
     if not rows:
         raise InputError("empty; expected a header row: module,kind,id,role", path=shown, line=1)
     header = [fold(h).replace(" ", "_") for h in rows[0]]
@@ -704,7 +746,7 @@ def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
                 continue
         _entry(kind, cell["id"], number, role, n, "id", shown, resolver, problems, items)
     if problems:
-        raise InputError("invalid decisions file", path=shown, problems=problems)
+        _refuse(shown, problems)
     return Decisions(shown, items)
 
 

@@ -73,7 +73,7 @@ def ask_descriptor(catalog: Catalog, ask: Ask, say: Say) -> dict[str, Any]:
     say("Threat types (aliases in brackets):")
     say(_menu(v.types))
     out: dict[str, Any] = {}
-    title = ask("Title (free text, Enter to skip)", default="", show_default=False)
+    title = ask("Title (free text, Enter to skip)", default="", show_default=False, value_proc=_text(10_000))
     if title:
         out["title"] = title
     out["type"] = ask("Type", value_proc=_one(catalog, "type", optional=False))

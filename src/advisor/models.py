@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, StrictInt, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
 from .catalog import Catalog, fold
@@ -76,7 +76,14 @@ class Inject(BaseModel):
     @field_validator("resolves", mode="before")
     @classmethod
     def _resolves(cls, value: Any) -> Any:
-        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, str) and value.strip().lower() == "all":
+            return "all"
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+            raise ValueError(f"expected the numbers of earlier stages (0 is the start), or 'all'; got "
+                             f"{clip(json_text(value), 40)}")
+        return value
 
     @field_validator("changes")
     @classmethod
@@ -105,7 +112,7 @@ class Objective(BaseModel):
 
     id: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_.-]+$")
     text: str = Field(min_length=1, max_length=500)
-    recommendations: list[int] = Field(default=[], max_length=15)
+    recommendations: list[StrictInt] = Field(default=[], max_length=15)
 
     @field_validator("recommendations")
     @classmethod
@@ -283,6 +290,20 @@ class Descriptor(BaseModel):
 
 
 
+MISSING_EXAMPLES = {"type": '"type": "cyber_attack"', "name": '"name": "Exercise Morning Calm"',
+                    "text": '"text": "Coordinate the ministries"', "role": '"role": "Defense Agency desk"',
+                    "title": '"title": "A missile is fired over Japan"', "id": '"id": "O1"'}
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _problems(exc: ValidationError, path: str, prefix: str = "") -> list[DescriptorError]:
     problems = []
     for err in exc.errors():
@@ -294,7 +315,9 @@ def _problems(exc: ValidationError, path: str, prefix: str = "") -> list[Descrip
             if alt:
                 msg += f" (did you mean {alt}?)"
         elif err["type"] == "missing":
-            msg = "required field is missing (e.g. \"type\": \"cyber_attack\")"
+            field = str(err["loc"][-1]) if err["loc"] else "type"
+            example = MISSING_EXAMPLES.get(field)
+            msg = "required field is missing" + (f" (e.g. {example})" if example else "")
         problems.append(DescriptorError(msg, path=path, loc=loc))
     return problems
 

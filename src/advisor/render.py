@@ -834,8 +834,10 @@ figure svg { max-width: 100%; height: auto; }
 
 def _css_string(text: str) -> str:
     """A CSS string literal for user text: every character but letters, digits and spaces as a hex escape,
-    so no quote, backslash or `</style>` can end it."""
-    return '"' + "".join(c if c.isalnum() and c.isascii() or c == " " else f"\\{ord(c):06x}"
+    so no quote, backslash or `</style>` can end it. Each escape ends with a space, which CSS takes as
+    part of the escape: a real space after it survives (without it, "(REL JPN) & NOFORN" printed as
+    "(REL JPN)&NOFORN")."""
+    return '"' + "".join(c if c.isalnum() and c.isascii() or c == " " else f"\\{ord(c):06x} "
                          for c in printable(text)) + '"'
 
 
