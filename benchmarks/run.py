@@ -73,6 +73,21 @@ def throughput(items, rulebase, matcher=None) -> float:
     return len(items) / (time.perf_counter() - start)
 
 
+def peak_mb(args: list[str]) -> float:
+    """Peak resident memory (VmHWM) of `advisor assess ARGS`, reported by that process itself at exit."""
+    report = ("import atexit, sys\n"
+              "def peak():\n"
+              "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+              "    sys.stderr.write('PEAK ' + (hwm[0].split()[1] if hwm else '0') + '\\n')\n"
+              "atexit.register(peak)\n"
+              "from advisor.cli import run\n"
+              "sys.argv = ['advisor', 'assess'] + sys.argv[1:]\n"
+              "run()\n")
+    done = subprocess.run([str(BIN / "python"), "-c", report, *args], capture_output=True, text=True)
+    kib = next((int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK ")), 0)
+    return kib / 1024
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
@@ -112,6 +127,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args()
     n_batch, n_mem_small, n_mem_large = (2_000, 200, 5_000) if args.quick else (10_000, 1_000, 100_000)
+    n_mem_lines = 10 * n_batch
 
     from advisor.api import load_rulebase  # the advisor installed in this environment (README's command 2)
     from advisor.reference import ReferenceMatcher
@@ -158,6 +174,17 @@ def main() -> None:
                      f"{n_batch / outs[1][0]:,.0f} /s"))
         rows.append(("processes", f"advisor assess {n_batch:,} lines --jobs 2", f"{outs[2][0]:.1f} s",
                      f"{outs[1][0] / outs[2][0]:.2f}x faster; output identical: {same}"))
+        # memory of advisor itself, in its own process (not this benchmark's, which keeps its inputs)
+        big = Path(tmp) / "big.jsonl"
+        with big.open("w") as fh:
+            for _ in range(n_mem_lines // len(items)):
+                fh.write(data.read_text())
+        small_peak = peak_mb([str(data), "-o", str(Path(tmp) / "o-small.jsonl")])
+        large_peak = peak_mb([str(big), "-o", str(Path(tmp) / "o-large.jsonl")])
+        rows.append(("memory", f"advisor assess {n_batch:,} lines: peak resident, its own process",
+                     f"{small_peak:.1f} MB", ""))
+        rows.append(("memory", f"advisor assess {n_mem_lines:,} lines: peak resident, its own process",
+                     f"{large_peak:.1f} MB", f"growth {large_peak - small_peak:+.1f} MB (target: flat, < 100 MB)"))
 
     # 4. memory
     from advisor.api import parse_threat
@@ -170,7 +197,8 @@ def main() -> None:
     for i in range(n_mem_large - n_mem_small):
         assess(parsed[i % len(parsed)], rulebase)
     after_large = rss_mb()
-    rows.append(("memory", f"resident after {n_mem_small:,} assessments", f"{after_small:.1f} MB", ""))
+    rows.append(("memory", f"this benchmark: resident after {n_mem_small:,} assessments", f"{after_small:.1f} MB",
+                 "(holds the benchmark's own inputs)"))
     rows.append(("memory", f"resident after {n_mem_large:,} assessments", f"{after_large:.1f} MB",
                  f"growth {after_large - after_small:+.1f} MB (target < 20 MB)"))
 
