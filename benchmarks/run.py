@@ -74,16 +74,9 @@ def throughput(items, rulebase, matcher=None) -> float:
 
 
 def peak_mb(args: list[str]) -> float:
-    """Peak resident memory (VmHWM) of `advisor assess ARGS`, reported by that process itself at exit."""
-    report = ("import atexit, sys\n"
-              "def peak():\n"
-              "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
-              "    sys.stderr.write('PEAK ' + (hwm[0].split()[1] if hwm else '0') + '\\n')\n"
-              "atexit.register(peak)\n"
-              "from advisor.cli import run\n"
-              "sys.argv = ['advisor', 'assess'] + sys.argv[1:]\n"
-              "run()\n")
-    done = subprocess.run([str(BIN / "python"), "-c", report, *args], capture_output=True, text=True)
+    """Peak resident memory of `advisor assess ARGS`, reported by that process itself (scripts/peak-memory.py)."""
+    done = subprocess.run([str(BIN / "python"), str(ROOT / "scripts" / "peak-memory.py"), "assess", *args],
+                          capture_output=True, text=True)
     kib = next((int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK ")), 0)
     return kib / 1024
 

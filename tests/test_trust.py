@@ -166,17 +166,9 @@ def test_format_json_with_several_inputs_is_an_error():
 
 def _feed(args: list, chunks, env: dict | None = None) -> tuple[int, bytes, bytes, int]:
     """Run advisor on an endless standard input; its exit code, output, errors and peak memory (KiB)."""
-    # The child reports its own peak (VmHWM: this program's, not the forking test process's, which
-    # the kernel's ru_maxrss for a child would include).
-    report = ("import atexit, sys\n"
-              "def peak():\n"
-              "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
-              "    sys.stderr.write('PEAK ' + (hwm[0].split()[1] if hwm else '0') + '\\n')\n"
-              "atexit.register(peak)\n"
-              "from advisor.cli import run\n"
-              "sys.argv = ['advisor'] + sys.argv[1:]\n"
-              "run()\n")
-    proc = subprocess.Popen([sys.executable, "-c", report, *map(str, args)], stdin=subprocess.PIPE,
+    # the child reports its own peak (see scripts/peak-memory.py)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "peak-memory.py"), *map(str, args)],
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
     import threading
 
