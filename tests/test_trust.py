@@ -346,16 +346,16 @@ def test_interrupt_is_exit_130_without_a_traceback(tmp_path):
 
 def test_engine_fault_is_exit_3_whatever_the_jobs(invoke, tmp_path, monkeypatch):
     """A fault of the engine is not the input's doing: it stops the run, in one process or several alike."""
-    import advisor.api
+    import advisor.engine
 
-    real = advisor.api.assess
+    real = advisor.engine.run
 
-    def faulty(threat, rulebase, **kw):
+    def faulty(threat, rulebase, *args):
         if threat.id == "boom":
             raise EngineError("durable-rules failed (simulated)")
-        return real(threat, rulebase, **kw)
+        return real(threat, rulebase, *args)
 
-    monkeypatch.setattr(advisor.api, "assess", faulty)
+    monkeypatch.setattr(advisor.engine, "run", faulty)
     data = tmp_path / "in.jsonl"
     data.write_text("".join(json.dumps({"type": "piracy", "id": f"t{i}"}) + "\n" for i in range(300))
                     + '{"type": "piracy", "id": "boom"}\n' + '{"type": "piracy"}\n' * 50)

@@ -372,7 +372,9 @@ class Distinction:
         return self.name in view.derived
 
     def evidence(self, view: View) -> Any:
-        return [p.rule.id for p in self.producers if p.holds(view)]
+        # the producers that derived it (a producer holds exactly when it fired: levels run to the end first)
+        by = view.derived.get(self.name, ())
+        return [p.rule.id for p in self.producers if p.rule.id in by]
 
 
 def descriptor_tests(tests: Tests, catalog: Catalog, distinctions: dict[str, tuple] | None = None) -> list:
@@ -784,7 +786,8 @@ def compile_rulebase(rulebase: Rulebase) -> Plan:
         for i, chunk in enumerate(chunks):
             name = f"advisor_{rulebase.digest[:16]}_{stratum}_{i}"
             ruleset = {rid: durable[rid] for rid in chunk}
-            ruleset[CATCH_ALL] = {"all": [{"m": {"$ex": {"kind": 1}}}], "pri": 100_000, "run": CATCH_ALL}
+            # one catch-all action per state: every state's first fact is the threat, which it accepts
+            ruleset[CATCH_ALL] = {"all": [{"m": {"kind": "threat"}}], "pri": 100_000, "run": CATCH_ALL}
             rulesets[name] = ruleset
             names[stratum].append(name)
     if problems:

@@ -16,11 +16,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+import pydantic_core
+
 from . import __version__
 from .compiler import CATCH_ALL, Plan, View, compile_rulebase, conclusion_fact, tally_fact, threat_fact
 from .errors import EngineError, EngineUnavailable
 from .models import (AgencyOut, Assessment, Descriptor, FrameworkOut, Meta, Nature, RecommendationOut,
                      RemarkOut, RoleOut, StateOut, TraceEntry)
+from .render import _JSON_UNSAFE as _UNSAFE, json_safe
 from .rules import Rule, Rulebase, states_of
 
 SID = "assessment"
@@ -73,6 +77,73 @@ _SIDS: dict[str, str] = {}
 _ABANDONED: list[tuple[str, str]] = []
 
 
+@dataclass(frozen=True)
+class RuleParts:
+    """What every firing of one rule shares in the output, worked out once."""
+
+    head: dict[str, Any]                 # the trace entry's fixed keys: rule, recommendations, citations, because
+    quote: str | None
+    before: dict[str, Any]               # `concluded` in output order: derived and frameworks, [states,]
+    after: dict[str, Any]                # agencies, measures, caveats
+    concluded: dict[str, Any]            # `concluded` of a firing that brings in no state
+    cites_of: dict[int, tuple[str, ...]]  # recommendation -> the rule's citations of it
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The fixed parts of an assessment, per rule and per catalog entry, worked out once per rule base."""
+
+    rules: dict[str, RuleParts]
+    frameworks: dict[str, dict[str, Any]]       # id, name, status, layer, family, members, members_basis
+    recommendations: dict[int, dict[str, Any]]  # number, title, group, summary
+    measures: dict[str, dict[str, Any]]         # id, text, citation, recommendations
+    caveats: dict[str, dict[str, Any]]
+    item_of: dict[str, int]                     # a citation -> its item (0 for a whole recommendation)
+    role_rank: dict[str, int]
+    premises_only: frozenset[str]
+    meta: dict[str, Any]
+
+
+def _parts(rulebase: Rulebase) -> Parts:
+    catalog = rulebase.catalog
+    rules = {}
+    item_of: dict[str, int] = {}
+    for rule in rulebase.rules:
+        then = rule.then
+        before = {k: list(v) for k, v in (("derived", then.derive), ("frameworks", then.frameworks)) if v}
+        after = {k: v for k, v in (("agencies", dict(then.agencies)), ("measures", list(then.measures)),
+                                   ("caveats", list(then.caveats))) if v}
+        cites_of: dict[int, list[str]] = {}
+        for c in rule.cites:
+            number, item = catalog.citation(c)
+            item_of[c] = item or 0
+            cites_of.setdefault(number, []).append(c)
+        rules[rule.id] = RuleParts(
+            head={"rule": rule.id, "recommendations": list(rule.numbers), "citations": list(rule.cites),
+                  "because": rule.because},
+            quote=rule.quote, before=before, after=after, concluded={**before, **after},
+            cites_of={n: tuple(cites_of.get(n, ())) for n in rule.numbers})
+
+    def remark(kind: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for rid, r in getattr(catalog, kind).items():
+            number, item = catalog.citation(r.recommendation)
+            out[rid] = {"id": rid, "text": r.text, "citation": r.recommendation, "recommendations": [number]}
+        return out
+
+    return Parts(
+        rules=rules,
+        frameworks={fid: {"id": fid, "name": fw.name, "status": fw.status, "layer": fw.layer, "family": fw.family,
+                          "members": list(fw.members), "members_basis": fw.basis}
+                    for fid, fw in catalog.frameworks.items()},
+        recommendations={n: {"number": n, "title": r.title, "group": r.group, "summary": r.summary}
+                         for n, r in catalog.recommendations.items()},
+        measures=remark("measures"), caveats=remark("caveats"), item_of=item_of,
+        role_rank={role: catalog.vocabulary.role_rank(role) for role in catalog.vocabulary.roles},
+        premises_only=frozenset(rulebase.distinction_rules),
+        meta={"version": __version__, "rulebase": rulebase.digest[:16], "rules": len(rulebase.rules)})
+
+
 @dataclass
 class Prepared:
     """A rule base registered with the engine: its plan (compiled rules, strata, rulesets), and the
@@ -83,7 +154,11 @@ class Prepared:
     watched: set[tuple[str, str]]
     tallied: set[str]
     orders: dict[str, dict[str, Any]]
+    parts: Parts
+    effects: dict[str, tuple]  # per rule, what its conclusions change in the view (`_effects`)
+    states: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (rule, basis) -> its states
     registered: bool = False
+    plain_text: bool | None = None  # no text of the rule base holds a character json_safe escapes
 
 
 def _host():
@@ -112,7 +187,8 @@ def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
             plan = compile_rulebase(rulebase)
             joins = [j for c in plan.compiled.values() for j in c.joins]
             prepared = Prepared(plan, watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
-                                tallied={j.of for j in joins if hasattr(j, "of")}, orders=_orders(rulebase.catalog))
+                                tallied={j.of for j in joins if hasattr(j, "of")}, orders=_orders(rulebase.catalog),
+                                parts=_parts(rulebase), effects=_effects(rulebase))
             _REGISTERED[rulebase.digest] = prepared
         if register and not prepared.registered:
             _, dre = _durable()
@@ -177,11 +253,14 @@ def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
         sid = _sid(name)
         handle = host.get_ruleset(name)._handle
         if sid not in texts:
-            texts[sid] = json.dumps([{**f, "sid": sid} for f in facts], ensure_ascii=False)
+            texts[sid] = orjson.dumps([{**f, "sid": sid} for f in facts]).decode()
         try:
             code, state = dre.assert_facts(handle, texts[sid])
-            if code in (1, 2):  # not handled, or only observed: the catch-all rule makes neither happen
+            if code == 2:  # only observed: the same fact twice, which chaining never asserts
                 raise EngineError(f"the engine did not take the facts (code {code}) in ruleset {name}")
+            # code 1: some fact no rule of this ruleset tests (a conclusion it does not join on); the
+            # engine skipped it and took the others. The state itself was made by the threat fact,
+            # which the catch-all rule takes (see DURABLE_RULES.md on states whose facts were refused).
             state = 0 if code == 3 else state  # as durable-rules' own layer does
             action = dre.start_action_for_state(handle, state)
             while action:
@@ -256,7 +335,7 @@ def _chain(threat: Descriptor, rulebase: Rulebase, fire, prepared: Prepared | No
     for level in range(len(plan.levels)):
         step += 1
         for rule_id in fire(level, [fact], view, result.fired):
-            _record(rule_id, step, threat, rulebase, plan, result)
+            _record(rule_id, step, threat, rulebase, plan, result, prepared)
         for name in view.derived:
             fact[f"d_{name}"] = True
     facts = [fact]
@@ -268,7 +347,7 @@ def _chain(threat: Descriptor, rulebase: Rulebase, fire, prepared: Prepared | No
         facts = []
         counts_before = dict(view.counts)
         for rule_id in fired:
-            new = _record(rule_id, step, threat, rulebase, plan, result)
+            new = _record(rule_id, step, threat, rulebase, plan, result, prepared)
             facts.extend(f for f in new if (f["kind"], f["ref"]) in prepared.watched)
         for of, n in view.counts.items():
             if counts_before.get(of) != n and of in prepared.tallied:
@@ -276,7 +355,8 @@ def _chain(threat: Descriptor, rulebase: Rulebase, fire, prepared: Prepared | No
     return result
 
 
-def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, plan: Plan, result: _Run) -> list[dict]:
+def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, plan: Plan, result: _Run,
+            prepared: Prepared) -> list[dict]:
     """Record one firing (once per rule: `$or` may fire a rule twice); returns the new facts it concludes."""
     if rule_id == CATCH_ALL or rule_id in result.fired:
         return []
@@ -285,10 +365,16 @@ def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, pla
     result.fired.add(rule_id)
     weak = [f"{kind} {ref}" for kind, ref in compiled.premises(view) if not _supported(kind, ref, view, result)]
     basis = "document" if rule.basis == "document" and not weak else "general_knowledge"
-    firing = Firing(rule, step, compiled.evidence(view), states_of(rule, rulebase.catalog, threat.states, basis),
-                    basis, weak)
+    if rule.then.involved_states:
+        states = states_of(rule, rulebase.catalog, threat.states, basis)
+    else:  # the same for every threat: worked out once per rule and basis
+        key = (rule_id, basis)
+        states = prepared.states.get(key)
+        if states is None:
+            states = prepared.states[key] = states_of(rule, rulebase.catalog, (), basis)
+    firing = Firing(rule, step, compiled.evidence(view), states, basis, weak)
     result.firings.append(firing)
-    return _conclude(firing, view, rulebase.catalog, result.supported)
+    return _conclude(firing, view, prepared.effects[rule_id], result.supported)
 
 
 def _supported(kind: str, ref: str, view: View, result: _Run) -> bool:
@@ -300,40 +386,55 @@ def _supported(kind: str, ref: str, view: View, result: _Run) -> bool:
     return view.doc_counts.get(of, 0) >= int(n)
 
 
-def _conclude(firing: Firing, view: View, catalog, supported: set[tuple[str, str]]) -> list[dict]:
+def _effects(rulebase: Rulebase) -> dict[str, tuple]:
+    """Per rule, what each of its conclusions changes: (kind, ref, the view's table, the tallies it adds to,
+    the agency's sector), in the order the rule gives them."""
+    catalog = rulebase.catalog
+    out = {}
+    for rule in rulebase.rules:
+        then = rule.then
+        out[rule.id] = tuple(
+            (kind, ref, table, tuple(catalog.tally_keys(kind, ref)) if kind != "derived" else (),
+             catalog.agencies[ref].sector if kind == "agency" else None)
+            for kind, table, refs in (("derived", "derived", then.derive), ("framework", "frameworks", then.frameworks),
+                                      ("agency", "agencies", list(then.agencies)))
+            for ref in refs)
+    return out
+
+
+def _conclude(firing: Firing, view: View, effects: tuple, supported: set[tuple[str, str]]) -> list[dict]:
     """Record a firing's conclusions in the view; return the facts that are new to the engine.
 
     Tallies are kept twice: of everything concluded (what `count` tests), and of what the
     document supports (what decides whether a count rests on the document).
     """
     new: list[dict] = []
-    rule = firing.rule
-    then = rule.then
-    for kind, refs in (("derived", then.derive), ("framework", then.frameworks), ("agency", list(then.agencies))):
-        table = {"derived": view.derived, "framework": view.frameworks, "agency": view.agencies}[kind]
-        for ref in refs:
-            if firing.basis == "document" and (kind, ref) not in supported:
-                supported.add((kind, ref))
-                if kind != "derived":
-                    for key in catalog.tally_keys(kind, ref):
-                        view.doc_counts[key] = view.doc_counts.get(key, 0) + 1
-                if kind == "agency":
-                    view.doc_sectors.add(catalog.agencies[ref].sector)
-            if ref not in table:
-                table[ref] = []
-                new.append(conclusion_fact(kind, ref))
-                if kind != "derived":
-                    for key in catalog.tally_keys(kind, ref):
-                        view.counts[key] = view.counts.get(key, 0) + 1
-                if kind == "agency":
-                    view.sectors.add(catalog.agencies[ref].sector)
-            table[ref].append(rule.id)
-    view.counts["sectors"] = len(view.sectors)
-    view.doc_counts["sectors"] = len(view.doc_sectors)
-    view.states.update(firing.states)
-    view.counts["states"] = len(view.states)
-    view.doc_states.update(code for code, basis in firing.states.items() if basis == "document")
-    view.doc_counts["states"] = len(view.doc_states)
+    rule_id = firing.rule.id
+    document = firing.basis == "document"
+    counts, doc_counts = view.counts, view.doc_counts
+    for kind, ref, table_name, keys, sector in effects:
+        table = getattr(view, table_name)
+        if document and (kind, ref) not in supported:
+            supported.add((kind, ref))
+            for key in keys:
+                doc_counts[key] = doc_counts.get(key, 0) + 1
+            if sector is not None:
+                view.doc_sectors.add(sector)
+        if ref not in table:
+            table[ref] = []
+            new.append(conclusion_fact(kind, ref))
+            for key in keys:
+                counts[key] = counts.get(key, 0) + 1
+            if sector is not None:
+                view.sectors.add(sector)
+        table[ref].append(rule_id)
+    counts["sectors"] = len(view.sectors)
+    doc_counts["sectors"] = len(view.doc_sectors)
+    if firing.states:
+        view.states.update(firing.states)
+        view.doc_states.update(code for code, basis in firing.states.items() if basis == "document")
+    counts["states"] = len(view.states)
+    doc_counts["states"] = len(view.doc_states)
     return new
 
 
@@ -367,112 +468,129 @@ def _note(firing: Firing, agency: str | None = None, catalog=None) -> str | None
 def assess(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: tuple[Descriptor, ...] = ()) -> Assessment:
     """Assess one threat with one rule base: every conclusion with the rules and recommendations behind it.
 
-    `carried` are earlier situations of a scenario still in play (see api.assess): their
-    firings join the threat's own (a rule fired for several counts once, the latest first).
+    The models are read back from the assessment's JSON, so that they say what its line says
+    and share nothing mutable with the rule base.
+    """
+    return _construct(Assessment, orjson.loads(_dumps(assessment_data(threat, rulebase, matcher, carried))))
 
-    The output is built in one pass over the firings; its models are constructed without
-    validation (model_construct), since every value comes from a validated rule base. A
-    conclusion's basis is `document` when some firing that rests on the document alone gives it.
+
+def assess_json(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: tuple[Descriptor, ...] = ()) -> str:
+    """One assessment as one compact JSON line (no newline), as batch mode writes it: the bytes
+    `json_safe(assess(...).model_dump_json())` would give, built without the models.
+
+    `carried` are earlier situations of a scenario still in play (see api.assess).
+    """
+    data = assessment_data(threat, rulebase, matcher, carried)
+    text = _dumps(data).decode()
+    # json_safe scans the whole line (about 40 us): only needed when some text in it can hold a
+    # character it escapes, the descriptor's own (and the notes naming its attributes) or the rule base's
+    prepared = prepare(rulebase, register=False)
+    if prepared.plain_text is None:
+        prepared.plain_text = not _UNSAFE.search(rulebase.catalog.model_dump_json() + "".join(
+            r.model_dump_json() for r in rulebase.rules))
+    if prepared.plain_text and not _UNSAFE.search(_dumps([data["threat"], data["notes"]]).decode()):
+        return text
+    return json_safe(text)
+
+
+def _dumps(data: Any) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except orjson.JSONEncodeError:  # an integer past 64 bits in an x_ field: pydantic's serialiser takes it
+        return pydantic_core.to_json(data)
+
+
+def assessment_data(threat: Descriptor, rulebase: Rulebase, matcher=None,
+                    carried: tuple[Descriptor, ...] = ()) -> dict[str, Any]:
+    """The assessment as JSON data, built in one pass over the firings from parts worked out when the
+    rule base was prepared (`Prepared.parts`). Read only: values may be shared with the rule base.
+
+    A conclusion's basis is `document` when some firing that rests on the document alone gives it.
     Rules that only decide the document's distinctions are in the trace but reach no
     recommendation: they are premises, not answers.
     """
     catalog = rulebase.catalog
     vocabulary = catalog.vocabulary
+    prepared = prepare(rulebase, register=matcher is None)
+    parts = prepared.parts
     result = run(threat, rulebase, matcher)
     for earlier in carried:
         _carry(result, run(earlier, rulebase, matcher))
-    premises_only = set(rulebase.distinction_rules)
+    premises_only = parts.premises_only
     by: dict[str, dict[str, list[Firing]]] = {k: {} for k in ("frameworks", "agencies", "measures", "caveats")}
     by_number: dict[int, list[Firing]] = {}
     state_firings: dict[str, list[tuple[Firing, str]]] = {}
     for f in result.firings:
-        r = f.rule
-        for kind, refs in (("frameworks", r.then.frameworks), ("agencies", r.then.agencies),
-                           ("measures", r.then.measures), ("caveats", r.then.caveats)):
-            for ref in refs:
-                by[kind].setdefault(ref, []).append(f)
-        if r.id not in premises_only:
-            for n in r.numbers:
+        then = f.rule.then
+        for kind, refs in (("frameworks", then.frameworks), ("agencies", then.agencies),
+                           ("measures", then.measures), ("caveats", then.caveats)):
+            if refs:
+                table = by[kind]
+                for ref in refs:
+                    table.setdefault(ref, []).append(f)
+        if f.rule.id not in premises_only:
+            for n in f.rule.numbers:
                 by_number.setdefault(n, []).append(f)
         for code, basis in f.states.items():
             state_firings.setdefault(code, []).append((f, basis))
 
-    order = prepare(rulebase, register=False).orders
-
-    def citation(text: str) -> tuple[int, int | None]:
-        cache = order["citation"]
-        if text not in cache:
-            cache[text] = catalog.citation(text)
-        return cache[text]
-
+    order = prepared.orders
     frameworks = []
+    members: dict[str, list[str]] = {}
     for fid in sorted(by["frameworks"], key=order["framework"].__getitem__):
-        fw, firings = catalog.frameworks[fid], by["frameworks"][fid]
-        frameworks.append(_make(FrameworkOut,
-            id=fid, name=fw.name, status=fw.status, layer=fw.layer, family=fw.family, members=list(fw.members),
-            members_basis=fw.basis, recommendations=_numbers(firings), rules=[f.rule.id for f in firings],
-            basis=_basis(firings)))
+        firings = by["frameworks"][fid]
+        frameworks.append({**parts.frameworks[fid], "recommendations": _numbers(firings),
+                           "rules": [f.rule.id for f in firings], "basis": _basis(firings)})
+        for code in catalog.frameworks[fid].members:
+            members.setdefault(code, []).append(fid)
 
     states = []
     for code in sorted(state_firings):
         pairs = state_firings[code]
         firings = [f for f, _ in pairs]
-        states.append(_make(StateOut,
-            code=code, name=catalog.state_name(code), frameworks=[f.id for f in frameworks if code in f.members],
-            recommendations=_numbers(firings), rules=[f.rule.id for f in firings],
-            basis="document" if any(b == "document" for _, b in pairs) else "general_knowledge"))
+        states.append({"code": code, "name": catalog.state_name(code), "frameworks": members.get(code, []),
+                       "recommendations": _numbers(firings), "rules": [f.rule.id for f in firings],
+                       "basis": "document" if any(b == "document" for _, b in pairs) else "general_knowledge"})
 
     agencies = []
     for aid, firings in by["agencies"].items():  # the strongest role any rule gives
-        roles = [_make(RoleOut, role=f.rule.then.agencies[aid], rule=f.rule.id, basis=f.basis,
-                       note=_note(f, aid, catalog)) for f in firings]
-        role = min((x.role for x in roles), key=vocabulary.role_rank)
-        role_basis = "document" if any(x.role == role and x.basis == "document" for x in roles) else "general_knowledge"
-        agencies.append(_make(AgencyOut,
-            id=aid, name=catalog.agencies[aid].name, role=role, role_basis=role_basis, roles=roles,
-            recommendations=_numbers(firings),
-            rules=[f.rule.id for f in firings], basis=_basis(firings)))
-    agencies.sort(key=lambda a: (vocabulary.role_rank(a.role), order["agency"][a.id]))
+        roles = [{"role": f.rule.then.agencies[aid], "rule": f.rule.id, "basis": f.basis,
+                  "note": _note(f, aid, catalog)} for f in firings]
+        role = min((x["role"] for x in roles), key=parts.role_rank.__getitem__)
+        role_basis = ("document" if any(x["role"] == role and x["basis"] == "document" for x in roles)
+                      else "general_knowledge")
+        agencies.append({"id": aid, "name": catalog.agencies[aid].name, "role": role, "role_basis": role_basis,
+                         "roles": roles, "recommendations": _numbers(firings), "rules": [f.rule.id for f in firings],
+                         "basis": _basis(firings)})
+    agencies.sort(key=lambda a: (parts.role_rank[a["role"]], order["agency"][a["id"]]))
 
-    def remarks(kind: str) -> list[RemarkOut]:
-        table = getattr(catalog, kind)
-        out = []
-        for rid in sorted(by[kind], key=order[kind].__getitem__):
-            remark, firings = table[rid], by[kind][rid]
-            out.append(_make(RemarkOut,
-                id=rid, text=remark.text, citation=remark.recommendation,
-                recommendations=[citation(remark.recommendation)[0]], rules=[f.rule.id for f in firings],
-                basis=_basis(firings)))
-        return out
+    def remarks(kind: str) -> list[dict[str, Any]]:
+        fixed = getattr(parts, kind)
+        return [{**fixed[rid], "rules": [f.rule.id for f in by[kind][rid]], "basis": _basis(by[kind][rid])}
+                for rid in sorted(by[kind], key=order[kind].__getitem__)]
 
     recommendations = []
     for number in sorted(by_number):
-        rec, firings = catalog.recommendations[number], by_number[number]
-        cites = sorted({c for f in firings for c in f.rule.cites if citation(c)[0] == number},
-                       key=lambda c: citation(c)[1] or 0)
-        recommendations.append(_make(RecommendationOut,
-            number=number, title=rec.title, group=rec.group, summary=rec.summary,
-            citations=cites, rules=[f.rule.id for f in firings], basis=_basis(firings)))
+        firings = by_number[number]
+        cites = sorted({c for f in firings for c in parts.rules[f.rule.id].cites_of[number]}, key=parts.item_of.get)
+        recommendations.append({**parts.recommendations[number], "citations": cites,
+                                "rules": [f.rule.id for f in firings], "basis": _basis(firings)})
 
-    trace = [_trace_entry(f) for f in result.firings]
+    trace = [_trace_entry(f, parts.rules[f.rule.id]) for f in result.firings]
     derived = result.view.derived
     notes = [f"attribute '{a}' is not used by any rule" for a in threat.attributes if a not in rulebase.used_attributes]
     notes += _idle_attributes(threat, rulebase, result)
     notes += [vocabulary.derived[d].note for d in derived if vocabulary.derived[d].note]
-    leads = [a.name for a in agencies if a.role == "lead"]
+    leads = [a["name"] for a in agencies if a["role"] == "lead"]
     if len(leads) > 1:
         notes.append("more than one body leads: " + " and ".join(leads) + "; each leads its own part (see roles)")
     if not any(f.rule.id not in premises_only for f in result.firings):
         notes.append("no recommendation of the document applies to this threat")
     category = next((d for d in derived if d in vocabulary.categories), vocabulary.types[threat.type].category)
-    return _make(Assessment,
-        threat=threat.to_output(),
-        nature=_make(Nature, category=category, derived=list(derived)),
-        recommendations=recommendations, frameworks=frameworks, states=states, agencies=agencies,
-        measures=remarks("measures"), caveats=remarks("caveats"), trace=trace, notes=notes,
-        advisor=_make(Meta, version=__version__, rulebase=rulebase.digest[:16], rules=len(rulebase.rules)),
-        stages=None, since_2002=None,
-    )
+    return {"threat": threat.to_output(), "nature": {"category": category, "derived": list(derived)},
+            "recommendations": recommendations, "frameworks": frameworks, "states": states, "agencies": agencies,
+            "measures": remarks("measures"), "caveats": remarks("caveats"), "trace": trace, "notes": notes,
+            "advisor": parts.meta}
 
 
 def _carry(result: _Run, earlier: _Run) -> None:
@@ -504,31 +622,37 @@ def _idle_attributes(threat: Descriptor, rulebase: Rulebase, result: _Run) -> li
     return out
 
 
-def _trace_entry(f: Firing) -> TraceEntry:
-    rule = f.rule
-    return _make(TraceEntry, step=f.step, rule=rule.id, recommendations=list(rule.numbers),
-                 citations=list(rule.cites), because=rule.because, basis=f.basis, quote=rule.quote, note=_note(f),
-                 matched=_fresh(f.matched), concluded=_concluded(f))
+def _trace_entry(f: Firing, part: "RuleParts") -> dict[str, Any]:
+    concluded = {**part.before, "states": sorted(f.states), **part.after} if f.states else part.concluded
+    return {"step": f.step, **part.head, "basis": f.basis, "quote": part.quote, "note": _note(f),
+            "matched": f.matched, "concluded": concluded}
 
 
-def _fresh(value: Any) -> Any:
-    """A copy of nested lists and dicts, so that an assessment shares nothing mutable with the rule base."""
-    if isinstance(value, dict):
-        return {k: _fresh(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_fresh(v) for v in value]
-    return value
-
-
-def _make(cls, **values):
-    """Build an output model from trusted values without pydantic's per-call overhead (as model_construct,
-    every field given)."""
+def _construct(cls, data: dict[str, Any]):
+    """An output model from data it was serialised from, without validating it again (as
+    model_construct, with every field given, nested models included)."""
+    values = {}
+    for name, field_info in cls.model_fields.items():
+        if name not in data:
+            values[name] = field_info.default
+            continue
+        value, inner = data[name], _NESTED.get((cls, name))
+        if inner is not None and value is not None:
+            value = [_construct(inner, v) for v in value] if isinstance(value, list) else _construct(inner, value)
+        values[name] = value
     model = cls.__new__(cls)
     object.__setattr__(model, "__dict__", values)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_fields_set__", set(data))
     object.__setattr__(model, "__pydantic_extra__", None)
     object.__setattr__(model, "__pydantic_private__", None)
     return model
+
+
+_NESTED = {(Assessment, "nature"): Nature, (Assessment, "recommendations"): RecommendationOut,
+           (Assessment, "frameworks"): FrameworkOut, (Assessment, "states"): StateOut,
+           (Assessment, "agencies"): AgencyOut, (Assessment, "measures"): RemarkOut,
+           (Assessment, "caveats"): RemarkOut, (Assessment, "trace"): TraceEntry, (Assessment, "advisor"): Meta,
+           (AgencyOut, "roles"): RoleOut}
 
 
 def _orders(catalog) -> dict[str, dict[str, Any]]:
@@ -539,23 +663,4 @@ def _orders(catalog) -> dict[str, dict[str, Any]]:
         "agency": {a: i for i, a in enumerate(catalog.agencies)},
         "measures": {m: i for i, m in enumerate(catalog.measures)},
         "caveats": {c: i for i, c in enumerate(catalog.caveats)},
-        "citation": {},
     }
-
-
-def _concluded(firing: Firing) -> dict[str, Any]:
-    then = firing.rule.then
-    out: dict[str, Any] = {}
-    if then.derive:
-        out["derived"] = list(then.derive)
-    if then.frameworks:
-        out["frameworks"] = list(then.frameworks)
-    if firing.states:
-        out["states"] = sorted(firing.states)
-    if then.agencies:
-        out["agencies"] = dict(then.agencies)
-    if then.measures:
-        out["measures"] = list(then.measures)
-    if then.caveats:
-        out["caveats"] = list(then.caveats)
-    return out
