@@ -471,7 +471,11 @@ def assess(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: tuple[
     The models are read back from the assessment's JSON, so that they say what its line says
     and share nothing mutable with the rule base.
     """
-    return _construct(Assessment, orjson.loads(_dumps(assessment_data(threat, rulebase, matcher, carried))))
+    data = assessment_data(threat, rulebase, matcher, carried)
+    try:
+        return _construct(Assessment, orjson.loads(orjson.dumps(data)))
+    except orjson.JSONEncodeError:  # an integer past 64 bits, which orjson would also read back as a float
+        return _construct(Assessment, json.loads(pydantic_core.to_json(data)))
 
 
 def assess_json(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: tuple[Descriptor, ...] = ()) -> str:
