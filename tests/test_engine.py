@@ -80,24 +80,9 @@ def test_ruleset_definitions_are_not_mutated(rulebase):
     assert rulesets == before and all("run" in r for rs in rulesets.values() for r in rs.values())
 
 
-def test_actions_take_exactly_one_parameter():
-    """Two parameters would make durable-rules treat the action as asynchronous."""
-    action = engine._Recorder().make_action("x")
-    assert len(inspect.signature(action).parameters) == 1
-
-
-def test_each_action_records_its_own_rule():
-    """Actions come from a factory, not a closure over a loop variable."""
-    rec = engine._Recorder()
-    actions = [rec.make_action(name) for name in ("a", "b", "c")]
-    for act in actions:
-        act(None)
-    assert rec.fired == ["a", "b", "c"]
-
-
-def test_host_starts_no_timer_threads(rulebase):
+def test_registering_starts_no_thread(rulebase):
+    """durable-rules' Python Host starts a timer thread; advisor creates its rulesets in the C engine."""
     before = {t.name for t in threading.enumerate()}
-    engine._host()
     engine.prepare(rulebase)
     assert {t.name for t in threading.enumerate()} - before == set()
 
@@ -186,28 +171,38 @@ def test_direct_engine_path_starts_the_actions_durable_rules_own_layer_would(ass
     """advisor drives durable-rules' C engine directly (no closure, no state round trip per action):
     on a ruleset of its own, the actions it collects are those, in the order, that durable-rules'
     Python layer runs for the same facts."""
-    assess_raw(PIRACY)  # make sure the rule base is registered
-    _, dre = engine._durable()
-    host = engine._host()
+    from durable import engine as layer
+
+    dre = engine._durable()
+    fired: list[str] = []
+
+    class Host(layer.Host):
+        def get_action(self, action_name):
+            def action(c):  # exactly one parameter: two would make durable-rules treat it as async
+                fired.append(action_name)
+            return action
+
+        def _run(self):  # no timer thread
+            pass
+
     rules = {"a": {"all": [{"m": {"kind": "x"}}], "run": "a"},
              "b": {"all": [{"m": {"$and": [{"kind": "x"}, {"n": 2}]}}], "run": "b"},
              "c": {"all": [{"m": {"kind": "y"}}], "run": "c"},
              "z_any": {"all": [{"m": {"$ex": {"kind": 1}}}], "run": "z_any"}}
-    for name in ("pitfall_direct", "pitfall_layer"):
-        if name not in host._ruleset_directory:
-            host.register_rulesets({name: copy.deepcopy(rules)})  # durable-rules mutates what it registers
+    host = Host()
+    host.register_rulesets({"pitfall_layer": copy.deepcopy(rules)})  # durable-rules mutates what it registers
+    engine._register({"pitfall_direct": rules}, dre)
+    assert all("run" in r for r in rules.values())  # advisor's registration leaves its input as it was
     facts = [{"kind": "x", "n": 2}, {"kind": "y"}, {"kind": "w"}]
-    direct = engine._assert(host, ["pitfall_direct"], facts, dre)
-    engine._RECORDER.fired.clear()
+    direct = engine._assert(["pitfall_direct"], facts, dre)
     host.assert_facts("pitfall_layer", [{**f, "sid": engine.SID} for f in facts])
-    assert direct == list(engine._RECORDER.fired) and sorted(set(direct)) == ["a", "b", "c", "z_any"]
-    for name in ("pitfall_direct", "pitfall_layer"):
-        host.delete_state(name, engine.SID)
+    assert direct == fired and sorted(set(direct)) == ["a", "b", "c", "z_any"]
+    dre.delete_state(engine._HANDLES["pitfall_direct"], engine.SID)
+    host.delete_state("pitfall_layer", engine.SID)
 
 
 def test_engine_error_codes_become_clear_messages(monkeypatch, assess_raw):
-    _, dre = engine._durable()
-    host = engine._host()
+    dre = engine._durable()
 
     def fail(*args, **kwargs):
         raise dre.error("Could not assert facts, error code: 303")

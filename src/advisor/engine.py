@@ -1,15 +1,14 @@
 """Running a rule base on durable-rules and turning its firings into an assessment.
 
-One Host per process (durable-rules cannot delete a ruleset); each rule base is
-registered once under its digest. An assessment owns one engine state from its
-first assert to its `delete_state`, behind a lock, so assessments never see each
-other. Forward chaining runs in steps: the facts a step concludes are asserted
-together in the next, until nothing new follows.
+advisor drives durable-rules' C engine (`durable_rules_engine`) directly: each ruleset is
+created once per process (the engine cannot delete one) under the rule base's digest. An
+assessment owns one engine state from its first assert to its `delete_state`, behind a
+lock, so assessments never see each other. Forward chaining runs in steps: the facts a step
+concludes are asserted together in the next, until nothing new follows.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import signal
 import threading
@@ -39,9 +38,9 @@ ENGINE_ERRORS = {
 
 
 def _durable():
+    """durable-rules' C engine (`durable_rules_engine`), which advisor drives directly."""
     try:
         import durable_rules_engine
-        from durable import engine
     except ImportError as exc:  # e.g. Python 3.13: undefined symbol PyEval_CallObject
         import sys
 
@@ -49,27 +48,11 @@ def _durable():
             f"the rule engine durable-rules cannot be loaded on Python "
             f"{sys.version_info.major}.{sys.version_info.minor} ({exc}); advisor needs Python 3.10 to 3.12"
         ) from None
-    return engine, durable_rules_engine
+    return durable_rules_engine
 
 
-class _Recorder:
-    """Collects the names of rules whose action ran during one assert."""
-
-    def __init__(self) -> None:
-        self.fired: list[str] = []
-
-    def make_action(self, name: str):
-        fired = self.fired
-
-        def action(c):  # exactly one parameter: two would make durable-rules treat it as async
-            fired.append(name)
-
-        return action
-
-
-_HOST = None
+_HANDLES: dict[str, int] = {}  # ruleset name -> the engine's handle; a ruleset cannot be deleted
 _LOCK = threading.RLock()
-_RECORDER = _Recorder()
 _REGISTERED: dict[str, "Prepared"] = {}
 # After the engine fails on an assert (e.g. error 303), deleting that state segfaults: it is left
 # behind, and its ruleset goes on with a fresh state id.
@@ -161,22 +144,14 @@ class Prepared:
     plain_text: bool | None = None  # no text of the rule base holds a character json_safe escapes
 
 
-def _host():
-    global _HOST
-    if _HOST is None:
-        engine, _ = _durable()
-
-        class Host(engine.Host):
-            """durable-rules Host without timer threads, whose actions record firings."""
-
-            def get_action(self, action_name):
-                return _RECORDER.make_action(action_name)
-
-            def _run(self):  # no timers: they would run actions on other threads
-                pass
-
-        _HOST = Host()
-    return _HOST
+def _register(rulesets: dict[str, dict], dre) -> None:
+    """Create each ruleset in the engine, as durable-rules' own `Host.register_rulesets` does (each
+    rule's `run` taken out, the rest as JSON), without its Python layer: no actions to look up, no
+    timer thread. A name already registered is kept."""
+    for name, definition in rulesets.items():
+        if name not in _HANDLES:
+            body = {rid: {k: v for k, v in rule.items() if k != "run"} for rid, rule in definition.items()}
+            _HANDLES[name] = dre.create_ruleset(name, json.dumps(body, ensure_ascii=False))
 
 
 def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
@@ -191,9 +166,9 @@ def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
                                 parts=_parts(rulebase), effects=_effects(rulebase))
             _REGISTERED[rulebase.digest] = prepared
         if register and not prepared.registered:
-            _, dre = _durable()
+            dre = _durable()
             try:
-                _host().register_rulesets(copy.deepcopy(prepared.plan.rulesets))  # Ruleset() mutates its input
+                _register(prepared.plan.rulesets, dre)
             except dre.error as exc:
                 raise EngineError(f"the engine refused the rule base: {exc}") from None
             prepared.registered = True
@@ -239,7 +214,7 @@ def _action_name(message: str) -> str:
     return next(iter(json.loads(message)))
 
 
-def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
+def _assert(names: list[str], facts: list[dict], dre) -> list[str]:
     """Assert facts into rulesets and collect the rules whose actions the engine starts, in order.
 
     This drives durable-rules' C engine (`durable_rules_engine`) directly, with the same rulesets
@@ -251,7 +226,7 @@ def _assert(host, names: list[str], facts: list[dict], dre) -> list[str]:
     texts: dict[str, str] = {}  # the facts as JSON, once per state id (one for every ruleset, as a rule)
     for name in names:
         sid = _sid(name)
-        handle = host.get_ruleset(name)._handle
+        handle = _HANDLES[name]
         if sid not in texts:
             texts[sid] = orjson.dumps([{**f, "sid": sid} for f in facts]).decode()
         try:
@@ -288,8 +263,7 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
         return _chain(threat, rulebase, matcher)
     prepared = prepare(rulebase)
     plan = prepared.plan
-    _, dre = _durable()
-    host = _host()
+    dre = _durable()
     names = {i: level for i, level in enumerate(plan.level_rulesets)}
     names["rest"] = plan.rest_rulesets
     with _LOCK, _interrupts_held():
@@ -297,7 +271,7 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
             raise EngineError(f"the engine failed {len(_ABANDONED)} times in this process; start it again")
         abandoned = len(_ABANDONED)
         try:
-            return _chain(threat, rulebase, lambda stratum, facts, view, fired: _assert(host, names[stratum], facts, dre),
+            return _chain(threat, rulebase, lambda stratum, facts, view, fired: _assert(names[stratum], facts, dre),
                           prepared)
         finally:
             left = {name for name, _ in _ABANDONED[abandoned:]}
@@ -305,7 +279,7 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
                 if name in left:
                     continue  # deleting a state the engine failed on segfaults
                 try:
-                    host.delete_state(name, _sid(name))
+                    dre.delete_state(_HANDLES[name], _sid(name))
                 except dre.error:
                     pass  # the state was never created (no fact reached this ruleset)
 
