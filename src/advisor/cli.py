@@ -127,6 +127,10 @@ class _Closed:
 
 def run() -> None:
     """The `advisor` program: the click group, with an interruption anywhere as exit 130."""
+    # pydantic looks for plugins among every installed package's entry points when it builds its
+    # first validator (some milliseconds of each start); the program uses none. A library user's
+    # process is left as it is.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if sys.stdout is None:
         sys.stdout = _Closed("output")
     if sys.stdin is None:
