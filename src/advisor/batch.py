@@ -34,6 +34,17 @@ class Item:
     error: str | None = None
     line: int | None = None
     default_id: str = "threat"
+    text: str | None = None  # a JSON Lines line not parsed yet: parsed where it is assessed (a worker)
+
+    def parsed(self) -> "Item":
+        """The item with its text parsed, or the reason it cannot be (as an error item)."""
+        if self.text is None:
+            return self
+        try:
+            raw = parse_json(self.text, f"{self.source}:{self.line}")
+        except FileReadError as exc:
+            return Item(self.source, error=exc.message, line=self.line)
+        return Item(self.source, raw=raw, line=self.line, default_id=self.default_id)
 
 
 class Peeked:
@@ -91,14 +102,10 @@ def stream_lines(stream, shown: str, stem: str) -> Iterator[Item]:
             continue
         try:
             text = line.decode("utf-8-sig" if number == 1 else "utf-8")
-            raw = parse_json(text, f"{shown}:{number}")
         except UnicodeDecodeError as exc:
             yield Item(shown, error=f"not UTF-8 text (byte {exc.start})", line=number)
             continue
-        except FileReadError as exc:
-            yield Item(shown, error=exc.message, line=number)
-            continue
-        yield Item(shown, raw=raw, line=number, default_id=f"{stem}-{number}")
+        yield Item(shown, line=number, default_id=f"{stem}-{number}", text=text)
 
 
 def stream_array(stream, shown: str, stem: str) -> Iterator[Item]:
@@ -266,6 +273,7 @@ def assess_line(item: Item, rulebase, as_of: str = "2002") -> tuple[str, bool]:
     from .api import assess, parse_threat
     from .engine import assess_json
 
+    item = item.parsed()
     if item.error is not None:
         return error_line(item, item.error), False
     where = f"{item.source}:{item.line}" if item.line else item.source
@@ -324,6 +332,7 @@ def _mismatch(item: Item, key: tuple, rulebase, as_of: str) -> str | None:
     """Why an earlier output's line is not the answer to this input (None when it is)."""
     from .api import parse_threat
 
+    item = item.parsed()
     error = item.error
     threat = None
     if error is None:
@@ -411,21 +420,36 @@ def _die_with_parent() -> None:
         pass
 
 
-def _work(item: Item) -> tuple[str, bool]:
-    return assess_line(item, _WORKER["rulebase"], _WORKER["as_of"])
+def _work(chunk: list[Item]) -> tuple[list[tuple[str, bool]], EngineError | None]:
+    """A chunk's lines, up to a fault of the engine if one stops it (with the fault, so that the
+    lines before it are written as in one process)."""
+    lines = []
+    for item in chunk:
+        try:
+            lines.append(assess_line(item, _WORKER["rulebase"], _WORKER["as_of"]))
+        except EngineError as exc:
+            return lines, exc
+    return lines, None
+
+
+CHUNK_ITEMS = 32  # items a worker takes at a time: few enough to keep the output moving, enough to
+#                   make a round trip's cost small beside the assessments'
 
 
 def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: int = 1, as_of: str = "2002",
         progress=None) -> tuple[int, int]:
     """Assess every item, writing one complete line each (out.write(line)), in input order.
 
-    Returns (good, bad). With jobs > 1 the items go to worker processes a bounded batch at
-    a time; the output is the same, byte for byte, and a fault stops the run the same way.
+    Returns (good, bad). With jobs > 1 the items go to worker processes a chunk at a time,
+    at most two chunks a worker in flight (memory stays bounded), and the lines come back in
+    input order; the output is the same, byte for byte, and a fault stops the run the same
+    way. JSON Lines are parsed in the workers: the parent only reads, hands out and writes.
     """
     good = bad = 0
     items = iter(items)
     _settle(rulebase)
     if jobs > 1:
+        from collections import deque
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
         import multiprocessing
@@ -433,16 +457,27 @@ def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: in
         ctx = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                  initargs=(rules_dir, as_of)) as pool:
+            pending: deque = deque()
             try:
                 while True:
-                    chunk = list(islice(items, jobs * 64))
-                    if not chunk:
+                    while len(pending) < 2 * jobs:
+                        chunk = list(islice(items, CHUNK_ITEMS))
+                        if not chunk:
+                            break
+                        pending.append(pool.submit(_work, chunk))
+                    if not pending:
                         break
-                    for line, ok in pool.map(_work, chunk, chunksize=max(1, len(chunk) // (jobs * 4))):
+                    lines, fault = pending.popleft().result()
+                    for line, ok in lines:
                         good, bad = _emit(out, line, ok, good, bad, progress)
+                    if fault is not None:
+                        raise fault
             except BrokenProcessPool:
                 raise EngineError("a worker process died (the rule engine crashed); "
                                   "the lines before the failing input are complete") from None
+            finally:
+                for future in pending:
+                    future.cancel()
     else:
         for item in items:
             line, ok = assess_line(item, rulebase, as_of)

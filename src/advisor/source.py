@@ -129,6 +129,7 @@ def _no_constants(name: str) -> Any:
 
 MAX_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 def _whole(text: str) -> int:
@@ -177,7 +178,11 @@ def parse_json(text: str, shown: str) -> Any:
         raise FileReadError(f"not valid JSON: {exc}", path=shown) from None
     except RecursionError:
         raise FileReadError(f"nested more than {MAX_DEPTH} levels deep", path=shown) from None
-    _check(data, shown, MAX_DEPTH)
+    # a lone surrogate comes from the text itself or a \ud800-\udfff escape, and nesting needs
+    # brackets: text with none of them (nearly every descriptor) need not be walked
+    if (_SURROGATE.search(text) or _SURROGATE_ESCAPE.search(text)
+            or text.count("{") + text.count("[") > MAX_DEPTH):
+        _check(data, shown, MAX_DEPTH)
     return data
 
 
