@@ -139,6 +139,7 @@ class Prepared:
     orders: dict[str, dict[str, Any]]
     parts: Parts
     effects: dict[str, tuple]  # per rule, what its conclusions change in the view (`_effects`)
+    wanted: dict[str, frozenset]  # per ruleset, the conclusions and tallies its rules join on
     states: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (rule, basis) -> its states
     registered: bool = False
     plain_text: bool | None = None  # no text of the rule base holds a character json_safe escapes
@@ -154,6 +155,16 @@ def _register(rulesets: dict[str, dict], dre) -> None:
             _HANDLES[name] = dre.create_ruleset(name, json.dumps(body, ensure_ascii=False))
 
 
+def _wanted(plan: Plan) -> dict[str, frozenset]:
+    """Per ruleset, the keys of the facts some rule of it joins on: a conclusion (kind, ref) or a
+    tally ("tally", of). Asserting any other fact there would only be refused by the engine."""
+    out = {}
+    for name, ruleset in plan.rulesets.items():
+        joins = [j for rid in ruleset if rid != CATCH_ALL for j in plan.compiled[rid].joins]
+        out[name] = frozenset((j.kind, j.ref) if hasattr(j, "ref") else ("tally", j.of) for j in joins)
+    return out
+
+
 def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
     """Compile a rule base and register it with the engine, once per process."""
     with _LOCK:
@@ -163,7 +174,7 @@ def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
             joins = [j for c in plan.compiled.values() for j in c.joins]
             prepared = Prepared(plan, watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
                                 tallied={j.of for j in joins if hasattr(j, "of")}, orders=_orders(rulebase.catalog),
-                                parts=_parts(rulebase), effects=_effects(rulebase))
+                                parts=_parts(rulebase), effects=_effects(rulebase), wanted=_wanted(plan))
             _REGISTERED[rulebase.digest] = prepared
         if register and not prepared.registered:
             dre = _durable()
@@ -214,7 +225,11 @@ def _action_name(message: str) -> str:
     return next(iter(json.loads(message)))
 
 
-def _assert(names: list[str], facts: list[dict], dre) -> list[str]:
+def _fact_key(fact: dict) -> tuple[str, str]:
+    return ("tally", fact["of"]) if fact["kind"] == "tally" else (fact["kind"], fact["ref"])
+
+
+def _assert(names: list[str], facts: list[dict], dre, wanted: dict[str, frozenset] | None = None) -> list[str]:
     """Assert facts into rulesets and collect the rules whose actions the engine starts, in order.
 
     This drives durable-rules' C engine (`durable_rules_engine`) directly, with the same rulesets
@@ -223,14 +238,20 @@ def _assert(names: list[str], facts: list[dict], dre) -> list[str]:
     only record a name and change no state, so an action is completed as soon as it is started.
     """
     fired: list[str] = []
-    texts: dict[str, str] = {}  # the facts as JSON, once per state id (one for every ruleset, as a rule)
+    texts: dict[tuple, str] = {}  # the facts as JSON, once per state id and choice of facts
     for name in names:
+        chosen = facts
+        if wanted is not None:  # a ruleset is given the threat, and only the conclusions it joins on
+            chosen = [f for f in facts if f["kind"] == "threat" or _fact_key(f) in wanted[name]]
+            if not chosen:
+                continue
         sid = _sid(name)
         handle = _HANDLES[name]
-        if sid not in texts:
-            texts[sid] = orjson.dumps([{**f, "sid": sid} for f in facts]).decode()
+        key = (sid, *map(id, chosen))
+        if key not in texts:
+            texts[key] = orjson.dumps([{**f, "sid": sid} for f in chosen]).decode()
         try:
-            code, state = dre.assert_facts(handle, texts[sid])
+            code, state = dre.assert_facts(handle, texts[key])
             if code == 2:  # only observed: the same fact twice, which chaining never asserts
                 raise EngineError(f"the engine did not take the facts (code {code}) in ruleset {name}")
             # code 1: some fact no rule of this ruleset tests (a conclusion it does not join on); the
@@ -271,8 +292,8 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
             raise EngineError(f"the engine failed {len(_ABANDONED)} times in this process; start it again")
         abandoned = len(_ABANDONED)
         try:
-            return _chain(threat, rulebase, lambda stratum, facts, view, fired: _assert(names[stratum], facts, dre),
-                          prepared)
+            return _chain(threat, rulebase, lambda stratum, facts, view, fired: _assert(
+                names[stratum], facts, dre, prepared.wanted if stratum == "rest" else None), prepared)
         finally:
             left = {name for name, _ in _ABANDONED[abandoned:]}
             for name in [n for level in plan.level_rulesets for n in level] + plan.rest_rulesets:
