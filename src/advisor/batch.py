@@ -389,9 +389,10 @@ def _init_worker(rules_dir: str | None, as_of: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles an interruption, once
     _die_with_parent()
-    _WORKER["rulebase"] = load_rulebase(rules_dir)
     _WORKER["as_of"] = as_of
-    _settle(_WORKER["rulebase"])
+    if "rulebase" not in _WORKER:  # a forked worker has the parent's, prepared and settled
+        _WORKER["rulebase"] = load_rulebase(rules_dir)
+        _settle(_WORKER["rulebase"])
 
 
 def _settle(rulebase) -> None:
@@ -458,6 +459,8 @@ def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: in
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
+        if ctx.get_start_method() == "fork":
+            _WORKER["rulebase"] = rulebase
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                  initargs=(rules_dir, as_of)) as pool:
             pending: deque = deque()
@@ -481,6 +484,7 @@ def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: in
             finally:
                 for future in pending:
                     future.cancel()
+                _WORKER.pop("rulebase", None)
     else:
         for item in items:
             line, ok = assess_line(item, rulebase, as_of)
