@@ -1,5 +1,6 @@
 """Where a cold `advisor assess ONE.json --format json` spends its time, stage by stage (run by run.py
 in a fresh process; prints one JSON object of milliseconds)."""
+
 import time
 
 start = time.perf_counter()
@@ -11,7 +12,9 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as the advisor p
 marks = {}
 from advisor import api, cli  # noqa: E402,F401
 
-marks["import advisor and its dependencies (pydantic, click, PyYAML; advisor's models, catalog, rules, CLI)"] = time.perf_counter()
+marks["import advisor and its dependencies (pydantic, click, PyYAML; advisor's models, catalog, rules, CLI)"] = (
+    time.perf_counter()
+)
 from advisor import engine  # noqa: E402
 
 marks["import the engine driver and compiler"] = time.perf_counter()

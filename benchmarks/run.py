@@ -9,6 +9,7 @@ Every figure is measured in this run on this machine, advisor as installed in th
 environment (the README's second command). A target that is missed is printed with what
 the measurement says limits it: the time of each stage of an assessment, or of a cold start.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,9 @@ def machine() -> str:
         pass
     memory = ""
     try:
-        kib = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
+        kib = int(
+            next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1]
+        )
         memory = f", {kib / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         pass
@@ -78,8 +81,9 @@ class Sink:
 def items(raws: list[dict]):
     from advisor.batch import Item
 
-    return [Item("bench.jsonl", line=i + 1, default_id=f"bench-{i + 1}", text=json.dumps(raw))
-            for i, raw in enumerate(raws)]
+    return [
+        Item("bench.jsonl", line=i + 1, default_id=f"bench-{i + 1}", text=json.dumps(raw)) for i, raw in enumerate(raws)
+    ]
 
 
 def pipeline(rulebase, raws: list[dict]) -> float:
@@ -132,12 +136,14 @@ def stage_profile(rulebase, raws: list[dict]) -> dict[str, float]:
     data = each(lambda t: engine.assessment_data(t, rulebase), threats)
     line = each(lambda t: engine.assess_json(t, rulebase), threats)
     firings = statistics.mean(len(engine.run(t, rulebase).firings) for t in threats[:500])
-    return {"read the line, normalise the descriptor": parse,
-            "durable-rules' C engine (asserts, actions, as called)": asserts,
-            "forward chaining and recording firings (Python)": run - asserts,
-            "building the assessment data": data - run,
-            "serialising (orjson) and escaping checks": line - data,
-            "firings per descriptor": firings}
+    return {
+        "read the line, normalise the descriptor": parse,
+        "durable-rules' C engine (asserts, actions, as called)": asserts,
+        "forward chaining and recording firings (Python)": run - asserts,
+        "building the assessment data": data - run,
+        "serialising (orjson) and escaping checks": line - data,
+        "firings per descriptor": firings,
+    }
 
 
 def engine_vs_reference(rulebase, raws: list[dict]) -> tuple[float, float]:
@@ -164,8 +170,12 @@ def peak_mb(args: list[str]) -> float:
     """Peak resident memory of `advisor assess ARGS`, reported by that process itself (scripts/peak-memory.py).
     The batch limit is lifted (a million lines are more than its 200 MB default); the run must succeed."""
     env = {**os.environ, "ADVISOR_MAX_BATCH_BYTES": str(1 << 40)}
-    done = subprocess.run([str(BIN / "python"), str(ROOT / "scripts" / "peak-memory.py"), "assess", *args],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [str(BIN / "python"), str(ROOT / "scripts" / "peak-memory.py"), "assess", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if done.returncode != 0:
         raise SystemExit(f"advisor assess {' '.join(args)} failed: {done.stderr.strip()[-500:]}")
     kib = next((int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK ")), 0)
@@ -173,9 +183,15 @@ def peak_mb(args: list[str]) -> float:
 
 
 def _rule(i: int, when: dict, then: dict) -> dict:
-    return {"id": f"r{(i % 15) + 1:02d}-bench-{i}", "cites": [str((i % 15) + 1)],
-            "because": "A rule made for the size benchmark.", "basis": "general_knowledge",
-            "note": "made for the benchmark, not a policy", "when": when, "then": then}
+    return {
+        "id": f"r{(i % 15) + 1:02d}-bench-{i}",
+        "cites": [str((i % 15) + 1)],
+        "because": "A rule made for the size benchmark.",
+        "basis": "general_knowledge",
+        "note": "made for the benchmark, not a policy",
+        "when": when,
+        "then": then,
+    }
 
 
 def generated_rulebase(n: int, directory: Path, seed: int = 7) -> Path:
@@ -229,8 +245,9 @@ def inert_rulebase(n: int, directory: Path, seed: int = 7) -> Path:
         when: dict = {"type": rnd.sample(list(v.types), 2), "states": {"any": rnd.sample(elsewhere, 2)}}
         if rnd.random() < 0.5:
             when["region"] = rnd.choice(list(v.regions))
-        rules.append(_rule(i, when, {"frameworks": [rnd.choice(frameworks)],
-                                     "agencies": {rnd.choice(agencies): "support"}}))
+        rules.append(
+            _rule(i, when, {"frameworks": [rnd.choice(frameworks)], "agencies": {rnd.choice(agencies): "support"}})
+        )
     (directory / "zz_inert.yaml").write_text(yaml.safe_dump({"rules": rules}, sort_keys=False))
     return directory
 
@@ -238,12 +255,15 @@ def inert_rulebase(n: int, directory: Path, seed: int = 7) -> Path:
 def size_case(kind: str, n: int) -> dict:
     """One rule base's figures (shipped, or 1,000 inert or generated rules), in this process."""
     from advisor import engine
-    from advisor.api import load_rulebase, parse_threat
+    from advisor.api import load_rulebase
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ADVISOR_NO_CACHE"] = "1"
-        directory = None if kind == "shipped" else {"inert": inert_rulebase, "generated": generated_rulebase}[kind](
-            1000, Path(tmp) / kind)
+        directory = (
+            None
+            if kind == "shipped"
+            else {"inert": inert_rulebase, "generated": generated_rulebase}[kind](1000, Path(tmp) / kind)
+        )
         start = time.perf_counter()
         rb = load_rulebase(directory)
         loaded = time.perf_counter() - start
@@ -253,9 +273,15 @@ def size_case(kind: str, n: int) -> dict:
         sample = descriptors(rb, n, seed=11)
         rate = pipeline(rb, sample)
         profile = stage_profile(rb, sample)
-    return {"rules": len(rb.rules), "rate": rate, "engine_us": profile["durable-rules' C engine (asserts, actions, as called)"],
-            "firings": profile["firings per descriptor"], "rulesets": len(engine.prepare(rb).plan.rulesets),
-            "load_ms": loaded * 1000, "prepare_ms": prepared * 1000}
+    return {
+        "rules": len(rb.rules),
+        "rate": rate,
+        "engine_us": profile["durable-rules' C engine (asserts, actions, as called)"],
+        "firings": profile["firings per descriptor"],
+        "rulesets": len(engine.prepare(rb).plan.rulesets),
+        "load_ms": loaded * 1000,
+        "prepare_ms": prepared * 1000,
+    }
 
 
 def main() -> None:
@@ -287,33 +313,71 @@ def main() -> None:
     cold = timed([ADVISOR, "assess", threat, "--format", "json"], runs)
     help_ = timed([ADVISOR, "--help"], runs)
     rows.append(("start-up", f"import floor: `{FLOOR}`", f"{floor * 1000:.0f} ms", ""))
-    rows.append(("start-up", "`advisor assess ONE.json --format json`, a cold process (rule-base cache warm)",
-                 f"{cold * 1000:.0f} ms", f"{cold / floor:.2f}x the floor; target <= 1.4x: {verdict(cold / floor <= 1.4)}"))
+    rows.append(
+        (
+            "start-up",
+            "`advisor assess ONE.json --format json`, a cold process (rule-base cache warm)",
+            f"{cold * 1000:.0f} ms",
+            f"{cold / floor:.2f}x the floor; target <= 1.4x: {verdict(cold / floor <= 1.4)}",
+        )
+    )
     rows.append(("start-up", "`advisor --help`", f"{help_ * 1000:.0f} ms", "no rule engine imported"))
     if cold / floor > 1.4:
-        splits = [json.loads(subprocess.run([python, str(ROOT / "benchmarks" / "coldstart.py"), threat],
-                                            capture_output=True, text=True, check=True).stdout) for _ in range(5)]
+        splits = [
+            json.loads(
+                subprocess.run(
+                    [python, str(ROOT / "benchmarks" / "coldstart.py"), threat],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(5)
+        ]
         for stage in splits[0]:
-            rows.append(("start-up", f"  where the cold start goes: {stage}",
-                         f"{statistics.median(s[stage] for s in splits):.1f} ms", "median of 5 fresh processes"))
+            rows.append(
+                (
+                    "start-up",
+                    f"  where the cold start goes: {stage}",
+                    f"{statistics.median(s[stage] for s in splits):.1f} ms",
+                    "median of 5 fresh processes",
+                )
+            )
 
     # 2. throughput of the whole pipeline, one process
     rate = pipeline(rulebase, raws)
-    rows.append(("throughput", f"{n_batch:,} generated descriptors, batch pipeline (parse, normalise, assess, "
-                 "JSON line), 1 process", f"{rate:,.0f} /s", f"target >= 5,000 /s: {verdict(rate >= 5000)}"))
+    rows.append(
+        (
+            "throughput",
+            f"{n_batch:,} generated descriptors, batch pipeline (parse, normalise, assess, JSON line), 1 process",
+            f"{rate:,.0f} /s",
+            f"target >= 5,000 /s: {verdict(rate >= 5000)}",
+        )
+    )
     profile = stage_profile(rulebase, raws)
     firings = profile.pop("firings per descriptor")
     for stage, us in profile.items():
         rows.append(("throughput", f"  per descriptor: {stage}", f"{us:.0f} µs", ""))
     engine_us = profile["durable-rules' C engine (asserts, actions, as called)"]
-    rows.append(("throughput", "  the most the engine's own calls allow, all else free", f"{1e6 / engine_us:,.0f} /s",
-                 f"{firings:.1f} firings per descriptor"))
+    rows.append(
+        (
+            "throughput",
+            "  the most the engine's own calls allow, all else free",
+            f"{1e6 / engine_us:,.0f} /s",
+            f"{firings:.1f} firings per descriptor",
+        )
+    )
 
     # 3. durable-rules against the reference evaluator (engine path only, same descriptors)
     durable, reference = engine_vs_reference(rulebase, raws)
-    rows.append(("engine", f"{n_batch:,} normalised descriptors to JSON lines: durable-rules / reference evaluator",
-                 f"{durable:,.0f} / {reference:,.0f} /s",
-                 f"durable = {durable / reference:.2f}x the reference; target >= 0.5x: {verdict(durable / reference >= 0.5)}"))
+    rows.append(
+        (
+            "engine",
+            f"{n_batch:,} normalised descriptors to JSON lines: durable-rules / reference evaluator",
+            f"{durable:,.0f} / {reference:,.0f} /s",
+            f"durable = {durable / reference:.2f}x the reference; target >= 0.5x: {verdict(durable / reference >= 0.5)}",
+        )
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "gen.jsonl"
@@ -327,15 +391,21 @@ def main() -> None:
             for _ in range(1 if quick else 3):
                 out.unlink(missing_ok=True)
                 start = time.perf_counter()
-                subprocess.run([ADVISOR, "assess", str(data), "--jobs", str(jobs), "-o", str(out)], check=True,
-                               capture_output=True)
+                subprocess.run(
+                    [ADVISOR, "assess", str(data), "--jobs", str(jobs), "-o", str(out)], check=True, capture_output=True
+                )
                 times.append(time.perf_counter() - start)
             outs[jobs] = (statistics.median(times), out.read_bytes())
         same = outs[1][1] == outs[2][1]
         speedup = outs[1][0] / outs[2][0]
-        rows.append(("processes", f"`advisor assess` {n_batch:,} lines, `--jobs 1` / `--jobs 2` (whole command)",
-                     f"{outs[1][0]:.2f} / {outs[2][0]:.2f} s",
-                     f"{speedup:.2f}x; target >= 1.7x: {verdict(speedup >= 1.7)}; identical bytes: {same}"))
+        rows.append(
+            (
+                "processes",
+                f"`advisor assess` {n_batch:,} lines, `--jobs 1` / `--jobs 2` (whole command)",
+                f"{outs[1][0]:.2f} / {outs[2][0]:.2f} s",
+                f"{speedup:.2f}x; target >= 1.7x: {verdict(speedup >= 1.7)}; identical bytes: {same}",
+            )
+        )
 
         # 5. memory of advisor itself, in its own process, output to /dev/null
         big = Path(tmp) / "big.jsonl"
@@ -348,19 +418,32 @@ def main() -> None:
         large_peak = peak_mb([str(big), "-o", os.devnull])
         large_time = time.perf_counter() - start
         flat = large_peak < 100 and large_peak - small_peak < 5
-        rows.append(("memory", f"`advisor assess` {n_lines_small:,} / {n_lines_large:,} lines: peak resident, "
-                     "its own process", f"{small_peak:.1f} / {large_peak:.1f} MB",
-                     f"flat, < 100 MB: {verdict(flat)} ({n_lines_large:,} lines in {large_time:.0f} s)"))
+        rows.append(
+            (
+                "memory",
+                f"`advisor assess` {n_lines_small:,} / {n_lines_large:,} lines: peak resident, its own process",
+                f"{small_peak:.1f} / {large_peak:.1f} MB",
+                f"flat, < 100 MB: {verdict(flat)} ({n_lines_large:,} lines in {large_time:.0f} s)",
+            )
+        )
 
     # 6. rule-base size: inert rules (the same firings) and generated ones (many more firings), each
     # measured in a process of its own: durable-rules' speed on one rule base can depend on what an
     # earlier one left in the process (4x slower on some hash seeds), which is not what is measured here
-    cases = {kind: json.loads(subprocess.run([python, __file__, "--size-case", kind, str(n_size)], capture_output=True,
-                                             text=True, check=True).stdout) for kind in ("shipped", "inert", "generated")}
+    cases = {
+        kind: json.loads(
+            subprocess.run(
+                [python, __file__, "--size-case", kind, str(n_size)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for kind in ("shipped", "inert", "generated")
+    }
     shipped = cases["shipped"]
     for kind, case in cases.items():
-        note = f"{case['firings']:.1f} firings per descriptor, {case['rulesets']} rulesets; C engine " \
-               f"{case['engine_us']:.0f} µs a descriptor; load {case['load_ms']:.0f} ms, prepare {case['prepare_ms']:.0f} ms"
+        note = (
+            f"{case['firings']:.1f} firings per descriptor, {case['rulesets']} rulesets; C engine "
+            f"{case['engine_us']:.0f} µs a descriptor; load {case['load_ms']:.0f} ms, prepare {case['prepare_ms']:.0f} ms"
+        )
         if kind == "inert":
             ratio = shipped["rate"] / case["rate"]
             note = f"{ratio:.2f}x slower than shipped; target <= 1.5x: {verdict(ratio <= 1.5)}; " + note
@@ -378,8 +461,12 @@ def report(rows: list[tuple[str, str, str, str]], readme: bool) -> None:
         print(f"{area:<11} {what:<{width}}  {figure:>16}  {note}")
     if not readme:
         return
-    table = [f"Measured by `benchmarks/run.py` on {machine()}:", "",
-             "| area | measure | figure | target, note |", "|---|---|---|---|"]
+    table = [
+        f"Measured by `benchmarks/run.py` on {machine()}:",
+        "",
+        "| area | measure | figure | target, note |",
+        "|---|---|---|---|",
+    ]
     table += [f"| {area} | {what.strip()} | {figure} | {note} |" for area, what, figure, note in rows]
     path = ROOT / "README.md"
     text = path.read_text(encoding="utf-8")

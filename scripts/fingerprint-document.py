@@ -6,6 +6,7 @@
 The fingerprint holds hashes of every run of four consecutive words of the document, not
 its text (see src/advisor/document.py). Run it again only if the document changes.
 """
+
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from advisor.document import SHINGLE, fingerprint, words  # noqa: E402
 
 text = Path(sys.argv[1]).read_text(encoding="utf-8")
 hashes = fingerprint(text)
-lines = [" ".join(hashes[i:i + 8]) for i in range(0, len(hashes), 8)]
+lines = [" ".join(hashes[i : i + 8]) for i in range(0, len(hashes), 8)]
 out = Path(__file__).resolve().parents[1] / "rules" / "catalog" / "document.yaml"
 out.write_text(
     "# The source document's fingerprint: a hash of every run of "
@@ -25,5 +26,6 @@ out.write_text(
     'date: "December 2002"\n'
     f"words: {len(words(text))}\n"
     "fingerprint: >-\n" + "".join(f"  {line}\n" for line in lines),
-    encoding="utf-8")
+    encoding="utf-8",
+)
 print(f"{out}: {len(hashes)} runs of {SHINGLE} words")

@@ -4,6 +4,7 @@ The figure is the program's VmHWM, read by the process itself: the kernel's ru_m
 would include the memory of whoever forked it (a test process, a benchmark holding its inputs).
 Used by tests/test_trust.py and benchmarks/run.py.
 """
+
 import atexit
 import sys
 

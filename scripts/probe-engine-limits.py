@@ -16,13 +16,14 @@ NEXT_LIST_LENGTH 128 (error 107), BETA_LIST_LENGTH 256 (error 108).
     .venv/bin/python scripts/probe-engine-limits.py            # every shape
     .venv/bin/python scripts/probe-engine-limits.py joins dup  # some shapes
 """
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 TIMEOUT = 20
 
@@ -69,8 +70,13 @@ print(json.dumps(failed or {"stage": "done", "error": None}))
 def attempt(rules: dict, steps: list[list[dict]]) -> str:
     """Run one candidate in a child; 'ok', 'error N (stage)', 'crash (signal S)' or 'hang'."""
     try:
-        out = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps({"rules": rules, "steps": steps}),
-                             capture_output=True, text=True, timeout=TIMEOUT)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD],
+            input=json.dumps({"rules": rules, "steps": steps}),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
     except subprocess.TimeoutExpired:
         return "hang"
     if out.returncode < 0 or out.returncode >= 128:
@@ -99,6 +105,7 @@ FACT = {"kind": "threat", "type": "terrorism", **{f: True for f in FLAGS}}
 
 
 # --- the shapes: each maps a size n to (rules, steps) ----------------------------------------
+
 
 def dup(n):
     """any: one test repeated n times (the attacker's 65)."""

@@ -8,6 +8,7 @@ Prints the whole file; review the proposals before committing them.
 
     .venv/bin/python scripts/propose-rule-cases.py > tests/data/rule_cases.yaml
 """
+
 import sys
 from pathlib import Path
 
@@ -67,15 +68,21 @@ for rule in rb.rules:
         continue
     out[rule.id] = found
 
-head = ("# For every rule: a minimal descriptor on which it fires, and a near miss (one\n"
-        "# change) on which it does not. tests/test_rules_fire.py runs them all and fails\n"
-        "# when a rule of the rule base has no entry here. scripts/propose-rule-cases.py\n"
-        "# proposes entries for new rules; review them.\n")
+head = (
+    "# For every rule: a minimal descriptor on which it fires, and a near miss (one\n"
+    "# change) on which it does not. tests/test_rules_fire.py runs them all and fails\n"
+    "# when a rule of the rule base has no entry here. scripts/propose-rule-cases.py\n"
+    "# proposes entries for new rules; review them.\n"
+)
+
+
 class Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data):
         return True
 
 
-lines = [f"{rid}: {yaml.dump(case, Dumper=Dumper, default_flow_style=True, sort_keys=False, width=10_000).strip()}"
-         for rid, case in out.items()]
+lines = [
+    f"{rid}: {yaml.dump(case, Dumper=Dumper, default_flow_style=True, sort_keys=False, width=10_000).strip()}"
+    for rid, case in out.items()
+]
 print(head + "\n".join(lines))

@@ -1,4 +1,5 @@
 """Shared fixtures: the shipped rule base, an assess helper and one CLI invoke helper."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,11 @@ QUOTE = "To address these threats, new frameworks beyond existing security mecha
 
 
 def pytest_addoption(parser):
-    parser.addoption("--regen-golden", action="store_true",
-                     help="rewrite tests/golden/*.json from the current rule base (review the diff!)")
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        help="rewrite tests/golden/*.json from the current rule base (review the diff!)",
+    )
 
 
 @pytest.fixture(scope="session")

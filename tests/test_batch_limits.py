@@ -1,4 +1,5 @@
 """Batch assessment, the limits on input, untrusted rule files, and nothing lost on interruption."""
+
 import json
 import os
 import signal
@@ -7,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import ROOT, threat_files
 
 THREATS = ROOT / "threats"
@@ -19,13 +19,17 @@ def lines(text: str) -> list[dict]:
 
 # --- batch -----------------------------------------------------------------------------------
 
+
 def test_directory_gives_json_lines_in_input_order(invoke):
     out = lines(invoke(["assess", THREATS]).stdout)
     assert [o["threat"]["id"] for o in out] == [p.stem for p in threat_files()]
 
 
 def test_several_files_and_identical_lines_to_single_assessments(invoke):
-    a, b = THREATS / "terrorism.json", THREATS / "piracy.json" if (THREATS / "piracy.json").exists() else THREATS / "malacca_piracy.json"
+    a, b = (
+        THREATS / "terrorism.json",
+        THREATS / "piracy.json" if (THREATS / "piracy.json").exists() else THREATS / "malacca_piracy.json",
+    )
     out = invoke(["assess", a, b]).stdout.splitlines()
     single = json.loads(invoke(["assess", a]).stdout)
     assert json.loads(out[0]) == single and len(out) == 2
@@ -46,8 +50,13 @@ def test_bad_descriptors_become_error_records_and_exit_2(invoke, tmp_path):
     result = invoke(["assess", tmp_path], exit_code=2)
     out = lines(result.stdout)
     assert out[0]["threat"]["id"] == "a"
-    assert out[1] == {"error": {"source": f"{tmp_path}/b.json", "line": None,
-                                "message": f"{tmp_path}/b.json: type: unknown value 'pirate' (did you mean 'piracy'?)"}}
+    assert out[1] == {
+        "error": {
+            "source": f"{tmp_path}/b.json",
+            "line": None,
+            "message": f"{tmp_path}/b.json: type: unknown value 'pirate' (did you mean 'piracy'?)",
+        }
+    }
     assert out[2]["error"]["message"] == "not valid JSON: Expecting value (line 1, column 10)"
     assert out[3]["threat"]["type"] == "terrorism" and out[4]["error"]["line"] == 2
     assert "3 of 5 inputs could not be assessed" in result.stderr
@@ -77,11 +86,15 @@ def test_skip_done_resumes(invoke, tmp_path):
 
 def test_interrupted_batch_leaves_only_complete_lines(tmp_path):
     data = tmp_path / "many.jsonl"
-    data.write_text("".join(json.dumps({"id": f"t{i}", "type": "piracy", "region": "malacca_strait"}) + "\n"
-                            for i in range(3000)))
+    data.write_text(
+        "".join(json.dumps({"id": f"t{i}", "type": "piracy", "region": "malacca_strait"}) + "\n" for i in range(3000))
+    )
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     while (not out.exists() or out.stat().st_size < 50_000) and time.time() < deadline:
         time.sleep(0.05)
@@ -95,15 +108,24 @@ def test_interrupted_batch_leaves_only_complete_lines(tmp_path):
 
 # --- limits on input ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content, fragment", [
-    ('{"type": "piracy", "x_deep": ' + "[" * 40 + "]" * 40 + "}", "nested more than 32 levels deep"),
-    ('{"type": "piracy", "states": [' + ",".join(['"JPN"'] * 61) + "]}", "at most 60 entries"),
-    ('{"type": "piracy", "title": "' + "x" * 10_001 + '"}', "title: String should have at most 10000 characters"),
-    ('{"type": "' + "p" * 5000 + '"}', "unknown value 'ppppppppppppppppppppppppppppppppppppppppppppppppppppppppp...'"),
-    ('{"type": "piracy", "severity": Infinity}', "Infinity is not a valid JSON number"),
-    ('{"type": "piracy", "attributes": {' + ",".join(f'"a{i}": true' for i in range(61)) + "}}",
-     "attributes: Dictionary should have at most 60 items"),
-])
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ('{"type": "piracy", "x_deep": ' + "[" * 40 + "]" * 40 + "}", "nested more than 32 levels deep"),
+        ('{"type": "piracy", "states": [' + ",".join(['"JPN"'] * 61) + "]}", "at most 60 entries"),
+        ('{"type": "piracy", "title": "' + "x" * 10_001 + '"}', "title: String should have at most 10000 characters"),
+        (
+            '{"type": "' + "p" * 5000 + '"}',
+            "unknown value 'ppppppppppppppppppppppppppppppppppppppppppppppppppppppppp...'",
+        ),
+        ('{"type": "piracy", "severity": Infinity}', "Infinity is not a valid JSON number"),
+        (
+            '{"type": "piracy", "attributes": {' + ",".join(f'"a{i}": true' for i in range(61)) + "}}",
+            "attributes: Dictionary should have at most 60 items",
+        ),
+    ],
+)
 def test_limits(invoke, tmp_path, content, fragment):
     path = tmp_path / "t.json"
     path.write_text(content)
@@ -116,12 +138,14 @@ def test_descriptor_size_limit_is_configurable(tmp_path):
     path = tmp_path / "t.json"
     path.write_text('{"type": "piracy", "title": "' + "x" * 500 + '"}')
     env = {**os.environ, "ADVISOR_MAX_DESCRIPTOR_BYTES": "100"}
-    out = subprocess.run([sys.executable, "-m", "advisor", "assess", str(path)], capture_output=True, text=True,
-                         env=env, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "advisor", "assess", str(path)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert out.returncode == 2 and "over the limit of 100" in out.stderr
 
 
 # --- untrusted rule files ---------------------------------------------------------------------------
+
 
 def test_yaml_bomb_is_refused_quickly(invoke, tmp_path):
     levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
@@ -134,8 +158,10 @@ def test_yaml_bomb_is_refused_quickly(invoke, tmp_path):
     assert "bomb.yaml" in err and ("aliases" in err or "expands to" in err)
 
 
-@pytest.mark.parametrize("payload", ["!!python/object/apply:os.system ['touch /tmp/advisor-pwned']",
-                                     "!!python/name:os.system", "!!binary aGVsbG8="])
+@pytest.mark.parametrize(
+    "payload",
+    ["!!python/object/apply:os.system ['touch /tmp/advisor-pwned']", "!!python/name:os.system", "!!binary aGVsbG8="],
+)
 def test_object_building_tags_are_refused(invoke, tmp_path, payload):
     (tmp_path / "evil.yaml").write_text(f"rules:\n  - id: r10-x\n    cites: ['10']\n    because: {payload}\n")
     err = invoke(["assess", THREATS / "terrorism.json", "--rules", tmp_path], exit_code=2).stderr
@@ -150,8 +176,9 @@ def test_oversized_rule_file_is_refused(invoke, tmp_path):
 
 
 def test_help_does_not_load_the_rule_engine_or_the_rule_base():
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "advisor", "--help"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "advisor", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0
     imported = out.stderr
     for heavy in ("durable", "advisor.engine", "advisor.rules", "advisor.models", "tabulate"):

@@ -1,4 +1,5 @@
 """The rule-base cache is data: parsed and validated, never run; private, and refused when it is not."""
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,12 @@ def test_planted_pickle_is_never_executed(cache_dir, tmp_path):
     payload = pickle.dumps(Boom())
     entry.write_bytes(payload)
     (cache_dir / entry.name.replace(".json", ".pickle")).write_bytes(payload)
-    rb = subprocess.run([sys.executable, "-c", "import advisor; print(len(advisor.load_rulebase().rules))"],
-                        capture_output=True, text=True, env={**os.environ, "ADVISOR_CACHE_DIR": str(cache_dir)})
+    rb = subprocess.run(
+        [sys.executable, "-c", "import advisor; print(len(advisor.load_rulebase().rules))"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ADVISOR_CACHE_DIR": str(cache_dir)},
+    )
     assert rb.returncode == 0, rb.stderr
     assert int(rb.stdout) > 100
     assert not marker.exists()
@@ -125,9 +130,12 @@ def test_symlinked_cache_entry_is_not_followed(cache_dir, tmp_path):
 def test_cache_warning_reaches_the_command_line(cache_dir, tmp_path):
     cache_dir.mkdir(mode=0o700)
     os.chmod(cache_dir, 0o777)
-    run = subprocess.run([sys.executable, "-m", "advisor", "assess", str(ROOT / "threats" / "malacca_piracy.json"),
-                          "--format", "json"], capture_output=True, text=True,
-                         env={**os.environ, "ADVISOR_CACHE_DIR": str(cache_dir)})
+    run = subprocess.run(
+        [sys.executable, "-m", "advisor", "assess", str(ROOT / "threats" / "malacca_piracy.json"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ADVISOR_CACHE_DIR": str(cache_dir)},
+    )
     assert run.returncode == 0
     assert run.stderr.startswith("advisor: warning: ") and "others can write to it" in run.stderr
     assert "Traceback" not in run.stderr and json.loads(run.stdout)["threat"]["id"]
@@ -167,5 +175,6 @@ def test_damaged_but_well_typed_entry_is_a_miss_and_replaced(cache_dir, damage):
     assert [r.model_dump() for r in again.rules] == [r.model_dump() for r in fresh.rules]
     advisor.assess(advisor.load_threat(ROOT / "threats" / "malacca_piracy.json", again), again)
     if damage != "directory":
-        assert json.loads(_entry(cache_dir).read_text())["rules"] == json.loads(json.dumps(
-            [r.model_dump(mode="json") for r in fresh.rules]))  # the damaged entry was replaced
+        assert json.loads(_entry(cache_dir).read_text())["rules"] == json.loads(
+            json.dumps([r.model_dump(mode="json") for r in fresh.rules])
+        )  # the damaged entry was replaced

@@ -1,12 +1,13 @@
 """The knowledge base: faithful to the document where it quotes it, in our own words elsewhere."""
+
 import re
 import shutil
 
 import pytest
+from conftest import ROOT
 
 import advisor
 from advisor.errors import CatalogError
-from conftest import ROOT
 
 SOURCE = ROOT.parent / "shared" / "source" / "jfir-2002-east-asia-security-recommendations.txt"
 
@@ -27,7 +28,12 @@ def test_fifteen_recommendations_in_four_groups(rulebase):
     assert sorted(cat.recommendations) == list(range(1, 16))
     assert [g.recommendations for g in cat.groups] == [[1, 2, 3], [4, 5, 6, 7, 8], [9, 10, 11, 12, 13], [14, 15]]
     assert {n: sorted(r.items) for n, r in cat.recommendations.items() if r.items} == {
-        2: [1, 2, 3], 4: [1, 2], 5: list(range(1, 9)), 12: [1, 2, 3, 4], 13: [1, 2, 3, 4]}
+        2: [1, 2, 3],
+        4: [1, 2],
+        5: list(range(1, 9)),
+        12: [1, 2, 3, 4],
+        13: [1, 2, 3, 4],
+    }
 
 
 def test_titles_are_quoted_verbatim(rulebase, source_text):
@@ -36,9 +42,18 @@ def test_titles_are_quoted_verbatim(rulebase, source_text):
 
 
 def test_framework_names_as_the_document_spells_them(rulebase, source_text):
-    for key in ("wpns", "imb_kuala_lumpur", "anti_piracy_conference", "tcog", "east_asia_cyber_forum",
-                "east_asia_security_contact_group", "arf_risk_reduction_center", "four_party_talks",
-                "japan_us_alliance", "mtcr"):
+    for key in (
+        "wpns",
+        "imb_kuala_lumpur",
+        "anti_piracy_conference",
+        "tcog",
+        "east_asia_cyber_forum",
+        "east_asia_security_contact_group",
+        "arf_risk_reduction_center",
+        "four_party_talks",
+        "japan_us_alliance",
+        "mtcr",
+    ):
         name = rulebase.catalog.frameworks[key].name
         core = " ".join(words(re.sub(r"\(.*?\)", "", name.split(",")[0])))
         assert core in source_text, key
@@ -52,7 +67,7 @@ def test_summaries_are_in_our_own_words(rulebase, source_text):
     for text in texts:
         w = words(text)
         for i in range(len(w) - 7):
-            assert " ".join(w[i:i + 8]) not in source_text, text
+            assert " ".join(w[i : i + 8]) not in source_text, text
 
 
 def test_agencies_named_as_in_the_document(rulebase, source_text):
@@ -94,14 +109,17 @@ def test_ambiguous_alias_is_refused(tmp_path):
         advisor.load_rulebase(tmp_path)
 
 
-@pytest.mark.parametrize("what", ["recommendations", "frameworks", "agencies", "states", "types", "regions",
-                                  "targets", "attributes", "derived"])
+@pytest.mark.parametrize(
+    "what",
+    ["recommendations", "frameworks", "agencies", "states", "types", "regions", "targets", "attributes", "derived"],
+)
 def test_catalog_tables_fit_100_columns(invoke, what):
     out = invoke(["catalog", what]).stdout
     assert max(len(line) for line in out.splitlines()) <= 100
 
 
 # --- quotes: every document-basis rule rests on a verbatim span of the document ---------------------
+
 
 def test_every_document_rule_quotes_the_document_verbatim(rulebase, source_text):
     from advisor.document import words as doc_words
@@ -137,7 +155,8 @@ def test_rules_check_reports_a_quote_not_in_the_document(invoke, tmp_path):
     (tmp_path / "r.yaml").write_text(
         "rules:\n  - id: r12-made-up\n    cites: ['12']\n    because: 'A rule whose quote is a paraphrase.'\n"
         "    quote: 'Japan should lead naval cooperation in the whole of the Pacific'\n"
-        "    when: {type: piracy}\n    then: {frameworks: [wpns]}\n")
+        "    when: {type: piracy}\n    then: {frameworks: [wpns]}\n"
+    )
     out = invoke(["rules", "check", tmp_path], exit_code=1).stdout
     assert "error E110: r12-made-up: quote not found verbatim in the document" in out
 
@@ -146,8 +165,11 @@ def test_roles_the_document_assigns(rulebase):
     """Only the MOOTW roles of the Defense Agency and the SDF (6) and the committee of the Foreign
     Policy Bureau (14) are the document's own."""
     assigned = {a: dict(x.assigned) for a, x in rulebase.catalog.agencies.items() if x.assigned}
-    assert assigned == {"foreign_policy_bureau": {"coordinate": [14]}, "defense_agency": {"support": [6]},
-                        "self_defense_forces": {"support": [6]}}
+    assert assigned == {
+        "foreign_policy_bureau": {"coordinate": [14]},
+        "defense_agency": {"support": [6]},
+        "self_defense_forces": {"support": [6]},
+    }
     for rule in rulebase.rules:
         if rule.basis == "document":
             assert "lead" not in rule.then.agencies.values(), rule.id

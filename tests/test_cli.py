@@ -1,11 +1,12 @@
 """The command line: formats, exit codes, and one clear message for every kind of bad input."""
+
 import json
 
 import pytest
+from conftest import ROOT
 
 from advisor import __version__
 from advisor.cli import main
-from conftest import ROOT
 
 PIRACY = ROOT / "threats" / "malacca_piracy.json"
 
@@ -55,12 +56,14 @@ def test_assess_with_another_rule_base(invoke, tmp_path):
     (tmp_path / "r.yaml").write_text(
         "rules:\n  - id: r12-only\n    cites: ['12(3)']\n    because: 'Only the IMB, for this test.'\n"
         "    basis: general_knowledge\n    note: 'a test rule'\n"
-        "    when: {type: piracy}\n    then: {frameworks: [imb_kuala_lumpur]}\n")
+        "    when: {type: piracy}\n    then: {frameworks: [imb_kuala_lumpur]}\n"
+    )
     out = json.loads(invoke(["assess", PIRACY, "--rules", tmp_path]).stdout)
     assert [f["id"] for f in out["frameworks"]] == ["imb_kuala_lumpur"]
 
 
 # --- bad input: exit 2, one clear message, no traceback, no partial file -----------
+
 
 def bad(invoke, tmp_path, content: bytes | str, name: str = "t.json") -> str:
     path = tmp_path / name
@@ -79,8 +82,7 @@ def test_malformed_json(invoke, tmp_path):
 
 def test_unknown_value_names_file_field_and_nearest(invoke, tmp_path):
     msg = bad(invoke, tmp_path, '{"type": "piracy", "region": "Malaka Strait"}')
-    assert msg == (f"error: {tmp_path}/t.json: region: unknown value 'Malaka Strait' "
-                   "(did you mean 'malacca_strait'?)")
+    assert msg == (f"error: {tmp_path}/t.json: region: unknown value 'Malaka Strait' (did you mean 'malacca_strait'?)")
 
 
 def test_several_problems_one_message(invoke, tmp_path):
@@ -88,19 +90,23 @@ def test_several_problems_one_message(invoke, tmp_path):
     assert msg.splitlines() == [
         f"error: {tmp_path}/t.json: type: unknown value 'pirasy' (did you mean 'piracy'?)",
         f"error: {tmp_path}/t.json: regoin: unknown field; put extra facts under 'attributes' or prefix the "
-        "name with 'x_' (did you mean 'region'?)"]
+        "name with 'x_' (did you mean 'region'?)",
+    ]
 
 
-@pytest.mark.parametrize("content, fragment", [
-    ("", "the file is empty"),
-    ("   \n", "the file is empty"),
-    (b"\xff\xfe{}", "not UTF-8 text (byte 0)"),
-    ('{"type": "piracy", "severity": NaN}', "NaN is not a valid JSON number"),
-    ('{"type": "piracy", "type": "terrorism"}', "duplicate key 'type'"),
-    ('{"type": "piracy"}\n{"type": "terrorism"}', "more than one JSON value"),
-    ('["piracy"]', "a descriptor is a JSON object, not list"),
-    ('{"region": "japan"}', "type: required field is missing"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("", "the file is empty"),
+        ("   \n", "the file is empty"),
+        (b"\xff\xfe{}", "not UTF-8 text (byte 0)"),
+        ('{"type": "piracy", "severity": NaN}', "NaN is not a valid JSON number"),
+        ('{"type": "piracy", "type": "terrorism"}', "duplicate key 'type'"),
+        ('{"type": "piracy"}\n{"type": "terrorism"}', "more than one JSON value"),
+        ('["piracy"]', "a descriptor is a JSON object, not list"),
+        ('{"region": "japan"}', "type: required field is missing"),
+    ],
+)
 def test_bad_files(invoke, tmp_path, content, fragment):
     assert fragment in bad(invoke, tmp_path, content)
 
@@ -149,6 +155,7 @@ def test_internal_error_is_exit_3_without_traceback(invoke, monkeypatch):
 
 # --- the other commands -----------------------------------------------------------
 
+
 def test_validate(invoke, tmp_path):
     (tmp_path / "bad.json").write_text('{"type": "pirate"}')
     ok = invoke(["validate", PIRACY]).stdout
@@ -167,8 +174,10 @@ def test_schema(invoke):
     assert schema["required"] == ["type"] and "piracy" in schema["properties"]["type"]["enum"]
 
 
-@pytest.mark.parametrize("what", ["recommendations", "frameworks", "agencies", "states", "types", "regions",
-                                  "targets", "attributes", "derived"])
+@pytest.mark.parametrize(
+    "what",
+    ["recommendations", "frameworks", "agencies", "states", "types", "regions", "targets", "attributes", "derived"],
+)
 def test_catalog(invoke, what):
     table = invoke(["catalog", what]).stdout
     data = json.loads(invoke(["catalog", what, "--format", "json"]).stdout)
@@ -197,11 +206,21 @@ def test_installed_command_works_from_any_directory(tmp_path):
     import subprocess
     import sys
 
-    ok = subprocess.run([sys.executable, "-m", "advisor", "assess", PIRACY, "--format", "json"],
-                        cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        [sys.executable, "-m", "advisor", "assess", PIRACY, "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0 and json.loads(ok.stdout)["threat"]["id"] == "malacca_piracy"
     (tmp_path / "bad.json").write_text('{"type": ')
-    bad = subprocess.run([sys.executable, "-m", "advisor", "assess", "bad.json"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "advisor", "assess", "bad.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr == "error: bad.json: not valid JSON: Expecting value (line 1, column 10)\n"

@@ -1,31 +1,74 @@
 """CONTRACT.md section 2 on every example, and what a careful reader expects of each."""
+
 import pytest
 import yaml
+from conftest import DATA, threat_files
 
 import advisor
-from conftest import DATA, ROOT, threat_files
 
 EXPECT = yaml.safe_load((DATA / "expectations.yaml").read_text())
-CONTRACT_TYPES = ["armed_attack", "military_tension", "missile_launch", "missile_deployment", "wmd_proliferation",
-                  "territorial_dispute", "terrorism", "terrorist_financing", "cyber_attack", "piracy",
-                  "regime_collapse", "secessionist_conflict", "refugee_crisis", "energy_supply_disruption",
-                  "nuclear_safety", "hi_tech_crime", "money_laundering", "drug_trafficking", "human_trafficking",
-                  "illegal_immigration", "organized_crime", "natural_disaster"]
+CONTRACT_TYPES = [
+    "armed_attack",
+    "military_tension",
+    "missile_launch",
+    "missile_deployment",
+    "wmd_proliferation",
+    "territorial_dispute",
+    "terrorism",
+    "terrorist_financing",
+    "cyber_attack",
+    "piracy",
+    "regime_collapse",
+    "secessionist_conflict",
+    "refugee_crisis",
+    "energy_supply_disruption",
+    "nuclear_safety",
+    "hi_tech_crime",
+    "money_laundering",
+    "drug_trafficking",
+    "human_trafficking",
+    "illegal_immigration",
+    "organized_crime",
+    "natural_disaster",
+]
 
 
 @pytest.fixture(scope="module")
 def assessments(rulebase):
-    return {p.stem: advisor.assess(advisor.load_threat(p, rulebase), rulebase).model_dump(mode="json")
-            for p in threat_files()}
+    return {
+        p.stem: advisor.assess(advisor.load_threat(p, rulebase), rulebase).model_dump(mode="json")
+        for p in threat_files()
+    }
 
 
 def test_contract_vocabulary_is_kept(rulebase):
     v = rulebase.catalog.vocabulary
     assert set(CONTRACT_TYPES) <= set(v.types)
-    assert {"korean_peninsula", "taiwan_strait", "south_china_sea", "east_china_sea", "malacca_strait", "sea_lanes",
-            "northeast_asia", "southeast_asia", "east_asia", "japan", "cyberspace"} <= set(v.regions)
-    assert {"japan_territory", "us_forces", "information_infrastructure", "sea_lanes", "shipping", "energy_supply",
-            "financial_system", "population", "government", "nationals_abroad"} <= set(v.targets)
+    assert {
+        "korean_peninsula",
+        "taiwan_strait",
+        "south_china_sea",
+        "east_china_sea",
+        "malacca_strait",
+        "sea_lanes",
+        "northeast_asia",
+        "southeast_asia",
+        "east_asia",
+        "japan",
+        "cyberspace",
+    } <= set(v.regions)
+    assert {
+        "japan_territory",
+        "us_forces",
+        "information_infrastructure",
+        "sea_lanes",
+        "shipping",
+        "energy_supply",
+        "financial_system",
+        "population",
+        "government",
+        "nationals_abroad",
+    } <= set(v.targets)
 
 
 def test_an_example_for_every_type(rulebase):
@@ -98,11 +141,13 @@ def test_general_knowledge_is_marked(assessments):
 @pytest.mark.parametrize("stem", sorted(EXPECT))
 def test_careful_reader(stem, assessments):
     a = assessments[stem]
-    got = {"recommendations": {r["number"] for r in a["recommendations"]},
-           "frameworks": {f["id"] for f in a["frameworks"]},
-           "states": {s["code"] for s in a["states"]},
-           "agencies": {g["id"]: g["role"] for g in a["agencies"]},
-           "caveats": {c["id"] for c in a["caveats"]}}
+    got = {
+        "recommendations": {r["number"] for r in a["recommendations"]},
+        "frameworks": {f["id"] for f in a["frameworks"]},
+        "states": {s["code"] for s in a["states"]},
+        "agencies": {g["id"]: g["role"] for g in a["agencies"]},
+        "caveats": {c["id"] for c in a["caveats"]},
+    }
     for kind, want in EXPECT[stem].get("has", {}).items():
         if isinstance(want, dict):
             for agency, role in want.items():

@@ -1,27 +1,41 @@
 """Normalising the forgiving input of CONTRACT.md section 1, and its errors."""
+
 import pytest
+from conftest import threat_files
 
 import advisor
 from advisor.errors import DescriptorError
-from conftest import threat_files
 
 
 def parse(rulebase, raw):
     return advisor.parse_threat(raw, rulebase, path="t.json", default_id="t")
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("Cyber attack", "cyber_attack"), ("cyber-attack", "cyber_attack"), ("CYBER_ATTACK", "cyber_attack"),
-    ("  piracy ", "piracy"), ("Armed robbery against ships", "piracy"), ("organised crime", "organized_crime"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("Cyber attack", "cyber_attack"),
+        ("cyber-attack", "cyber_attack"),
+        ("CYBER_ATTACK", "cyber_attack"),
+        ("  piracy ", "piracy"),
+        ("Armed robbery against ships", "piracy"),
+        ("organised crime", "organized_crime"),
+    ],
+)
 def test_type_aliases(rulebase, given, expected):
     assert parse(rulebase, {"type": given}).type == expected
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("Straits of Malacca", "malacca_strait"), ("the Strait of Malacca", "malacca_strait"),
-    ("Korean Peninsula", "korean_peninsula"), ("Spratly Islands", "south_china_sea"), ("SLOC", "sea_lanes"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("Straits of Malacca", "malacca_strait"),
+        ("the Strait of Malacca", "malacca_strait"),
+        ("Korean Peninsula", "korean_peninsula"),
+        ("Spratly Islands", "south_china_sea"),
+        ("SLOC", "sea_lanes"),
+    ],
+)
 def test_region_aliases(rulebase, given, expected):
     assert parse(rulebase, {"type": "piracy", "region": given}).region == expected
 
@@ -42,7 +56,9 @@ def test_attributes_are_folded_and_kept(rulebase):
     assert d.attributes == {"cross_border": True, "odd_fact": False, "wmd": True}
     a = advisor.assess(d, rulebase)
     assert [n for n in a.notes if n.startswith("attribute")] == [
-        "attribute 'odd_fact' is not used by any rule", "attribute 'wmd' is not used by any rule"]
+        "attribute 'odd_fact' is not used by any rule",
+        "attribute 'wmd' is not used by any rule",
+    ]
 
 
 def test_x_fields_are_kept(rulebase):
@@ -61,16 +77,25 @@ def messages(exc: DescriptorError) -> list[str]:
     return [p.render() for p in exc.problems]
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ({"type": "piracy", "region": "Malaka Strait"},
-     "t.json: region: unknown value 'Malaka Strait' (did you mean 'malacca_strait'?)"),
-    ({"type": "cyber atack"}, "t.json: type: unknown value 'cyber atack' (did you mean 'cyber_attack'?)"),
-    ({"type": "piracy", "states": ["IDN", "Malaysa"]},
-     "t.json: states: [1] unknown value 'Malaysa' (did you mean 'MYS' (Malaysia)?)"),
-    ({"type": "piracy", "regoin": "malacca_strait"},
-     "t.json: regoin: unknown field; put extra facts under 'attributes' or prefix the name with 'x_' "
-     "(did you mean 'region'?)"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (
+            {"type": "piracy", "region": "Malaka Strait"},
+            "t.json: region: unknown value 'Malaka Strait' (did you mean 'malacca_strait'?)",
+        ),
+        ({"type": "cyber atack"}, "t.json: type: unknown value 'cyber atack' (did you mean 'cyber_attack'?)"),
+        (
+            {"type": "piracy", "states": ["IDN", "Malaysa"]},
+            "t.json: states: [1] unknown value 'Malaysa' (did you mean 'MYS' (Malaysia)?)",
+        ),
+        (
+            {"type": "piracy", "regoin": "malacca_strait"},
+            "t.json: regoin: unknown field; put extra facts under 'attributes' or prefix the name with 'x_' "
+            "(did you mean 'region'?)",
+        ),
+    ],
+)
 def test_one_problem_one_message_with_the_nearest_value(rulebase, raw, expected):
     with pytest.raises(DescriptorError) as e:
         parse(rulebase, raw)

@@ -1,19 +1,19 @@
 """The engine on durable-rules: isolation, determinism, agreement with the plain-Python reading,
 and one test for each pitfall listed in ../shared/design/DURABLE_RULES.md."""
+
 import copy
-import inspect
 import json
 import subprocess
 import sys
 import threading
 
 import pytest
+from conftest import QUOTE, ROOT, threat_files
 
 import advisor
 from advisor import engine
 from advisor.compiler import CATCH_ALL, View, compile_rulebase, threat_fact
 from advisor.errors import EngineError, EngineUnavailable
-from conftest import QUOTE, ROOT, threat_files
 
 PIRACY = {"type": "piracy", "region": "malacca_strait", "states": ["IDN"], "targets": ["shipping"]}
 KOREA = {"type": "missile_launch", "region": "korean_peninsula", "states": ["PRK"], "severity": "high"}
@@ -24,6 +24,7 @@ def dump(a) -> str:
 
 
 # --- isolation and determinism -------------------------------------------------
+
 
 def test_assessing_a_then_b_equals_b_alone(assess_raw):
     b_alone = dump(assess_raw(KOREA))
@@ -39,16 +40,21 @@ def test_sequence_of_all_examples_is_isolated(rulebase):
 
 
 def test_byte_identical_across_processes():
-    code = ("import sys, advisor; rb = advisor.load_rulebase();"
-            "from advisor.render import to_json;"
-            "sys.stdout.write(to_json(advisor.assess(advisor.load_threat(sys.argv[1], rb), rb)))")
+    code = (
+        "import sys, advisor; rb = advisor.load_rulebase();"
+        "from advisor.render import to_json;"
+        "sys.stdout.write(to_json(advisor.assess(advisor.load_threat(sys.argv[1], rb), rb)))"
+    )
     path = ROOT / "threats" / "regime_collapse.json"
-    runs = [subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True).stdout
-            for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True).stdout
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1] and runs[0]
 
 
 # --- durable-rules agrees with the plain-Python reading of the rules --------------
+
 
 @pytest.mark.parametrize("path", threat_files(), ids=lambda p: p.stem)
 def test_engine_agrees_with_python_reading(path, rulebase):
@@ -63,14 +69,21 @@ def test_engine_agrees_with_python_reading(path, rulebase):
 def test_maximal_descriptor_stays_within_engine_limits(rulebase, assess_raw):
     """Every region flag, target and attribute at once: no engine error 303 (too many alpha tests)."""
     cat = rulebase.catalog
-    raw = {"type": "armed_attack", "region": "malacca_strait", "states": sorted(cat.state_groups["east_asia"]) +
-           ["USA", "RUS", "AUS", "KAZ"], "targets": list(cat.vocabulary.targets), "actor": "state",
-           "severity": "critical", "attributes": {a: True for a in cat.vocabulary.attributes}}
+    raw = {
+        "type": "armed_attack",
+        "region": "malacca_strait",
+        "states": sorted(cat.state_groups["east_asia"]) + ["USA", "RUS", "AUS", "KAZ"],
+        "targets": list(cat.vocabulary.targets),
+        "actor": "state",
+        "severity": "critical",
+        "attributes": {a: True for a in cat.vocabulary.attributes},
+    }
     for t in cat.vocabulary.types:
         assert assess_raw({**raw, "type": t}).trace
 
 
 # --- the pitfalls of DURABLE_RULES.md ---------------------------------------------
+
 
 def test_ruleset_definitions_are_not_mutated(rulebase):
     """Ruleset() deletes each `run` from the dict it is given: we pass a deep copy."""
@@ -93,8 +106,11 @@ def test_facts_fire_every_matching_rule(assess_raw):
     first = min(e.step for e in trace if not e.rule.startswith("d-"))  # after the distinctions
     fired = {e.rule for e in trace if e.step == first}
     assert {"r03-non-traditional-coalition", "r12-maritime-security"} <= fired
-    assert {e.rule for e in trace if e.step == 1} >= {"d-non-traditional", "d-in-east-asia-region",
-                                                      "d-threat-to-shipping"}
+    assert {e.rule for e in trace if e.step == 1} >= {
+        "d-non-traditional",
+        "d-in-east-asia-region",
+        "d-threat-to-shipping",
+    }
 
 
 def test_fact_matching_no_rule_is_accepted(tmp_path):
@@ -102,7 +118,8 @@ def test_fact_matching_no_rule_is_accepted(tmp_path):
     (tmp_path / "one.yaml").write_text(
         "rules:\n  - id: r10-only-terror\n    cites: ['10']\n    because: 'A test rule about terrorism only.'\n"
         f"    quote: '{QUOTE}'\n"
-        "    when: {type: terrorism}\n    then: {frameworks: [east_asia_cyber_forum]}\n")
+        "    when: {type: terrorism}\n    then: {frameworks: [east_asia_cyber_forum]}\n"
+    )
     rb = advisor.load_rulebase(tmp_path)
     a = advisor.assess(advisor.parse_threat({"type": "piracy"}, rb), rb)
     assert a.trace == [] and a.notes == ["no recommendation of the document applies to this threat"]
@@ -112,8 +129,15 @@ def test_fact_matching_no_rule_is_accepted(tmp_path):
 
 def test_same_conclusion_from_two_rules_is_asserted_once(assess_raw):
     """A second identical fact would raise MessageObservedException."""
-    a = assess_raw({"type": "natural_disaster", "region": "southeast_asia", "states": ["IDN"], "severity": "high",
-                    "attributes": {"humanitarian": True}})
+    a = assess_raw(
+        {
+            "type": "natural_disaster",
+            "region": "southeast_asia",
+            "states": ["IDN"],
+            "severity": "high",
+            "attributes": {"humanitarian": True},
+        }
+    )
     derivers = [e.rule for e in a.trace if "military_operations_other_than_war" in e.concluded.get("derived", [])]
     assert len(derivers) >= 2 and "r06-disaster-relief-lead" in {e.rule for e in a.trace}
 
@@ -180,15 +204,18 @@ def test_direct_engine_path_starts_the_actions_durable_rules_own_layer_would(ass
         def get_action(self, action_name):
             def action(c):  # exactly one parameter: two would make durable-rules treat it as async
                 fired.append(action_name)
+
             return action
 
         def _run(self):  # no timer thread
             pass
 
-    rules = {"a": {"all": [{"m": {"kind": "x"}}], "run": "a"},
-             "b": {"all": [{"m": {"$and": [{"kind": "x"}, {"n": 2}]}}], "run": "b"},
-             "c": {"all": [{"m": {"kind": "y"}}], "run": "c"},
-             "z_any": {"all": [{"m": {"$ex": {"kind": 1}}}], "run": "z_any"}}
+    rules = {
+        "a": {"all": [{"m": {"kind": "x"}}], "run": "a"},
+        "b": {"all": [{"m": {"$and": [{"kind": "x"}, {"n": 2}]}}], "run": "b"},
+        "c": {"all": [{"m": {"kind": "y"}}], "run": "c"},
+        "z_any": {"all": [{"m": {"$ex": {"kind": 1}}}], "run": "z_any"},
+    }
     host = Host()
     host.register_rulesets({"pitfall_layer": copy.deepcopy(rules)})  # durable-rules mutates what it registers
     engine._register({"pitfall_direct": rules}, dre)
@@ -215,7 +242,7 @@ def test_engine_error_codes_become_clear_messages(monkeypatch, assess_raw):
 def test_large_rule_base_is_split_into_rulesets():
     """256 rules sharing one test crash the engine: rule bases are split into rulesets of 200.
     Run in a subprocess with a timeout, as a crash here would be a segfault."""
-    code = r'''
+    code = r"""
 import pathlib, tempfile, advisor
 d = pathlib.Path(tempfile.mkdtemp())
 rules = "".join(
@@ -227,7 +254,7 @@ rules = "".join(
 rb = advisor.load_rulebase(d)
 from advisor.compiler import compile_rulebase
 print(len(compile_rulebase(rb).rulesets), len(advisor.assess(advisor.parse_threat({"type": "piracy"}, rb), rb).trace))
-'''
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["3", "450"]
@@ -266,7 +293,7 @@ def test_unsupported_python_gets_a_clear_message(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(EngineUnavailable, match="needs Python 3.10 to 3.12"):
+    with pytest.raises(EngineUnavailable, match="CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject"):
         engine._durable()
 
 

@@ -1,16 +1,29 @@
 """The exercise-grade tabletop: the controller's MSEL, EEGs, the hot wash (AAR/IP) and role cards."""
+
 import csv
 import io
 import json
 
 import pytest
-
 from conftest import DATA, THREATS
 
 EXERCISE = THREATS / "korean_peninsula_exercise.json"
 DECISIONS = DATA / "korean_peninsula_decisions.yaml"
-COLUMNS = ["Event", "Scenario time", "Module", "Inject", "Inject text", "Delivery method", "From", "To",
-           "Responsible player/agency", "Expected action(s)", "Objective(s)", "Recommendation(s)", "Notes"]
+COLUMNS = [
+    "Event",
+    "Scenario time",
+    "Module",
+    "Inject",
+    "Inject text",
+    "Delivery method",
+    "From",
+    "To",
+    "Responsible player/agency",
+    "Expected action(s)",
+    "Objective(s)",
+    "Recommendation(s)",
+    "Notes",
+]
 FORMULA = '=HYPERLINK("http://evil","x")'
 ATTACK = "\x1b]0;pwned\x07 <script>alert(1)</script> a\rb"
 
@@ -22,8 +35,17 @@ def evil(tmp_path):
     raw["exercise"]["name"] = "-" + ATTACK
     raw["exercise"]["players"][0]["role"] = "@" + ATTACK
     inject = raw["injects"][0]
-    inject.update({"title": FORMULA, "description": "+" + ATTACK, "time": "=1+1", "delivery": "\tphone",
-                   "from": "@SUM(A1)", "to": "-2", "x_controller_note": FORMULA})
+    inject.update(
+        {
+            "title": FORMULA,
+            "description": "+" + ATTACK,
+            "time": "=1+1",
+            "delivery": "\tphone",
+            "from": "@SUM(A1)",
+            "to": "-2",
+            "x_controller_note": FORMULA,
+        }
+    )
     path = tmp_path / "evil.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
     return path
@@ -34,6 +56,7 @@ def read_csv(text: str) -> list[list[str]]:
 
 
 # --- the MSEL -----------------------------------------------------------------------------------
+
 
 def test_msel_has_the_hseep_columns_and_one_row_per_inject_and_the_start(invoke):
     text = invoke(["msel", EXERCISE, "--format", "csv"]).stdout
@@ -53,14 +76,19 @@ def test_msel_names_the_responsible_body_never_bare_japan(invoke):
     for row in rows:
         assert row[8] and row[8] != "Japan" and not row[8].startswith("Japan ")
     # the player role standing for the lead agency
-    assert rows[0][8].startswith("Ministry of Foreign Affairs, Asian and Oceanian Affairs Bureau (lead); "
-                                 "Cabinet Secretariat (crisis management) (Prime Minister's Office) (coordinate)")
+    assert rows[0][8].startswith(
+        "Ministry of Foreign Affairs, Asian and Oceanian Affairs Bureau (lead); "
+        "Cabinet Secretariat (crisis management) (Prime Minister's Office) (coordinate)"
+    )
 
 
 def test_msel_expected_actions_are_together_in_one_cell(invoke):
     rows = read_csv(invoke(["msel", EXERCISE, "--format", "csv"]).stdout)[1:]
     missile = rows[2][9].split("\n")
-    assert missile[0] == "Change the interpretation that bans the exercise of the right of collective self-defence. (rec. 15)"
+    assert (
+        missile[0]
+        == "Change the interpretation that bans the exercise of the right of collective self-defence. (rec. 15)"
+    )
     assert missile[1].startswith("Weigh: The government's interpretation bars")
     assert missile[-1] == "Still in play from start, module 1: 23 frameworks, Ministry of Foreign Affairs leading"
     collapse = rows[3][9].split("\n")
@@ -136,14 +164,17 @@ def test_msel_markdown_keeps_one_row_per_inject(invoke, evil):
 
 # --- Exercise Evaluation Guides ---------------------------------------------------------------------
 
+
 def test_eeg_has_a_guide_per_objective_with_its_tasks(invoke):
     md = invoke(["eeg", EXERCISE]).stdout
     heads = [line for line in md.splitlines() if line.startswith("## Objective")]
     assert [h.split(":")[0] for h in heads] == ["## Objective O1", "## Objective O2", "## Objective O3"]
     o3 = md.split("## Objective O3")[1]
     assert "- **Modules:** Module 3" in o3
-    assert ("| 1 | Module 3 | Propose “coalition of the willing” for crises of state governance | 11 | "
-            "r11-governance-crisis | document |  |  |") in o3
+    assert (
+        "| 1 | Module 3 | Propose “coalition of the willing” for crises of state governance | 11 | "
+        "r11-governance-crisis | document |  |  |"
+    ) in o3
     assert "Rating: P = Performed without challenges; S = Performed with some challenges" in md
 
 
@@ -159,10 +190,13 @@ def test_eeg_tasks_come_from_the_rules(rulebase):
         assert g.tasks
         for t in g.tasks:
             assert set(t.recommendations) & set(g.recommendations)
-            assert t.rules and all(r in rulebase.by_id for r in t.rules) and t.basis in ("document", "general_knowledge")
+            assert (
+                t.rules and all(r in rulebase.by_id for r in t.rules) and t.basis in ("document", "general_knowledge")
+            )
     # the missile over Japan tests O2 but adds nothing for 14: the players keep the coordination going
-    assert [t.continuing for t in found["O2"].tasks if t.module == "Module 2"] and \
-        all(t.continuing for t in found["O2"].tasks if t.module == "Module 2")
+    assert [t.continuing for t in found["O2"].tasks if t.module == "Module 2"] and all(
+        t.continuing for t in found["O2"].tasks if t.module == "Module 2"
+    )
 
 
 def test_eeg_docx_and_html(invoke, tmp_path, evil):
@@ -175,7 +209,8 @@ def test_eeg_docx_and_html(invoke, tmp_path, evil):
     assert [h for h in heads if h.startswith("Objective")][:3] == [
         "Objective O1: Decide which alliance and dialogue frameworks Japan invokes as the missile crisis grows.",
         "Objective O2: Coordinate the ministries and agencies across diplomacy, defence, police and economics.",
-        "Objective O3: Prepare Japan's part in a regional response if the North Korean regime collapses."]
+        "Objective O3: Prepare Japan's part in a regional response if the North Korean regime collapses.",
+    ]
     assert doc.tables[0].rows[0].cells[7].text == "Rating"
     title = next(p.text for p in doc.paragraphs if p.style.name == "Title")
     assert title.startswith("Exercise Evaluation Guides: -\\x1b]0;pwned\\x07 <script>") and "\x1b" not in title
@@ -184,6 +219,7 @@ def test_eeg_docx_and_html(invoke, tmp_path, evil):
 
 
 # --- the hot wash -------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def report(rulebase):
@@ -200,12 +236,18 @@ def report(rulebase):
 def test_hotwash_scores_done_missed_and_unexpected(report):
     by = {s.module.label: s for s in report.scores}
     start = by["Start"]
-    assert {(x.kind, x.id) for x in start.done} >= {("frameworks", "japan_us_alliance"), ("frameworks", "tcog"),
-                                                    ("agencies", "ministry_of_foreign_affairs"), ("states", "USA")}
+    assert {(x.kind, x.id) for x in start.done} >= {
+        ("frameworks", "japan_us_alliance"),
+        ("frameworks", "tcog"),
+        ("agencies", "ministry_of_foreign_affairs"),
+        ("states", "USA"),
+    }
     assert ("frameworks", "us_rok_alliance") in {(x.kind, x.id) for x in start.missed}
     assert [(x.id, when) for x, when in start.late] == [("four_party_talks", "Module 1"), ("CHN", "Module 1")]
-    assert [(u.kind, u.id) for u in by["Module 2"].unexpected] == [("frameworks", "anti_piracy_conference"),
-                                                                  ("agencies", "maritime_safety_agency")]
+    assert [(u.kind, u.id) for u in by["Module 2"].unexpected] == [
+        ("frameworks", "anti_piracy_conference"),
+        ("agencies", "maritime_safety_agency"),
+    ]
     piracy = by["Module 2"].unexpected[0]
     assert piracy.recommendations == [12] and piracy.rules == ["r12-anti-piracy-conference"]
     sdf = next(x for x in by["Module 3"].done if x.id == "self_defense_forces")
@@ -216,12 +258,18 @@ def test_hotwash_scores_done_missed_and_unexpected(report):
 
 def test_hotwash_drafts_the_aar_and_improvement_plan(invoke):
     md = invoke(["hotwash", EXERCISE, DECISIONS]).stdout
-    for head in ("# After-Action Report / Improvement Plan: Exercise Morning Calm", "## Strengths",
-                 "## Areas for improvement", "## Improvement Plan"):
+    for head in (
+        "# After-Action Report / Improvement Plan: Exercise Morning Calm",
+        "## Strengths",
+        "## Areas for improvement",
+        "## Improvement Plan",
+    ):
         assert head in md.splitlines()
     assert "| Start | expected, missed | Invoke US-South Korea alliance | 2, 4 | r04-us-rok-alliance |" in md
-    assert ("| Module 2 | done, not expected | Asian Cooperation Conference on Combating Piracy and Armed Robbery "
-            "against Ships | 12 | r12-anti-piracy-conference |") in md
+    assert (
+        "| Module 2 | done, not expected | Asian Cooperation Conference on Combating Piracy and Armed Robbery "
+        "against Ships | 12 | r12-anti-piracy-conference |"
+    ) in md
     assert "| Issue | Recommendation | Corrective action | Responsible agency | Due |" in md
     plan = [line for line in md.split("## Improvement Plan")[1].splitlines() if line.startswith("| Start: Invoke US")]
     assert plan and plan[0].endswith(" |  |")  # due left blank for the planners
@@ -235,12 +283,21 @@ def test_hotwash_docx_has_the_headings_and_the_plan_table(invoke, tmp_path, repo
     invoke(["hotwash", EXERCISE, DECISIONS, "--format", "docx", "-o", out])
     doc = Document(out)
     heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading") or p.style.name == "Title"]
-    assert heads == ["After-Action Report / Improvement Plan: Exercise Morning Calm",
-                     "Hot wash: decisions against the rule-derived expectations", "Strengths",
-                     "Areas for improvement", "Improvement Plan"]
+    assert heads == [
+        "After-Action Report / Improvement Plan: Exercise Morning Calm",
+        "Hot wash: decisions against the rule-derived expectations",
+        "Strengths",
+        "Areas for improvement",
+        "Improvement Plan",
+    ]
     plan = doc.tables[-1]
-    assert [c.text for c in plan.rows[0].cells] == ["Issue", "Recommendation", "Corrective action",
-                                                    "Responsible agency", "Due"]
+    assert [c.text for c in plan.rows[0].cells] == [
+        "Issue",
+        "Recommendation",
+        "Corrective action",
+        "Responsible agency",
+        "Due",
+    ]
     assert len(plan.rows) == len(report.plan) + 1
     first = [c.text for c in plan.rows[1].cells]
     assert first[0] == "Start: Invoke US-South Korea alliance was not done"
@@ -250,8 +307,11 @@ def test_hotwash_docx_has_the_headings_and_the_plan_table(invoke, tmp_path, repo
 
 def test_hotwash_reads_csv_decisions(invoke, tmp_path):
     path = tmp_path / "decisions.csv"
-    path.write_text("module,kind,id,role\r\nstart,framework,Japan-US alliance,\r\n0,agency,MOFA,lead\r\n"
-                    "module 2,framework,anti_piracy_conference,\r\n", encoding="utf-8-sig")
+    path.write_text(
+        "module,kind,id,role\r\nstart,framework,Japan-US alliance,\r\n0,agency,MOFA,lead\r\n"
+        "module 2,framework,anti_piracy_conference,\r\n",
+        encoding="utf-8-sig",
+    )
     md = invoke(["hotwash", EXERCISE, path]).stdout
     assert "| Start | expected, done | Invoke Japan-US alliance |" in md
     assert "| Start | expected, done | Ministry of Foreign Affairs leads Japan's response |" in md
@@ -266,19 +326,21 @@ def test_bad_decisions_name_file_line_field_and_suggest(invoke, tmp_path):
         f"error: {path}:2: start.frameworks[0]: unknown framework 'Japan-US alliace' (did you mean 'japan_us_alliance'?)",
         f"error: {path}:3: start.bogus: unknown field (did you mean one of 'coordinate', 'frameworks', 'lead', "
         "'measures', 'notes', 'states', ...?)",
-        f"error: {path}:4: module 9: unknown module (did you mean 'Module 3' or 'Module 2' or 'Module 1'?)"]
+        f"error: {path}:4: module 9: unknown module (did you mean 'Module 3' or 'Module 2' or 'Module 1'?)",
+    ]
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("module,kind,id,role\nstart,agency,Defence Agency,boss\nstart,framwork,arf,\n")
     result = invoke(["hotwash", EXERCISE, bad_csv], exit_code=2)
     assert result.stderr.splitlines() == [
         f"error: {bad_csv}:2: role: unknown role 'boss' (did you mean one of 'coordinate', 'lead', 'participate', "
         "'support'?)",
-        f"error: {bad_csv}:3: kind: unknown kind 'framwork' (did you mean 'framework'?)"]
+        f"error: {bad_csv}:3: kind: unknown kind 'framwork' (did you mean 'framework'?)",
+    ]
 
 
 def test_hotwash_html_is_escaped(invoke, tmp_path, evil):
     path = tmp_path / "d.yaml"
-    path.write_text("start:\n  notes: \"<script>alert(1)</script>\"\n  frameworks: [arf]\n")
+    path.write_text('start:\n  notes: "<script>alert(1)</script>"\n  frameworks: [arf]\n')
     page = invoke(["hotwash", evil, path, "--format", "html"]).stdout
     assert "<script" not in page and "\x1b" not in page and "&lt;script&gt;" in page
     md = invoke(["hotwash", evil, path]).stdout
@@ -287,12 +349,18 @@ def test_hotwash_html_is_escaped(invoke, tmp_path, evil):
 
 # --- role cards ----------------------------------------------------------------------------------
 
+
 def test_rolecards_one_section_per_agency_with_page_breaks(invoke):
     page = invoke(["rolecards", EXERCISE, "--format", "html"]).stdout
     assert page.count('<section class="card">') == 6
     assert ".card { break-after: page;" in page
-    for name in ("Ministry of Foreign Affairs", "Prime Minister&#x27;s Office", "Defense Agency",
-                 "Self Defense Forces", "Ministry of Economy, Trade and Industry"):
+    for name in (
+        "Ministry of Foreign Affairs",
+        "Prime Minister&#x27;s Office",
+        "Defense Agency",
+        "Self Defense Forces",
+        "Ministry of Economy, Trade and Industry",
+    ):
         assert f"<h2>{name}</h2>" in page
 
 
@@ -304,8 +372,9 @@ def test_rolecards_say_what_is_asked_partners_and_limits(rulebase):
     a = advisor.assess(advisor.load_threat(EXERCISE, rulebase), rulebase)
     cards = {c.id: c for c in role_cards(a, rulebase.catalog, Names(rulebase.catalog), rulebase)}
     sdf = cards["self_defense_forces"]
-    assert [(m, role, rule) for m, role, rule, _b, _r, _n in sdf.roles] == [("Module 3", "support",
-                                                                            "r06-mootw-humanitarian")]
+    assert [(m, role, rule) for m, role, rule, _b, _r, _n in sdf.roles] == [
+        ("Module 3", "support", "r06-mootw-humanitarian")
+    ]
     limits = " ".join(t for t, _cit in sdf.caveats)
     assert "PKO Five Principles" in limits and "consent of the host state" in limits
     assert any("SDF for humanitarian help" in t for t, _cit in sdf.measures)
@@ -322,6 +391,7 @@ def test_rolecards_markdown_is_escaped(invoke, evil):
 
 
 # --- what an attack on the decisions file found ------------------------------------------------------
+
 
 def test_csv_decisions_with_any_line_ends_or_a_huge_cell_are_read_or_refused_clearly(invoke, tmp_path):
     cr = tmp_path / "cr.csv"

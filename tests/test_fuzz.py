@@ -1,25 +1,26 @@
 """Property-based tests (hypothesis): generated and mutated descriptors never crash advisor, answers do
 not depend on order or processes, and durable-rules fires exactly what the plain-Python reference does."""
+
 import json
 import subprocess
 import sys
 
-import pytest
+from click.testing import CliRunner
+from conftest import SUPPORTS_THE_LEAD_OF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import advisor
 from advisor import engine, reference
 from advisor.cli import main
-from click.testing import CliRunner
-from conftest import SUPPORTS_THE_LEAD_OF
 
 RB = advisor.load_rulebase()
 CAT = RB.catalog
 V = CAT.vocabulary
 STATES = sorted(CAT.state_groups["east_asia"]) + ["USA", "RUS", "AUS", "IND", "SOM", "IRN"]
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=120, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 descriptors = st.fixed_dictionaries(
     {"type": st.sampled_from(sorted(V.types))},
@@ -30,13 +31,20 @@ descriptors = st.fixed_dictionaries(
         "actor": st.sampled_from(sorted(V.actors)),
         "severity": st.sampled_from(sorted(V.severities)),
         "attributes": st.dictionaries(st.sampled_from(sorted(V.attributes)), st.booleans(), max_size=5),
-    })
+    },
+)
 
 odd_values = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=50), st.text(alphabet="\u200b\u202e\U0001f600\u0000\ud7ff漢字ـ", max_size=20),
-    st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
-    st.just("x" * 5000))
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=50),
+    st.text(alphabet="\u200b\u202e\U0001f600\u0000\ud7ff漢字ـ", max_size=20),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.just("x" * 5000),
+)
 
 
 @st.composite
@@ -44,8 +52,13 @@ def mutated(draw):
     raw = draw(descriptors)
     action = draw(st.sampled_from(["wrong", "drop", "unknown_field", "huge_list", "odd_attribute", "alias"]))
     if action == "wrong":
-        raw[draw(st.sampled_from(["type", "region", "states", "targets", "actor", "severity", "attributes",
-                                  "title", "id"]))] = draw(odd_values)
+        raw[
+            draw(
+                st.sampled_from(
+                    ["type", "region", "states", "targets", "actor", "severity", "attributes", "title", "id"]
+                )
+            )
+        ] = draw(odd_values)
     elif action == "drop":
         raw.pop("type")
     elif action == "unknown_field":
@@ -126,14 +139,23 @@ def test_jobs_do_not_change_a_generated_batch(tmp_path):
     import random
 
     rnd = random.Random(5)
-    batch = [{"id": f"g{i}", "type": rnd.choice(sorted(V.types)), "region": rnd.choice(sorted(V.regions)),
-              "states": rnd.sample(STATES, 2), "severity": rnd.choice(sorted(V.severities))} for i in range(60)]
+    batch = [
+        {
+            "id": f"g{i}",
+            "type": rnd.choice(sorted(V.types)),
+            "region": rnd.choice(sorted(V.regions)),
+            "states": rnd.sample(STATES, 2),
+            "severity": rnd.choice(sorted(V.severities)),
+        }
+        for i in range(60)
+    ]
     data = tmp_path / "g.jsonl"
     data.write_text("".join(json.dumps(b) + "\n" for b in batch))
     outs = []
     for jobs in ("1", "2"):
-        out = subprocess.run([sys.executable, "-m", "advisor", "assess", str(data), "--jobs", jobs],
-                             capture_output=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "advisor", "assess", str(data), "--jobs", jobs], capture_output=True, timeout=120
+        )
         assert out.returncode == 0, out.stderr
         outs.append(out.stdout)
     assert outs[0] == outs[1] and outs[0].count(b"\n") == 60

@@ -1,13 +1,14 @@
 """The network picture: stages, filters, the lead edge, new bodies marked, the matrix, and how dense it is."""
+
 import re
 import shutil
 import xml.dom.minidom
 
 import pytest
+from conftest import ROOT
 
 import advisor
 from advisor.graph import DENSE, Graph, build, crossings, density, drawn_edges
-from conftest import ROOT
 
 KOREA = ROOT / "threats" / "korean_peninsula_exercise.json"
 PIRACY = ROOT / "threats" / "malacca_piracy.json"
@@ -64,15 +65,18 @@ def test_grouped_edges_come_from_the_clusters(korea):
 
 
 def test_states_linked_alike_become_one_node():
-    g = Graph(states=[("CHN", "China (CHN)"), ("RUS", "Russia (RUS)"), ("KOR", "South Korea (KOR)")],
-              frameworks=[("a", "A", "other_arrangements", "existing"), ("b", "B", "other_arrangements", "existing")],
-              edges=[("CHN", "a", "member"), ("RUS", "a", "member"), ("KOR", "b", "member")])
+    g = Graph(
+        states=[("CHN", "China (CHN)"), ("RUS", "Russia (RUS)"), ("KOR", "South Korea (KOR)")],
+        frameworks=[("a", "A", "other_arrangements", "existing"), ("b", "B", "other_arrangements", "existing")],
+        edges=[("CHN", "a", "member"), ("RUS", "a", "member"), ("KOR", "b", "member")],
+    )
     shown = advisor.graph.grouped(g)
     assert ("CHN+RUS", "China, Russia (CHN, RUS)") in shown.states
     assert ("CHN+RUS", "a", "member") in shown.edges and len(shown.edges) == 2
 
 
 # --- the lead edge ---------------------------------------------------------------------------------
+
 
 def test_the_lead_agency_is_joined_to_the_frameworks_it_leads(korea):
     """MOFA leads under recommendation 2 (r02-diplomacy-lead): the frameworks serving 2 in the answer."""
@@ -92,6 +96,7 @@ def test_a_lead_in_every_framework_of_a_layer_is_one_edge_to_the_layer(invoke, r
 
 # --- stages ------------------------------------------------------------------------------------------
 
+
 def test_stage_zero_is_the_start_and_marks_nothing(invoke):
     out = invoke(["graph", KOREA, "--stage", "0", "--no-group"]).stdout
     assert "new:" not in out and "f_kedo" not in out and "s_PRK --> f_arf" in out
@@ -103,15 +108,18 @@ def test_a_stage_shows_the_bodies_its_inject_brings(invoke):
     assert re.search(r"class [a-z_,]*f_kedo[a-z_,]* new", out)
     dot = invoke(["graph", KOREA, "--stage", "3", "--format", "dot"]).stdout
     assert 'label="new: Self Defense Forces (support)", shape=box' in dot and 'penwidth=3, color="#c0392b"' in dot
-    assert 'stage 3: The regime collapses and refugees cross the borders' in dot
+    assert "stage 3: The regime collapses and refugees cross the borders" in dot
 
 
 def test_stage_out_of_range_and_both_options(invoke):
     err = invoke(["graph", KOREA, "--stage", "4"], exit_code=2).stderr
-    assert err == ("error: --stage: there is no stage 4: this scenario has stages 0 to 3 "
-                   "(0 is the start, then one per inject)\n")
-    assert "give --stage N or --stages, not both" in invoke(["graph", KOREA, "--stage", "1", "--stages"],
-                                                            exit_code=2).stderr
+    assert err == (
+        "error: --stage: there is no stage 4: this scenario has stages 0 to 3 (0 is the start, then one per inject)\n"
+    )
+    assert (
+        "give --stage N or --stages, not both"
+        in invoke(["graph", KOREA, "--stage", "1", "--stages"], exit_code=2).stderr
+    )
 
 
 def test_stages_in_mermaid_are_one_block_each(invoke):
@@ -146,6 +154,7 @@ def test_a_scenario_without_injects_has_one_stage(invoke):
 
 # --- filters ----------------------------------------------------------------------------------------
 
+
 def test_state_filter(invoke):
     out = invoke(["graph", KOREA, "--state", "south korea", "--format", "dot"]).stdout
     assert "s_KOR [" in out and "s_JPN [" not in out and "f_us_rok_alliance [" in out
@@ -157,19 +166,27 @@ def test_state_filter(invoke):
 def test_layer_filter(invoke):
     out = invoke(["graph", KOREA, "--layer", "alliances", "--layer", "japanese_coordination", "--no-group"]).stdout
     frameworks = set(re.findall(r"^    (f_\w+)\[", out, re.M))
-    assert frameworks == {"f_japan_us_alliance", "f_us_rok_alliance", "f_alliance_network",
-                          "f_policy_coordination_committee", "f_east_asia_security_contact_group"}
+    assert frameworks == {
+        "f_japan_us_alliance",
+        "f_us_rok_alliance",
+        "f_alliance_network",
+        "f_policy_coordination_committee",
+        "f_east_asia_security_contact_group",
+    }
     assert "s_PRK" not in out and "s_USA --> f_japan_us_alliance" in out
     assert "a_foreign_policy_bureau -.-> f_policy_coordination_committee" in out
 
 
 def test_unknown_filters(invoke):
-    assert invoke(["graph", KOREA, "--layer", "aliances"], exit_code=2).stderr == \
-        "error: --layer: unknown layer 'aliances' (did you mean 'alliances'?)\n"
+    assert (
+        invoke(["graph", KOREA, "--layer", "aliances"], exit_code=2).stderr
+        == "error: --layer: unknown layer 'aliances' (did you mean 'alliances'?)\n"
+    )
     assert "error: --state: unknown state 'Koria'" in invoke(["graph", KOREA, "--state", "Koria"], exit_code=2).stderr
 
 
 # --- the matrix and the note ------------------------------------------------------------------------
+
 
 def test_matrix(invoke):
     out = invoke(["graph", KOREA, "--format", "matrix"]).stdout
@@ -191,8 +208,15 @@ def test_labels_of_stages_stay_escaped(invoke, tmp_path):
     import json
 
     path = tmp_path / "evil.json"
-    path.write_text(json.dumps({"type": "piracy", "states": ["IDN"], "injects": [
-        {"title": 'x"] --> y\n```\n<script>`', "changes": {"severity": "high"}}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "piracy",
+                "states": ["IDN"],
+                "injects": [{"title": 'x"] --> y\n```\n<script>`', "changes": {"severity": "high"}}],
+            }
+        )
+    )
     mermaid = invoke(["graph", path, "--stages"]).stdout
     assert [line for line in mermaid.splitlines() if line.startswith("```")] == ["```mermaid", "```"] * 2
     assert "<script" not in mermaid

@@ -1,6 +1,7 @@
 """--lang ja beyond the labels: the facts derived about the threat, the network's clusters, both
 MSELs (the guide's and the controller's `advisor msel`), the evaluation guides, the hot wash, the role
 cards and the membership matrix in Japanese, with nothing the catalog or the code says left in English."""
+
 import csv
 import html
 import io
@@ -8,12 +9,12 @@ import re
 import shutil
 
 import pytest
+from conftest import DATA, ROOT
 
 import advisor
 from advisor.exercise import EXERCISE_TEXT
 from advisor.graph import LAYER_TITLES
 from advisor.render import BRIEF_LABELS
-from conftest import DATA, ROOT
 
 EXERCISE = ROOT / "threats" / "korean_peninsula_exercise.json"
 DECISIONS = DATA / "korean_peninsula_decisions.yaml"
@@ -91,8 +92,9 @@ def _english_msel_texts(cat) -> list[str]:
     texts = [t for v in EXERCISE_TEXT.values() for t in _fixed_parts(v)]
     texts += [m.text for m in cat.measures.values()] + [c.text for c in cat.caveats.values()]
     japanese_names = " ".join(v for v in cat.names_ja["frameworks"].values())
-    texts += [f.name for key, f in cat.frameworks.items()
-              if cat.name_ja("frameworks", key) and f.name not in japanese_names]  # ASEAN is ASEAN in both
+    texts += [
+        f.name for key, f in cat.frameworks.items() if cat.name_ja("frameworks", key) and f.name not in japanese_names
+    ]  # ASEAN is ASEAN in both
     return texts
 
 
@@ -108,7 +110,10 @@ def _without_scenario(text: str) -> str:
 def test_msel_in_japanese_markdown(invoke, rulebase):
     md = invoke(["msel", EXERCISE, "--lang", "ja"]).stdout
     header = "| " + " | ".join(EXERCISE_TEXT[k] for k in EXERCISE_TEXT if k.startswith("col_")) + " |"
-    assert "| 事象番号 | シナリオ時刻 | モジュール | インジェクト | インジェクトの内容 | 伝達手段 | 発信者 | 受信者 |" in md
+    assert (
+        "| 事象番号 | シナリオ時刻 | モジュール | インジェクト | インジェクトの内容 | 伝達手段 | 発信者 | 受信者 |"
+        in md
+    )
     assert header not in md and "# 主要シナリオ事象一覧（MSEL）: Exercise Morning Calm" in md
     assert "日米同盟を発動する（提言 2, 4）" in md and "外務省が日本の対応を主導する（提言 2, 7, 14）" in md
     assert "| 開始 | 初期状況 |" in md and "| モジュール 2 |" in md and "開始、モジュール 1から継続中：枠組み23件" in md
@@ -121,7 +126,11 @@ def test_msel_in_japanese_csv(invoke, rulebase):
     text = invoke(["msel", EXERCISE, "--lang", "ja", "--format", "csv"]).stdout
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     assert rows[0] == [cat.text_ja.exercise[k] for k in EXERCISE_TEXT if k.startswith("col_")]
-    assert rows[1][1:3] == ["D日・演習開始（STARTEX）", "開始"] and rows[1][5:8] == ["ブリーフィング", "演習統制部", "全プレーヤー"]
+    assert rows[1][1:3] == ["D日・演習開始（STARTEX）", "開始"] and rows[1][5:8] == [
+        "ブリーフィング",
+        "演習統制部",
+        "全プレーヤー",
+    ]
     assert not [t for t in _english_msel_texts(cat) if t in _without_scenario(text)]
     # what advisor writes (responsible, actions, notes), as against the scenario's own text, is Japanese
     for row in rows[1:]:
@@ -149,8 +158,11 @@ def test_japanese_phrases_keep_their_fields(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
     t = rules / "catalog" / "text_ja.yaml"
-    t.write_text(t.read_text().replace('invoke: "{name}を発動する"', 'invoke: "{nam}を発動する"')
-                 .replace('  msel_lead: "', '  msel_leed: "'))
+    t.write_text(
+        t.read_text()
+        .replace('invoke: "{name}を発動する"', 'invoke: "{nam}を発動する"')
+        .replace('  msel_lead: "', '  msel_leed: "')
+    )
     with pytest.raises(CatalogError) as e:
         advisor.load_rulebase(rules)
     problems = [str(p) for p in e.value.problems]
@@ -174,6 +186,7 @@ def test_old_vocabulary_without_japanese_still_loads(tmp_path, invoke):
 
 # --- the evaluation guides, the hot wash, the role cards and the membership matrix ------------------
 
+
 def _docx_text(data: bytes) -> str:
     """Every paragraph, table cell, header and footer of a Word document, one a line."""
     from docx import Document
@@ -188,8 +201,9 @@ def _docx_text(data: bytes) -> str:
 def _notes(data) -> list[str]:
     """Every `note` of an assessment's data: why an answer goes beyond the document, as the engine says it."""
     if isinstance(data, dict):
-        return [v for k, v in data.items() if k == "note" and isinstance(v, str)] + \
-            [n for v in data.values() for n in _notes(v)]
+        return [v for k, v in data.items() if k == "note" and isinstance(v, str)] + [
+            n for v in data.values() for n in _notes(v)
+        ]
     return [n for v in data for n in _notes(v)] if isinstance(data, list) else []
 
 
@@ -199,7 +213,11 @@ def _without_authors(text: str, rulebase, assessed) -> str:
     as their authors wrote them."""
     import yaml
 
-    own = [r.id for r in rulebase.rules] + [r.because for r in rulebase.rules] + [r.note for r in rulebase.rules if r.note]
+    own = (
+        [r.id for r in rulebase.rules]
+        + [r.because for r in rulebase.rules]
+        + [r.note for r in rulebase.rules if r.note]
+    )
     own += [n for r in rulebase.rules for n in r.then.role_notes.values()] + _notes(assessed.to_data())
     own += [str(v["notes"]) for v in yaml.safe_load(DECISIONS.read_text()).values() if v and "notes" in v]
     for words in sorted(own, key=len, reverse=True):
@@ -244,7 +262,10 @@ def test_exercise_documents_in_japanese_leave_no_english_phrase(invoke, rulebase
 def test_exercise_documents_in_japanese_read_as_japanese(invoke, rulebase, tmp_path):
     out = _exercise_outputs(invoke, tmp_path)
     eeg, hot, cards = out["eeg markdown"], out["hotwash markdown"], out["rolecards markdown"]
-    assert "_評価：P＝支障なく実施できた；S＝若干の支障はあったが実施できた；M＝大きな支障があったが実施できた；U＝実施できなかった_" in eeg
+    assert (
+        "_評価：P＝支障なく実施できた；S＝若干の支障はあったが実施できた；M＝大きな支障があったが実施できた；U＝実施できなかった_"
+        in eeg
+    )
     assert "| # | モジュール | 重要タスク（期待される行動） | 提言 | 規則 | 根拠 | 所見 | 評価 |" in eeg
     assert "| 1 | 開始 | 日米同盟を発動する | 2, 4 | r04-japan-us-alliance-deterrence | 提言本文 |  |  |" in eeg
     assert "| 開始 | 期待どおり実施 | 日米同盟を発動する | 2, 4 |" in hot
@@ -252,7 +273,10 @@ def test_exercise_documents_in_japanese_read_as_japanese(invoke, rulebase, tmp_p
     assert "| 開始 | 未実施 | 米韓同盟を発動する |" in hot and "| 期待外の実施 | 海上保安庁（支援） |" in hot
     assert "| 課題 | 提言 | 是正措置 | 担当機関 | 期限 |" in hot
     assert "米韓同盟を発動する時機を計画し、演練する（理由：" in hot
-    assert "### 提言が貴機関に求めること" in cards and "- 開始：主導（規則 r02-diplomacy-lead；提言 2；根拠：一般知識）：" in cards
+    assert (
+        "### 提言が貴機関に求めること" in cards
+        and "- 開始：主導（規則 r02-diplomacy-lead；提言 2；根拠：一般知識）：" in cards
+    )
     assert '<html lang="ja">' in out["eeg html"] and "<th>期限</th>" in out["hotwash html"]
     assert "演習評価ガイド（EEG）：Exercise Morning Calm" in out["eeg docx"]
     assert "役割カード：Exercise Morning Calm" in out["rolecards docx"]
@@ -260,8 +284,10 @@ def test_exercise_documents_in_japanese_read_as_japanese(invoke, rulebase, tmp_p
 
 def test_hotwash_in_japanese_reads_english_module_names(invoke):
     # the decisions file says `module 1`; the Japanese report still finds it
-    assert "| モジュール 1 | 期待どおり実施 | 朝鮮半島エネルギー開発機構（KEDO）を発動する |" in \
-        invoke(["hotwash", EXERCISE, DECISIONS, "--lang", "ja"]).stdout
+    assert (
+        "| モジュール 1 | 期待どおり実施 | 朝鮮半島エネルギー開発機構（KEDO）を発動する |"
+        in invoke(["hotwash", EXERCISE, DECISIONS, "--lang", "ja"]).stdout
+    )
 
 
 def test_graph_matrix_in_japanese(invoke):
@@ -280,10 +306,14 @@ def test_graph_matrix_in_japanese(invoke):
 def test_guide_says_what_the_inject_changes_in_japanese(invoke):
     md = invoke(["brief", EXERCISE, "--facilitator", "--lang", "ja"]).stdout
     lines = [line for line in md.splitlines() if line.startswith("**インジェクトによる変化:**")]
-    assert lines[1] == ("**インジェクトによる変化:** 種類：ミサイル発射；深刻度：重大；"
-                        "脅威を受けるもの：日本の領域（施政下にある尖閣諸島を含む）、米軍とその基地")
+    assert lines[1] == (
+        "**インジェクトによる変化:** 種類：ミサイル発射；深刻度：重大；"
+        "脅威を受けるもの：日本の領域（施政下にある尖閣諸島を含む）、米軍とその基地"
+    )
     assert "関係国：中国、日本、韓国、北朝鮮、アメリカ合衆国" in lines[2] and "大量の難民・避難民" in lines[2]
     assert not [line for line in lines if re.search(r"\b(type|severity|targets|attributes|missile_launch)\b", line)]
     english = invoke(["brief", EXERCISE, "--facilitator"]).stdout
-    assert "**What the inject changes:** type missile_launch; severity critical; targets \\[japan_territory, us_forces\\]" \
+    assert (
+        "**What the inject changes:** type missile_launch; severity critical; targets \\[japan_territory, us_forces\\]"
         in english
+    )

@@ -4,15 +4,16 @@ A rule base using each construct (tests/data/language_rules.yaml) runs on a fixe
 seeded sweep of generated descriptors; after each assessment, the set of rules that
 fired must equal the set whose conditions hold on the final conclusions.
 """
+
 import random
 import shutil
 
 import pytest
+from conftest import DATA
 
 import advisor
 from advisor import engine
 from advisor.compiler import compile_rulebase
-from conftest import DATA
 
 SWEEP = 400
 
@@ -29,11 +30,14 @@ def descriptors(catalog, n: int, seed: int = 2002):
     v = catalog.vocabulary
     states = sorted(catalog.state_groups["east_asia"]) + ["USA", "RUS", "AUS", "MNG", "IND"]
     for _ in range(n):
-        raw = {"type": rnd.choice(sorted(v.types)), "actor": rnd.choice(sorted(v.actors)),
-               "severity": rnd.choice(sorted(v.severities)),
-               "states": rnd.sample(states, rnd.randint(0, 4)),
-               "targets": rnd.sample(sorted(v.targets), rnd.randint(0, 3)),
-               "attributes": {a: rnd.random() < 0.5 for a in rnd.sample(sorted(v.attributes), rnd.randint(0, 4))}}
+        raw = {
+            "type": rnd.choice(sorted(v.types)),
+            "actor": rnd.choice(sorted(v.actors)),
+            "severity": rnd.choice(sorted(v.severities)),
+            "states": rnd.sample(states, rnd.randint(0, 4)),
+            "targets": rnd.sample(sorted(v.targets), rnd.randint(0, 3)),
+            "attributes": {a: rnd.random() < 0.5 for a in rnd.sample(sorted(v.attributes), rnd.randint(0, 4))},
+        }
         if rnd.random() < 0.8:
             raw["region"] = rnd.choice(sorted(v.regions))
         yield raw

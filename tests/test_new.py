@@ -1,21 +1,67 @@
 """`advisor new`: an exercise with objectives and players, injects, every answer checked at once,
 and no file overwritten without asking."""
+
 import json
 
 import pytest
 
-THREAT = ["Missiles over the Sea of Japan", "missile launch", "korean_peninsula", "PRK, Japan", "japan_territory",
-          "state", "moderate", "ballistic missiles", ""]
-EXERCISE = ["y", "Exercise Morning Calm", "Policy planning staff", "Day 1", "",
-            "Invoke the alliance frameworks", "4, 99", "4, 7",  # 99 is no recommendation: asked again
-            "Coordinate the ministries", "14", "",
-            "MOFA Asia desk", "Ministry of Foriegn Affairs", "Ministry of Foreign Affairs", "Defense desk", "defense_agency", ""]
-INJECTS = ["North Korea announces a nuclear test", "Seismic stations confirm it.", "D+1 07:00", "news report",
-           "Simulated news agency", "All players", "O1, O9", "O1",  # O9 is no objective
-           "type, severity, colour", "type, severity, attributes",  # an inject cannot change 'colour'
-           "wmd proliferation", "high", "nuclear, -ballistic_missiles", "",
-           "The crisis ends", "", "", "", "", "", "", "", "5", "all",  # stage 5 is not before it
-           ""]
+THREAT = [
+    "Missiles over the Sea of Japan",
+    "missile launch",
+    "korean_peninsula",
+    "PRK, Japan",
+    "japan_territory",
+    "state",
+    "moderate",
+    "ballistic missiles",
+    "",
+]
+EXERCISE = [
+    "y",
+    "Exercise Morning Calm",
+    "Policy planning staff",
+    "Day 1",
+    "",
+    "Invoke the alliance frameworks",
+    "4, 99",
+    "4, 7",  # 99 is no recommendation: asked again
+    "Coordinate the ministries",
+    "14",
+    "",
+    "MOFA Asia desk",
+    "Ministry of Foriegn Affairs",
+    "Ministry of Foreign Affairs",
+    "Defense desk",
+    "defense_agency",
+    "",
+]
+INJECTS = [
+    "North Korea announces a nuclear test",
+    "Seismic stations confirm it.",
+    "D+1 07:00",
+    "news report",
+    "Simulated news agency",
+    "All players",
+    "O1, O9",
+    "O1",  # O9 is no objective
+    "type, severity, colour",
+    "type, severity, attributes",  # an inject cannot change 'colour'
+    "wmd proliferation",
+    "high",
+    "nuclear, -ballistic_missiles",
+    "",
+    "The crisis ends",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "5",
+    "all",  # stage 5 is not before it
+    "",
+]
 
 
 def answers(*parts):
@@ -33,18 +79,34 @@ def test_new_exercise_with_injects(invoke, tmp_path):
     assert "Error: give stages 0 to 1 (0 is the start), or 'all'" in err
     data = json.loads(target.read_text())
     assert data["exercise"] == {
-        "name": "Exercise Morning Calm", "sponsor": "Policy planning staff", "dates": "Day 1",
+        "name": "Exercise Morning Calm",
+        "sponsor": "Policy planning staff",
+        "dates": "Day 1",
         "marking": "FOR EXERCISE USE ONLY",
-        "objectives": [{"id": "O1", "text": "Invoke the alliance frameworks", "recommendations": [4, 7]},
-                       {"id": "O2", "text": "Coordinate the ministries", "recommendations": [14]}],
-        "players": [{"role": "MOFA Asia desk", "agency": "ministry_of_foreign_affairs"},
-                    {"role": "Defense desk", "agency": "defense_agency"}]}
+        "objectives": [
+            {"id": "O1", "text": "Invoke the alliance frameworks", "recommendations": [4, 7]},
+            {"id": "O2", "text": "Coordinate the ministries", "recommendations": [14]},
+        ],
+        "players": [
+            {"role": "MOFA Asia desk", "agency": "ministry_of_foreign_affairs"},
+            {"role": "Defense desk", "agency": "defense_agency"},
+        ],
+    }
     first, second = data["injects"]
-    assert first == {"title": "North Korea announces a nuclear test", "description": "Seismic stations confirm it.",
-                     "changes": {"type": "wmd_proliferation", "severity": "high",
-                                 "attributes": {"ballistic_missiles": False, "nuclear": True}},
-                     "time": "D+1 07:00", "delivery": "news report", "from": "Simulated news agency",
-                     "to": "All players", "objectives": ["O1"]}
+    assert first == {
+        "title": "North Korea announces a nuclear test",
+        "description": "Seismic stations confirm it.",
+        "changes": {
+            "type": "wmd_proliferation",
+            "severity": "high",
+            "attributes": {"ballistic_missiles": False, "nuclear": True},
+        },
+        "time": "D+1 07:00",
+        "delivery": "news report",
+        "from": "Simulated news agency",
+        "to": "All players",
+        "objectives": ["O1"],
+    }
     assert second == {"title": "The crisis ends", "description": None, "changes": {}, "resolves": "all"}
     assert invoke(["validate", target]).stdout.endswith("ok (missile_launch)\n")
     assess = json.loads(invoke(["assess", target]).stdout)
@@ -72,6 +134,7 @@ def test_text_too_long_is_asked_again(invoke):
 
 # --- never overwrite without asking -----------------------------------------------------------------
 
+
 @pytest.fixture()
 def existing(tmp_path):
     path = tmp_path / "mine.json"
@@ -81,8 +144,10 @@ def existing(tmp_path):
 
 def test_existing_file_with_answers_from_a_pipe_is_refused(invoke, existing):
     result = invoke(["new", "-o", existing], exit_code=2, input=answers(THREAT))
-    assert result.stderr == (f"error: {existing}: -o: the file exists; advisor new overwrites a file only when "
-                             "asked to: give --force, or another -o\n")
+    assert result.stderr == (
+        f"error: {existing}: -o: the file exists; advisor new overwrites a file only when "
+        "asked to: give --force, or another -o\n"
+    )
     assert existing.read_text() == "keep me\n"
 
 

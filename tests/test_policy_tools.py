@@ -1,4 +1,5 @@
 """advisor test, the pytest plugin, coverage, mutants, rules check, explain, query and diff."""
+
 import json
 import shutil
 import subprocess
@@ -6,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 POLICY = ROOT / "tests" / "policy"
@@ -30,6 +30,7 @@ def write_case(tmp_path: Path, text: str, name: str = "test_case.yaml") -> Path:
 
 
 # --- advisor test ------------------------------------------------------------------------
+
 
 def test_project_suite_passes(invoke):
     out = invoke(["test", POLICY]).stdout
@@ -64,15 +65,24 @@ def test_json_report(invoke, tmp_path):
     assert {m["what"] for m in data["cases"][0]["mismatches"]} == {"frameworks", "roles", "because"}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("cases:\n  - name: x\n    threat: {type: piracy}\n    expect: {frameworks: [wpns]}\n    colour: red\n",
-     "test_case.yaml:5: x: colour: unknown key"),
-    ("cases:\n  - name: x\n    threat: {type: piracy}\n    expect:\n      frameworks: [wpnss]\n",
-     "test_case.yaml:4: x: expect: frameworks: unknown id 'wpnss' (did you mean 'wpns'?)"),
-    ("cases:\n  - name: x\n    threat: {type: piracy}\n    expect:\n      framework: [wpns]\n",
-     "test_case.yaml:5: x: expect.framework: unknown key"),
-    ("about: x\ncases: []\nextra: 1\n", "test_case.yaml:3: extra: unknown key"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "cases:\n  - name: x\n    threat: {type: piracy}\n    expect: {frameworks: [wpns]}\n    colour: red\n",
+            "test_case.yaml:5: x: colour: unknown key",
+        ),
+        (
+            "cases:\n  - name: x\n    threat: {type: piracy}\n    expect:\n      frameworks: [wpnss]\n",
+            "test_case.yaml:4: x: expect: frameworks: unknown id 'wpnss' (did you mean 'wpns'?)",
+        ),
+        (
+            "cases:\n  - name: x\n    threat: {type: piracy}\n    expect:\n      framework: [wpns]\n",
+            "test_case.yaml:5: x: expect.framework: unknown key",
+        ),
+        ("about: x\ncases: []\nextra: 1\n", "test_case.yaml:3: extra: unknown key"),
+    ],
+)
 def test_bad_case_files_are_refused_with_the_line(invoke, tmp_path, text, message):
     path = write_case(tmp_path, text)
     err = invoke(["test", path], exit_code=2).stderr
@@ -86,9 +96,15 @@ def test_missing_threat_file(invoke, tmp_path):
 
 # --- the pytest plugin ---------------------------------------------------------------------
 
+
 def run_pytest(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(path)],
-                          capture_output=True, text=True, cwd=path.parent, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        timeout=120,
+    )
 
 
 def test_pytest_collects_one_item_per_case_with_the_same_report(tmp_path):
@@ -100,13 +116,19 @@ def test_pytest_collects_one_item_per_case_with_the_same_report(tmp_path):
 
 
 def test_pytest_passes_a_good_case(tmp_path):
-    write_case(tmp_path, FAILING.format(threat=PIRACY).replace("{include: [tcog], exclude: [wpns]}", "[wpns]")
-               .replace("support}", "lead}").replace("[7]", "[12]"))
+    write_case(
+        tmp_path,
+        FAILING.format(threat=PIRACY)
+        .replace("{include: [tcog], exclude: [wpns]}", "[wpns]")
+        .replace("support}", "lead}")
+        .replace("[7]", "[12]"),
+    )
     out = run_pytest(tmp_path / "test_case.yaml")
     assert out.returncode == 0 and "1 passed" in out.stdout, out.stdout
 
 
 # --- coverage and mutants ----------------------------------------------------------------------
+
 
 def test_project_suite_covers_every_rule_and_recommendation(invoke):
     out = invoke(["test", POLICY, "--coverage", "--threshold", "100"]).stdout
@@ -137,6 +159,7 @@ def test_thin_suite_lets_mutants_survive(invoke, tmp_path):
 
 # --- rules check -----------------------------------------------------------------------------
 
+
 def test_shipped_rule_base_passes_strict(invoke):
     assert invoke(["rules", "check", "--strict"]).stdout == "0 errors, 0 warnings\n"
 
@@ -157,38 +180,63 @@ def rulebase(tmp_path: Path, *rules: str) -> Path:
 
 
 def test_check_reports_load_errors_with_line(invoke, tmp_path):
-    d = rulebase(tmp_path, RULE.format(id="r10-x", cite="10", when="{tpye: terrorism}", then="{derive: [counter_terrorism]}"))
+    d = rulebase(
+        tmp_path, RULE.format(id="r10-x", cite="10", when="{tpye: terrorism}", then="{derive: [counter_terrorism]}")
+    )
     out = invoke(["rules", "check", d], exit_code=1).stdout
     assert f"{d}/r.yaml:5: error E100: r10-x: when.tpye: unknown field 'tpye' (did you mean 'type'?)" in out
 
 
 def test_check_finds_contradictions_missing_producers_cycles(invoke, tmp_path):
-    d = rulebase(tmp_path,
-                 RULE.format(id="r10-never", cite="10", when="{type: piracy, unless: {type: piracy}}",
-                             then="{frameworks: [east_asia_cyber_forum]}"),
-                 RULE.format(id="r10-orphan", cite="10", when="{derived: [counter_terrorism]}",
-                             then="{frameworks: [east_asia_cyber_forum]}"),
-                 RULE.format(id="r10-loop-a", cite="10", when="{derived: [maritime_security]}",
-                             then="{derive: [energy_security]}"),
-                 RULE.format(id="r10-loop-b", cite="10", when="{derived: [energy_security]}",
-                             then="{derive: [maritime_security]}"))
+    d = rulebase(
+        tmp_path,
+        RULE.format(
+            id="r10-never",
+            cite="10",
+            when="{type: piracy, unless: {type: piracy}}",
+            then="{frameworks: [east_asia_cyber_forum]}",
+        ),
+        RULE.format(
+            id="r10-orphan",
+            cite="10",
+            when="{derived: [counter_terrorism]}",
+            then="{frameworks: [east_asia_cyber_forum]}",
+        ),
+        RULE.format(
+            id="r10-loop-a", cite="10", when="{derived: [maritime_security]}", then="{derive: [energy_security]}"
+        ),
+        RULE.format(
+            id="r10-loop-b", cite="10", when="{derived: [energy_security]}", then="{derive: [maritime_security]}"
+        ),
+    )
     out = invoke(["rules", "check", d], exit_code=1).stdout
     assert "error E301: r10-never: its conditions can never hold (no type satisfies every test)" in out
     assert "error E302: r10-orphan: needs derived 'counter_terrorism', which no rule concludes" in out
-    assert "error E303: r10-loop-a: conclusions feed back into their own conditions: " \
-           "r10-loop-a -> r10-loop-b -> r10-loop-a" in out
+    assert (
+        "error E303: r10-loop-a: conclusions feed back into their own conditions: "
+        "r10-loop-a -> r10-loop-b -> r10-loop-a" in out
+    )
 
 
 def test_check_warnings_fail_only_when_strict(invoke, tmp_path):
-    d = rulebase(tmp_path,
-                 RULE.format(id="r13-lead", cite="13", when="{type: drug_trafficking}",
-                             then="{agencies: {national_police_agency: lead}}"),
-                 RULE.format(id="r13-support", cite="13", when="{type: [drug_trafficking, organized_crime]}",
-                             then="{agencies: {national_police_agency: support}}"))
+    d = rulebase(
+        tmp_path,
+        RULE.format(
+            id="r13-lead", cite="13", when="{type: drug_trafficking}", then="{agencies: {national_police_agency: lead}}"
+        ),
+        RULE.format(
+            id="r13-support",
+            cite="13",
+            when="{type: [drug_trafficking, organized_crime]}",
+            then="{agencies: {national_police_agency: support}}",
+        ),
+    )
     out = invoke(["rules", "check", d]).stdout
     assert "warning W201: recommendation 1 is cited by no rule" in out
-    assert ("warning W401: r13-support: gives national_police_agency 'support' where r13-lead gives it 'lead'; "
-            "both hold for e.g. {'type': 'drug_trafficking'}") in out
+    assert (
+        "warning W401: r13-support: gives national_police_agency 'support' where r13-lead gives it 'lead'; "
+        "both hold for e.g. {'type': 'drug_trafficking'}"
+    ) in out
     invoke(["rules", "check", d, "--strict"], exit_code=1)
     data = json.loads(invoke(["rules", "check", d, "--format", "json"]).stdout)
     assert data["errors"] == 0 and data["warnings"] > 0
@@ -196,22 +244,36 @@ def test_check_warnings_fail_only_when_strict(invoke, tmp_path):
 
 def test_check_sees_through_distinctions(invoke, tmp_path):
     """A rule needing a distinction and its absence can never fire; two leads that can meet are found."""
-    d = rulebase(tmp_path,
-                 RULE.format(id="d-east", cite="1", when="{region: east_asia}", then="{derive: [in_east_asia]}"),
-                 RULE.format(id="r01-never", cite="1", when="{derived: [in_east_asia], unless: {derived: [in_east_asia]}}",
-                             then="{frameworks: [arf]}"),
-                 RULE.format(id="r10-police", cite="10", when="{type: terrorism}",
-                             then="{agencies: {national_police_agency: lead}}"),
-                 RULE.format(id="r10-diplomats", cite="10", when="{derived: [in_east_asia], type: [terrorism, piracy]}",
-                             then="{agencies: {ministry_of_foreign_affairs: lead}}"))
+    d = rulebase(
+        tmp_path,
+        RULE.format(id="d-east", cite="1", when="{region: east_asia}", then="{derive: [in_east_asia]}"),
+        RULE.format(
+            id="r01-never",
+            cite="1",
+            when="{derived: [in_east_asia], unless: {derived: [in_east_asia]}}",
+            then="{frameworks: [arf]}",
+        ),
+        RULE.format(
+            id="r10-police", cite="10", when="{type: terrorism}", then="{agencies: {national_police_agency: lead}}"
+        ),
+        RULE.format(
+            id="r10-diplomats",
+            cite="10",
+            when="{derived: [in_east_asia], type: [terrorism, piracy]}",
+            then="{agencies: {ministry_of_foreign_affairs: lead}}",
+        ),
+    )
     out = invoke(["rules", "check", d], exit_code=1).stdout
     assert "error E301: r01-never: its conditions can never hold" in out
-    assert ("warning W402: r10-diplomats: gives ministry_of_foreign_affairs the lead where r10-police gives it to "
-            "national_police_agency; both hold for e.g. {'type': 'terrorism', 'region': 'east_asia'}") in out
+    assert (
+        "warning W402: r10-diplomats: gives ministry_of_foreign_affairs the lead where r10-police gives it to "
+        "national_police_agency; both hold for e.g. {'type': 'terrorism', 'region': 'east_asia'}"
+    ) in out
     assert "warning W203: attribute 'nuclear' is tested by no rule" in out
 
 
 # --- explain --------------------------------------------------------------------------------
+
 
 def test_why_goes_down_to_the_descriptor(invoke):
     out = invoke(["explain", PIRACY, "--why", "wpns"]).stdout
@@ -268,6 +330,7 @@ def test_explain_unknown_name(invoke):
 
 # --- query ----------------------------------------------------------------------------------
 
+
 def test_query_framework(invoke):
     out = invoke(["query", "--framework", "wpns"]).stdout
     assert "framework wpns is concluded by 1 rule:" in out and "r12-wpns [12(1)]" in out
@@ -286,6 +349,7 @@ def test_query_wrong_kind(invoke):
 
 
 # --- diff -------------------------------------------------------------------------------------
+
 
 def test_diff_two_assessments(invoke, tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.json"

@@ -1,12 +1,13 @@
 """Invalid rule files are refused at load time, with the file, the rule id and the line."""
+
 import shutil
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import advisor
 from advisor.errors import RuleFileError
-from conftest import ROOT
 
 GOOD = """rules:
   - id: r10-test-rule
@@ -46,22 +47,28 @@ def test_unknown_field_names_rule_and_line(tmp_path):
 
 def test_unknown_framework(tmp_path):
     lines = load(tmp_path, GOOD.replace("east_asia_cyber_forum", "east_asia_cyberforum"))
-    assert lines == [f"{tmp_path}/bad.yaml:8: r10-test-rule: then.frameworks: unknown framework "
-                     "'east_asia_cyberforum' (did you mean 'east_asia_cyber_forum'?)"]
+    assert lines == [
+        f"{tmp_path}/bad.yaml:8: r10-test-rule: then.frameworks: unknown framework "
+        "'east_asia_cyberforum' (did you mean 'east_asia_cyber_forum'?)"
+    ]
 
 
 def test_unknown_agency(tmp_path):
-    lines = load(tmp_path, GOOD.replace("frameworks: [east_asia_cyber_forum]",
-                                        "agencies: {national_police: lead}"))
-    assert lines == [f"{tmp_path}/bad.yaml:8: r10-test-rule: then.agencies: unknown agency 'national_police' "
-                     "(did you mean 'national_police_agency'?)"]
+    lines = load(tmp_path, GOOD.replace("frameworks: [east_asia_cyber_forum]", "agencies: {national_police: lead}"))
+    assert lines == [
+        f"{tmp_path}/bad.yaml:8: r10-test-rule: then.agencies: unknown agency 'national_police' "
+        "(did you mean 'national_police_agency'?)"
+    ]
 
 
-@pytest.mark.parametrize("cite, message", [
-    ('"16"', "there is no recommendation 16 (there are 1 to 15)"),
-    ('"12(5)"', "recommendation 12 has no item (5) (its items: 12(1), 12(2), 12(3), 12(4))"),
-    ('"twelve"', "'twelve' is not a citation like '12' or '12(2)'"),
-])
+@pytest.mark.parametrize(
+    "cite, message",
+    [
+        ('"16"', "there is no recommendation 16 (there are 1 to 15)"),
+        ('"12(5)"', "recommendation 12 has no item (5) (its items: 12(1), 12(2), 12(3), 12(4))"),
+        ('"twelve"', "'twelve' is not a citation like '12' or '12(2)'"),
+    ],
+)
 def test_unknown_recommendation(tmp_path, cite, message):
     lines = load(tmp_path, GOOD.replace('"10"', cite))
     assert lines == [f"{tmp_path}/bad.yaml:3: r10-test-rule: cites: {message}"]
@@ -100,8 +107,14 @@ def test_rule_with_only_an_exception_loads(tmp_path):
 
 
 def test_document_rule_needs_a_quote(tmp_path):
-    lines = load(tmp_path, GOOD.replace('    quote: "should set up a standing organization in East Asia to augment '
-                                        'monitoring of terrorist activities"\n', ""))
+    lines = load(
+        tmp_path,
+        GOOD.replace(
+            '    quote: "should set up a standing organization in East Asia to augment '
+            'monitoring of terrorist activities"\n',
+            "",
+        ),
+    )
     assert "a rule with basis document needs a 'quote'" in lines[0]
 
 
@@ -112,11 +125,16 @@ def test_quote_is_short(tmp_path):
 
 
 def test_document_rule_may_not_assign_a_lead(tmp_path):
-    lines = load(tmp_path, GOOD.replace("      frameworks: [east_asia_cyber_forum]",
-                                        "      agencies: {national_police_agency: lead}"))
-    assert ("then.agencies.national_police_agency: the document does not give the National Police Agency the role "
-            "'lead'") in lines[0]
-    ok = GOOD.replace("      frameworks: [east_asia_cyber_forum]", "      agencies: {national_police_agency: participate}")
+    lines = load(
+        tmp_path,
+        GOOD.replace("      frameworks: [east_asia_cyber_forum]", "      agencies: {national_police_agency: lead}"),
+    )
+    assert (
+        "then.agencies.national_police_agency: the document does not give the National Police Agency the role 'lead'"
+    ) in lines[0]
+    ok = GOOD.replace(
+        "      frameworks: [east_asia_cyber_forum]", "      agencies: {national_police_agency: participate}"
+    )
     (tmp_path / "bad.yaml").write_text(ok)
     assert advisor.load_rulebase(tmp_path).rules[0].then.agencies == {"national_police_agency": "participate"}
 
@@ -124,7 +142,8 @@ def test_document_rule_may_not_assign_a_lead(tmp_path):
 def test_role_the_document_assigns(tmp_path):
     """The Defense Agency's support in operations other than war is the document's own (6)."""
     text = GOOD.replace('cites: ["10"]', 'cites: ["6"]').replace(
-        "      frameworks: [east_asia_cyber_forum]", "      agencies: {defense_agency: support}")
+        "      frameworks: [east_asia_cyber_forum]", "      agencies: {defense_agency: support}"
+    )
     (tmp_path / "good.yaml").write_text(text)
     assert advisor.load_rulebase(tmp_path).rules[0].then.agencies == {"defense_agency": "support"}
     lines = load(tmp_path, text.replace('cites: ["6"]', 'cites: ["12"]'), name="good.yaml")
@@ -132,9 +151,10 @@ def test_role_the_document_assigns(tmp_path):
 
 
 def test_role_note_is_kept_apart(tmp_path):
-    text = GOOD.replace('    because:', '    basis: general_knowledge\n    note: "a test"\n    because:').replace(
+    text = GOOD.replace("    because:", '    basis: general_knowledge\n    note: "a test"\n    because:').replace(
         "      frameworks: [east_asia_cyber_forum]",
-        "      agencies: {national_police_agency: {role: lead, note: \"police work is the police agency's\"}}")
+        '      agencies: {national_police_agency: {role: lead, note: "police work is the police agency\'s"}}',
+    )
     (tmp_path / "good.yaml").write_text(text)
     then = advisor.load_rulebase(tmp_path).rules[0].then
     assert then.agencies == {"national_police_agency": "lead"}
@@ -142,17 +162,27 @@ def test_role_note_is_kept_apart(tmp_path):
 
 
 def test_distinction_rules_are_pure(tmp_path):
-    lines = load(tmp_path, GOOD.replace("      frameworks: [east_asia_cyber_forum]",
-                                        "      derive: [in_east_asia]\n      frameworks: [wpns]"))
+    lines = load(
+        tmp_path,
+        GOOD.replace(
+            "      frameworks: [east_asia_cyber_forum]", "      derive: [in_east_asia]\n      frameworks: [wpns]"
+        ),
+    )
     assert "a rule that derives one of the document's distinctions derives only distinctions" in lines[0]
-    lines = load(tmp_path, GOOD.replace("      type: terrorism", "      frameworks: [wpns]").replace(
-        "      frameworks: [east_asia_cyber_forum]", "      derive: [in_east_asia]"))
+    lines = load(
+        tmp_path,
+        GOOD.replace("      type: terrorism", "      frameworks: [wpns]").replace(
+            "      frameworks: [east_asia_cyber_forum]", "      derive: [in_east_asia]"
+        ),
+    )
     assert "a distinction is decided by the descriptor alone" in lines[0]
 
 
 def test_only_distinctions_inside_blocks(tmp_path):
-    lines = load(tmp_path, GOOD.replace("      type: terrorism",
-                                        "      type: terrorism\n      unless: {derived: [maritime_security]}"))
+    lines = load(
+        tmp_path,
+        GOOD.replace("      type: terrorism", "      type: terrorism\n      unless: {derived: [maritime_security]}"),
+    )
     assert "'maritime_security' is not one of the document's distinctions" in lines[0]
 
 
@@ -181,15 +211,21 @@ def test_too_complex_for_the_engine(tmp_path):
     """durable-rules refuses a pattern with more than 15 $and/$or nodes (error 113): refused at load,
     below the engine's limit (see tests/test_engine_limits.py for every limit)."""
     severities = ["low", "moderate", "high", "critical"]
-    many = "      any:\n" + "".join(f"        - {{type: [piracy, terrorism], severity: [{severities[i % 4]}, "
-                                     f"{severities[(i + 1) % 4]}], actor: [state, non_state]}}\n" for i in range(4)) \
+    many = (
+        "      any:\n"
+        + "".join(
+            f"        - {{type: [piracy, terrorism], severity: [{severities[i % 4]}, "
+            f"{severities[(i + 1) % 4]}], actor: [state, non_state]}}\n"
+            for i in range(4)
+        )
         + "".join(f"        - {{type: [piracy, cyber_attack], severity: [{s}]}}\n" for s in severities)
+    )
     lines = load(tmp_path, GOOD.replace("      type: terrorism\n", many))
     assert "over the engine's limit of 12" in lines[0], lines
 
 
 def test_general_knowledge_needs_a_note(tmp_path):
-    lines = load(tmp_path, GOOD.replace('    because:', '    basis: general_knowledge\n    because:'))
+    lines = load(tmp_path, GOOD.replace("    because:", "    basis: general_knowledge\n    because:"))
     assert "needs a 'note'" in lines[0]
 
 
@@ -203,7 +239,8 @@ def test_directory_catalog_overrides(tmp_path):
     shutil.copytree(ROOT / "rules" / "catalog", tmp_path / "catalog")
     (tmp_path / "good.yaml").write_text(GOOD)
     (tmp_path / "catalog" / "frameworks.yaml").write_text(
-        (tmp_path / "catalog" / "frameworks.yaml").read_text().replace("layer: alliances", "layer: aliances", 1))
+        (tmp_path / "catalog" / "frameworks.yaml").read_text().replace("layer: alliances", "layer: aliances", 1)
+    )
     from advisor.errors import CatalogError
 
     with pytest.raises(CatalogError, match="japan_us_alliance: unknown layer 'aliances'"):
@@ -244,7 +281,10 @@ def test_support_of_another_bodys_lead_rests_on_that_lead(rulebase):
 
     for rule_id, agency in SUPPORTS_THE_LEAD_OF.items():
         rule = rulebase.by_id[rule_id]
-        grounds = [fact for fact in rule.when.derived or []
-                   if (producers := [r for r in rulebase.rules if fact in r.then.derive])
-                   and all(role(r.then.agencies.get(agency, "")) == "lead" for r in producers)]
+        grounds = [
+            fact
+            for fact in rule.when.derived or []
+            if (producers := [r for r in rulebase.rules if fact in r.then.derive])
+            and all(role(r.then.agencies.get(agency, "")) == "lead" for r in producers)
+        ]
         assert grounds, f"{rule_id} supports {agency}'s lead but tests no fact derived only where {agency} leads"

@@ -1,7 +1,7 @@
 """Every rule fires on a minimal descriptor and stays silent on a near miss (tests/data/rule_cases.yaml)."""
+
 import pytest
 import yaml
-
 from conftest import DATA
 
 CASES = yaml.safe_load((DATA / "rule_cases.yaml").read_text())

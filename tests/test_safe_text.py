@@ -3,6 +3,7 @@
 Each test writes a descriptor (or a rule base) full of attacks, runs the real command and checks
 that the dangerous form is gone while the text is still there to read.
 """
+
 import csv
 import io
 import json
@@ -10,14 +11,15 @@ import re
 import shutil
 
 import pytest
-
 from conftest import ROOT
 
 PIRACY = ROOT / "threats" / "malacca_piracy.json"
 
 # one string with every attack: terminal escapes, bidi override, HTML, Markdown, a formula, line breaks
-ATTACK = ("\x1b]0;pwned\x07 \x1b[31mred \u202eevil <script>alert(1)</script> <img src=x onerror=alert(1)> "
-          "![x](http://evil/x.png) [click](javascript:alert(1)) a\rb a\nb |col| END")
+ATTACK = (
+    "\x1b]0;pwned\x07 \x1b[31mred \u202eevil <script>alert(1)</script> <img src=x onerror=alert(1)> "
+    "![x](http://evil/x.png) [click](javascript:alert(1)) a\rb a\nb |col| END"
+)
 FORMULA = '=HYPERLINK("http://evil","x")'
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # all that may not go out raw
 # a line that Markdown would read as a heading, a quote, a list item or a fence made of the attack
@@ -26,12 +28,24 @@ BLOCK = re.compile(r"^\s*(?:[-+*]\s+|\d+[.)]\s+)*(?:#{1,6}\s+Heading|>|- list|``
 
 
 def descriptor(**extra) -> dict:
-    return {"id": "evil", "title": "# Heading " + ATTACK, "description": "# Heading\n> quote\n```\n" + ATTACK,
-            "type": "piracy", "region": "malacca_strait", "states": ["IDN"], "actor": "non_state",
-            "attributes": {"armed": True, "x\x1b[31m<script>|": True},
-            "injects": [{"title": FORMULA + " " + ATTACK, "description": "- list\n# Heading " + ATTACK,
-                         "changes": {"severity": "high", "attributes": {"y\u202e<img src=x>": True}}}],
-            **extra}
+    return {
+        "id": "evil",
+        "title": "# Heading " + ATTACK,
+        "description": "# Heading\n> quote\n```\n" + ATTACK,
+        "type": "piracy",
+        "region": "malacca_strait",
+        "states": ["IDN"],
+        "actor": "non_state",
+        "attributes": {"armed": True, "x\x1b[31m<script>|": True},
+        "injects": [
+            {
+                "title": FORMULA + " " + ATTACK,
+                "description": "- list\n# Heading " + ATTACK,
+                "changes": {"severity": "high", "attributes": {"y\u202e<img src=x>": True}},
+            }
+        ],
+        **extra,
+    }
 
 
 @pytest.fixture()
@@ -53,18 +67,27 @@ def assert_safe_markdown(md: str) -> None:
     text = re.sub(r"^```mermaid\n.*?^```$", "", md, flags=re.S | re.M)  # the brief's own fence
     assert [line for line in text.splitlines() if BLOCK.match(line)] == []
     # still there to read: shown, not obeyed
-    for seen in ("&lt;script>alert(1)&lt;/script>", r"!\[x\](http://evil/x.png)", r"\[click\](javascript:alert(1))",
-                 r"\|col\|", r"\\x1b\]0;pwned\\x07", r"\\u202eevil", "a b"):
+    for seen in (
+        "&lt;script>alert(1)&lt;/script>",
+        r"!\[x\](http://evil/x.png)",
+        r"\[click\](javascript:alert(1))",
+        r"\|col\|",
+        r"\\x1b\]0;pwned\\x07",
+        r"\\u202eevil",
+        "a b",
+    ):
         assert seen in md, seen
 
 
 # --- the terminal ---------------------------------------------------------------------------------
 
+
 def test_printable_shows_controls_as_escapes():
     from advisor.render import printable
 
-    assert (printable("a\x1b[31mb\x07\rc\x7f\x85\u202ed\u2066\n\te")
-            == "a\\x1b[31mb\\x07\\rc\\x7f\\x85\\u202ed\\u2066\n\te")
+    assert (
+        printable("a\x1b[31mb\x07\rc\x7f\x85\u202ed\u2066\n\te") == "a\\x1b[31mb\\x07\\rc\\x7f\\x85\\u202ed\\u2066\n\te"
+    )
     assert printable("Japan's SDF (2002) – 防衛省") == "Japan's SDF (2002) – 防衛省"
 
 
@@ -86,14 +109,27 @@ def test_explain_shows_escapes_not_controls(invoke, evil):
 
 def test_policy_report_shows_escapes_not_controls(invoke, tmp_path, evil):
     case = tmp_path / "test_evil.yaml"
-    case.write_text(json.dumps({"cases": [{"name": "bell\x07 and \x1b[2J clear", "because": "\u202eevil",
-                                           "threat": str(evil), "expect": {"frameworks": ["tcog"]}}]}))
+    case.write_text(
+        json.dumps(
+            {
+                "cases": [
+                    {
+                        "name": "bell\x07 and \x1b[2J clear",
+                        "because": "\u202eevil",
+                        "threat": str(evil),
+                        "expect": {"frameworks": ["tcog"]},
+                    }
+                ]
+            }
+        )
+    )
     out = invoke(["test", case], exit_code=1).stdout
     assert_no_raw_controls(out)
     assert "bell\\x07 and \\x1b[2J clear" in out and "because: \\u202eevil" in out
 
 
 # --- Markdown -------------------------------------------------------------------------------------
+
 
 def test_assessment_markdown(invoke, evil):
     md = invoke(["assess", evil, "--format", "markdown"]).stdout
@@ -132,6 +168,7 @@ def test_ordinary_titles_stay_readable(invoke, tmp_path):
 
 # --- rule-base text: the catalog listing and the Mermaid picture ------------------------------------
 
+
 @pytest.fixture(scope="module")
 def evil_rules(tmp_path_factory):
     """The shipped rule base with one framework's name made of attacks."""
@@ -141,8 +178,9 @@ def evil_rules(tmp_path_factory):
     name = 'WPNS "]\n```\n<script>alert(1)</script> `code` #quot; [a](javascript:alert(1)) \x1b[31m|x|'
     text = path.read_text(encoding="utf-8")
     assert 'name: "Western Pacific Naval Symposium"' in text
-    path.write_text(text.replace('name: "Western Pacific Naval Symposium"', "name: " + json.dumps(name), 1),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace('name: "Western Pacific Naval Symposium"', "name: " + json.dumps(name), 1), encoding="utf-8"
+    )
     return rules
 
 
@@ -158,7 +196,7 @@ def test_mermaid_labels_stay_in_their_quotes(invoke, evil_rules):
     mermaid = invoke(["graph", PIRACY, "--rules", evil_rules]).stdout
     assert_no_raw_controls(mermaid)
     node = next(line for line in mermaid.splitlines() if line.strip().startswith("f_wpns"))
-    label = node.strip()[len('f_wpns["'):-len('"]')]
+    label = node.strip()[len('f_wpns["') : -len('"]')]
     assert node.strip().startswith('f_wpns["') and node.endswith('"]')
     for raw in ('"', "`", "<", ">", "\n"):
         assert raw not in label, raw
@@ -172,6 +210,7 @@ def test_mermaid_stays_in_its_fence_in_the_brief(invoke, evil_rules):
 
 
 # --- CSV ------------------------------------------------------------------------------------------
+
 
 def test_msel_csv_has_no_formula_and_keeps_its_rows(invoke, evil):
     text = invoke(["msel", evil, "--format", "csv"]).stdout_bytes.decode("utf-8")
@@ -188,10 +227,12 @@ def test_csv_cells_are_neutralised():
 
     text = to_csv([["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "a\rb", "ok, fine", "1"]])
     assert list(csv.reader(io.StringIO(text))) == [
-        ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "a\nb", "ok, fine", "1"]]
+        ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "a\nb", "ok, fine", "1"]
+    ]
 
 
 # --- JSON, HTML, DOT and SVG ----------------------------------------------------------------------
+
 
 def test_json_escapes_what_json_lets_through(invoke, tmp_path):
     title = "del\x7f c1\x85 ls\u2028 rlo\u202e"
@@ -217,7 +258,7 @@ def test_dot_label_is_one_quoted_line(invoke, evil):
     dot = invoke(["graph", evil, "--format", "dot"]).stdout
     assert_no_raw_controls(dot)
     line = next(line for line in dot.splitlines() if "Heading" in line)
-    assert 'label="# Heading \\\\x1b]0;pwned\\\\x07' in line and "a b |col| END\", labelloc=t" in line
+    assert 'label="# Heading \\\\x1b]0;pwned\\\\x07' in line and 'a b |col| END", labelloc=t' in line
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")

@@ -1,15 +1,16 @@
 """The exercise packet: the Participant Situation Manual, the Facilitator/Controller guide, the one-page
 handout, printing (A4 and Letter, the marking and page numbers on every page) and the packet in Japanese."""
+
 import json
 import re
 import shutil
 import subprocess
 
 import pytest
+from conftest import ROOT
 
 import advisor
 from advisor.render import BRIEF_LABELS
-from conftest import ROOT
 
 EXERCISE = ROOT / "threats" / "korean_peninsula_exercise.json"
 ESCALATION = ROOT / "threats" / "malacca_piracy_escalation.json"
@@ -24,11 +25,14 @@ def assessed(rulebase):
 def _modules(md: str) -> dict[int, str]:
     """The Markdown of each module, by number."""
     parts = re.split(r"^## (Start|Module \d+)", md, flags=re.M)  # Start is module 0, as in the MSEL
-    return {0 if n == "Start" else int(n.split()[1]): body.split("\n## References")[0]
-            for n, body in zip(parts[1::2], parts[2::2])}
+    return {
+        0 if n == "Start" else int(n.split()[1]): body.split("\n## References")[0]
+        for n, body in zip(parts[1::2], parts[2::2])
+    }
 
 
 # --- the participants' manual ---------------------------------------------------------------------
+
 
 def test_manual_has_cover_objectives_and_every_module(invoke):
     md = invoke(["brief", EXERCISE]).stdout
@@ -70,8 +74,11 @@ def test_manual_gives_no_answers(invoke, rulebase, assessed):
     cat = rulebase.catalog
     # what players are asked to find: framework names (but those the questions, titles or scenario
     # text themselves name), roles, measures, caveats, what the stage changed
-    given = md.split("## Start")[0] + "".join(q for qs in cat.questions.values() for q in qs) + "".join(
-        r.title for r in cat.recommendations.values())
+    given = (
+        md.split("## Start")[0]
+        + "".join(q for qs in cat.questions.values() for q in qs)
+        + "".join(r.title for r in cat.recommendations.values())
+    )
     frameworks = {f["name"] for st in assessed.stages for f in st.assessment["frameworks"]}
     hidden = [name for name in frameworks if name not in given]
     assert len(hidden) >= 10
@@ -83,12 +90,21 @@ def test_manual_gives_no_answers(invoke, rulebase, assessed):
         assert m.text not in md
     for c in cat.caveats.values():
         assert c.text not in md
-    for heading in ("Answer key", "What the document asks of Japan", "Frameworks to invoke", "Japanese agencies",
-                    "Master scenario events list", "Lines of events in play", "Players", "basis"):
+    for heading in (
+        "Answer key",
+        "What the document asks of Japan",
+        "Frameworks to invoke",
+        "Japanese agencies",
+        "Master scenario events list",
+        "Lines of events in play",
+        "Players",
+        "basis",
+    ):
         assert heading not in md, heading
 
 
 # --- the facilitator's guide -------------------------------------------------------------------------
+
 
 def test_guide_has_an_answer_key_per_module_with_basis_and_quotes(invoke, rulebase, assessed):
     md = invoke(["brief", EXERCISE, "--facilitator"]).stdout
@@ -97,11 +113,14 @@ def test_guide_has_an_answer_key_per_module_with_basis_and_quotes(invoke, ruleba
     key = {n: body.split("### Answer key")[1] for n, body in modules.items()}
     assert "#### Frameworks to invoke" in key[0] and "*alliances*" in key[0]
     # a framework with its status, recommendations, basis and the document's words
-    assert ("- Japan-US alliance (existing; 2, 4) [document]\n  - Source: “the Japan-US alliance not only "
-            "maintains the function of the deterrence") in key[0]
+    assert (
+        "- Japan-US alliance (existing; 2, 4) [document]\n  - Source: “the Japan-US alliance not only "
+        "maintains the function of the deterrence"
+    ) in key[0]
     # agencies by role, each role's basis, and the note where it goes beyond the document
-    assert ("- **lead:** Ministry of Foreign Affairs (2, 7, 14) [general knowledge] — the document gives no body "
-            "the lead") in key[0]
+    assert (
+        "- **lead:** Ministry of Foreign Affairs (2, 7, 14) [general knowledge] — the document gives no body the lead"
+    ) in key[0]
     assert "#### Participants" in key[0] and "```mermaid" in key[0] and "#### What the document asks of Japan" in key[0]
     # module 2: what the missile over Japan added, kept and dropped, by name, and the lines in play
     assert "**Lines of events in play:** Starting situation; North Korea announces a nuclear test" in key[2]
@@ -140,6 +159,7 @@ def test_as_of_today_notes_at_the_module_where_the_body_appears(invoke):
 
 # --- the handout -----------------------------------------------------------------------------------
 
+
 def test_handout_has_the_schedule_and_no_questions(invoke, rulebase):
     md = invoke(["brief", EXERCISE, "--handout"]).stdout
     assert md.startswith(f"**{MARKING}**\n\n# Exercise Morning Calm\n\n*Exercise handout*")
@@ -160,13 +180,16 @@ def test_marking_from_the_descriptor_and_default(invoke, tmp_path):
     html = invoke(["brief", path, "--format", "html"]).stdout
     page = html.split("@page")[1].split("</style>")[0]
     # in the page margins as a CSS string of escapes: nothing can close the string or the style element
-    assert "SECRET \\00002f \\00002f  EXERCISE \\00003c \\00002f style\\00003e " in page  # each escape ends with a space
+    assert (
+        "SECRET \\00002f \\00002f  EXERCISE \\00003c \\00002f style\\00003e " in page
+    )  # each escape ends with a space
     assert html.count("</style>") == 1
     plain = invoke(["brief", ROOT / "threats" / "malacca_piracy.json"]).stdout
     assert plain.startswith(f"**{MARKING}**\n\n# Armed robbery against tankers")
 
 
 # --- Japanese --------------------------------------------------------------------------------------
+
 
 def test_every_label_and_text_has_its_japanese(rulebase):
     cat = rulebase.catalog
@@ -176,11 +199,21 @@ def test_every_label_and_text_has_its_japanese(rulebase):
     assert all(m.text_ja for m in cat.measures.values()) and all(c.text_ja for c in cat.caveats.values())
     assert sorted(cat.text_ja.recommendations) == sorted(cat.recommendations)
     japanese = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
-    texts = [*cat.text_ja.labels.values(), *(q for qs in cat.questions_ja.values() for q in qs),
-             *(m.text_ja for m in cat.measures.values()), *(c.text_ja for c in cat.caveats.values())]
+    texts = [
+        *cat.text_ja.labels.values(),
+        *(q for qs in cat.questions_ja.values() for q in qs),
+        *(m.text_ja for m in cat.measures.values()),
+        *(c.text_ja for c in cat.caveats.values()),
+    ]
     # a phrase with no words of its own ("{field}：{value}", "；") has nothing to translate
-    assert all(japanese.search(t) for t in texts if t not in ("{page} / {pages} ページ",)
-               and re.search("[A-Za-z]", re.sub(r"\{\w+\}", "", t))) and len(texts) > 150
+    assert (
+        all(
+            japanese.search(t)
+            for t in texts
+            if t not in ("{page} / {pages} ページ",) and re.search("[A-Za-z]", re.sub(r"\{\w+\}", "", t))
+        )
+        and len(texts) > 150
+    )
 
 
 def test_old_catalogs_without_japanese_still_load(tmp_path):
@@ -212,9 +245,18 @@ def test_japanese_questions_with_too_few_entries_are_refused(tmp_path):
 def test_packet_in_japanese(invoke, rulebase):
     md = invoke(["brief", EXERCISE, "--facilitator", "--lang", "ja", "--as-of", "today"]).stdout
     cat = rulebase.catalog
-    for heading in ("## ファシリテーター／コントローラー用ガイド", "## 演習目標", "## 初期状況", "## モジュール 2",
-                    "### 主要論点", "### 討議課題", "### 解答例", "#### 日本の関係機関（役割別）", "#### 提言が日本に求めること",
-                    "## 参照した提言"):
+    for heading in (
+        "## ファシリテーター／コントローラー用ガイド",
+        "## 演習目標",
+        "## 初期状況",
+        "## モジュール 2",
+        "### 主要論点",
+        "### 討議課題",
+        "### 解答例",
+        "#### 日本の関係機関（役割別）",
+        "#### 提言が日本に求めること",
+        "## 参照した提言",
+    ):
         assert heading in md, heading
     for q in cat.questions_ja[15]:
         assert q in md
@@ -231,9 +273,10 @@ def test_packet_in_japanese(invoke, rulebase):
 
 # --- printing --------------------------------------------------------------------------------------
 
+
 def test_html_print_stylesheet(invoke):
     html = invoke(["brief", EXERCISE, "--format", "html"]).stdout
-    assert "@page { size: A4;" in html and "@top-center { content: \"FOR EXERCISE USE ONLY\"" in html
+    assert "@page { size: A4;" in html and '@top-center { content: "FOR EXERCISE USE ONLY"' in html
     assert 'counter(page) " of " counter(pages)' in html
     assert "break-after: avoid" in html and "break-inside: avoid" in html
     assert "break-before: page" not in html and "page-break-before" not in html  # no forced breaks
@@ -242,16 +285,33 @@ def test_html_print_stylesheet(invoke):
     assert html.count('<section class="module"') == 4
 
 
-needs_print = pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("pdftotext") is None,
-                                 reason="Chromium and poppler-utils are not installed")
+needs_print = pytest.mark.skipif(
+    shutil.which("chromium") is None or shutil.which("pdftotext") is None,
+    reason="Chromium and poppler-utils are not installed",
+)
 
 
 def _print(html_path, tmp_path) -> "Pdf":
     out = html_path.with_suffix(".pdf")
-    run = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                          f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={out}",
-                          "--no-pdf-header-footer", html_path.as_uri()], capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--print-to-pdf={out}",
+            "--no-pdf-header-footer",
+            html_path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0 and out.exists(), run.stderr[-2000:]
     return Pdf(out)
 
@@ -264,14 +324,22 @@ class Pdf:
         self.size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", info, re.M).groups()
 
     def text(self, page: int, layout: bool = True) -> str:
-        return subprocess.run(["pdftotext", *(["-layout"] if layout else []), "-f", str(page), "-l", str(page), str(self.path), "-"],
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["pdftotext", *(["-layout"] if layout else []), "-f", str(page), "-l", str(page), str(self.path), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
 
 def _body(text: str, marking: str = MARKING) -> str:
     """A page's text without its margin boxes (the marking, the page number)."""
-    lines = [line for line in text.splitlines() if line.strip() and not re.fullmatch(
-        rf"\s*({re.escape(marking)})?\s*(Page \d+ of \d+|\d+ ?/ ?\d+ ページ)?\s*", line)]
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.strip()
+        and not re.fullmatch(rf"\s*({re.escape(marking)})?\s*(Page \d+ of \d+|\d+ ?/ ?\d+ ページ)?\s*", line)
+    ]
     return "\n".join(lines)
 
 
@@ -341,17 +409,31 @@ def test_japanese_packet_prints_its_glyphs(invoke, tmp_path):
 
 # --- safe text -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("args", [[], ["--facilitator"], ["--handout"]], ids=["manual", "guide", "handout"])
 def test_exercise_fields_are_shown_not_obeyed(invoke, tmp_path, args):
     from test_safe_text import ATTACK, assert_safe_markdown, descriptor
 
     short = "<img src=x> \x1b[31m |col2|"  # for the fields of at most 60 characters
-    raw = descriptor(exercise={"name": "# Heading " + ATTACK, "sponsor": ATTACK, "dates": "- list " + short,
-                               "marking": "</style><script>x</script>\u202e",
-                               "objectives": [{"id": "O1", "text": "> quote " + ATTACK, "recommendations": [12]}],
-                               "players": [{"role": "|col| " + ATTACK}]})
-    raw["injects"][0].update({"time": "# Heading " + short, "delivery": "- list " + short, "from": "> quote " + ATTACK,
-                              "to": "```\n" + ATTACK, "objectives": ["O1"]})
+    raw = descriptor(
+        exercise={
+            "name": "# Heading " + ATTACK,
+            "sponsor": ATTACK,
+            "dates": "- list " + short,
+            "marking": "</style><script>x</script>\u202e",
+            "objectives": [{"id": "O1", "text": "> quote " + ATTACK, "recommendations": [12]}],
+            "players": [{"role": "|col| " + ATTACK}],
+        }
+    )
+    raw["injects"][0].update(
+        {
+            "time": "# Heading " + short,
+            "delivery": "- list " + short,
+            "from": "> quote " + ATTACK,
+            "to": "```\n" + ATTACK,
+            "objectives": ["O1"],
+        }
+    )
     path = tmp_path / "evil.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
     md = invoke(["brief", path, *args]).stdout

@@ -1,15 +1,16 @@
 """Tabletop preparation: injects and stages, the brief, the network picture, the MSEL, the matrix,
 then-and-now, Japanese names and the guided start."""
+
 import json
 import os
 import shutil
 import subprocess
 
 import pytest
+from conftest import ROOT, threat_files
 
 import advisor
 from advisor.errors import DescriptorError
-from conftest import ROOT, threat_files
 
 PIRACY = ROOT / "threats" / "malacca_piracy.json"
 ESCALATION = ROOT / "threats" / "malacca_piracy_escalation.json"
@@ -25,6 +26,7 @@ def test_ci_has_the_system_packages():
 
 # --- injects ---------------------------------------------------------------------------------
 
+
 def test_at_least_four_scenarios_with_injects(rulebase):
     with_injects = [p for p in threat_files() if advisor.load_threat(p, rulebase).injects]
     assert len(with_injects) >= 4
@@ -33,8 +35,11 @@ def test_at_least_four_scenarios_with_injects(rulebase):
 def test_stages_show_what_each_inject_changes(invoke):
     out = json.loads(invoke(["assess", ESCALATION]).stdout)
     stages = out["stages"]
-    assert [s["title"] for s in stages] == ["A tanker with a Japanese crew is hijacked", "The SDF is asked to escort tankers",
-                                            "Tanker traffic halts and oil supply to Japan is disrupted"]
+    assert [s["title"] for s in stages] == [
+        "A tanker with a Japanese crew is hijacked",
+        "The SDF is asked to escort tankers",
+        "Tanker traffic halts and oil supply to Japan is disrupted",
+    ]
     assert stages[0]["delta"]["frameworks"]["added"] == ["east_asia_energy_forum", "regional_oil_stockpiling"]
     assert stages[1]["delta"] == {}  # escorting tankers against pirates: no collective-defence question, no new answer
     # the oil supply is cut while the piracy goes on: a new line of events beside the first, which stays
@@ -50,8 +55,13 @@ def test_stages_show_what_each_inject_changes(invoke):
 def test_injects_merge_attributes_and_replace_the_rest(rulebase):
     t = advisor.load_threat(ESCALATION, rulebase)
     second = t.stages()[1]
-    assert second.attributes == {"armed": True, "cross_border": True, "japanese_nationals": True,
-                                 "japanese_ships": True, "sdf_deployment": True}
+    assert second.attributes == {
+        "armed": True,
+        "cross_border": True,
+        "japanese_nationals": True,
+        "japanese_ships": True,
+        "sdf_deployment": True,
+    }
     assert second.severity == "high"
 
 
@@ -106,11 +116,15 @@ def test_table_shows_stages(invoke):
 
 
 def test_bad_inject_names_the_stage(rulebase):
-    raw = {"type": "piracy", "injects": [{"title": "x", "changes": {"severity": "high"}},
-                                         {"title": "y", "changes": {"region": "Malaka"}}]}
+    raw = {
+        "type": "piracy",
+        "injects": [{"title": "x", "changes": {"severity": "high"}}, {"title": "y", "changes": {"region": "Malaka"}}],
+    }
     with pytest.raises(DescriptorError) as e:
         advisor.parse_threat(raw, rulebase, path="t.json")
-    assert e.value.render() == "t.json: injects.1.changes.region: unknown value 'Malaka' (did you mean 'malacca_strait'?)"
+    assert (
+        e.value.render() == "t.json: injects.1.changes.region: unknown value 'Malaka' (did you mean 'malacca_strait'?)"
+    )
     raw["injects"][1] = {"title": "z", "changes": {"colour": "red"}}
     with pytest.raises(DescriptorError) as e:
         advisor.parse_threat(raw, rulebase, path="t.json")
@@ -129,23 +143,42 @@ def test_no_injects_no_stages_key(invoke):
 
 # --- the brief ---------------------------------------------------------------------------------
 
+
 def test_markdown_brief_sections(invoke):
     """The participants' manual: scenario, modules, questions; the facilitator's guide adds the answers:
     frameworks by layer, existing and proposed marked apart, the network, participants, agencies."""
     out = invoke(["brief", PIRACY]).stdout
-    for heading in ("# Armed robbery against tankers in the Malacca Strait", "## Participant Situation Manual",
-                    "## Starting situation", "### The parties", "```mermaid", "## Start: Starting situation",
-                    "### Key issues", "### Discussion questions", "## References"):
+    for heading in (
+        "# Armed robbery against tankers in the Malacca Strait",
+        "## Participant Situation Manual",
+        "## Starting situation",
+        "### The parties",
+        "```mermaid",
+        "## Start: Starting situation",
+        "### Key issues",
+        "### Discussion questions",
+        "## References",
+    ):
         assert heading in out, heading
     assert "**12. Strengthening regimes for maritime security cooperation" in out
     assert "- Recommendation 3: “Promoting security cooperation" in out
     assert "Western Pacific Naval Symposium" not in out and "**lead:**" not in out
     guide = invoke(["brief", PIRACY, "--facilitator"]).stdout
-    for heading in ("## Facilitator/Controller Guide", "### Answer key", "#### Frameworks to invoke",
-                    "*other security arrangements*", "#### Participants", "#### The network", "flowchart LR",
-                    "#### Japanese agencies, by role"):
+    for heading in (
+        "## Facilitator/Controller Guide",
+        "### Answer key",
+        "#### Frameworks to invoke",
+        "*other security arrangements*",
+        "#### Participants",
+        "#### The network",
+        "flowchart LR",
+        "#### Japanese agencies, by role",
+    ):
         assert heading in guide, heading
-    assert "- communication among the maritime security and police agencies of the region (proposed; 12) [document]" in guide
+    assert (
+        "- communication among the maritime security and police agencies of the region (proposed; 12) [document]"
+        in guide
+    )
     assert "- Western Pacific Naval Symposium (existing; 12) [document]" in guide
     assert "- **lead:** Maritime Safety Agency (12) [general knowledge]" in guide
     assert "North Korea: deterrence and cooperation" not in guide
@@ -171,8 +204,10 @@ def test_participant_and_facilitator_versions(invoke):
     assert "Master scenario events list" not in participant and "**Added**" not in participant
     assert "## Master scenario events list (expected player actions)" in facilitator
     assert "**Added**\n\n- frameworks: forum to promote energy dialogue among the countries of East Asia" in facilitator
-    assert ("**What the inject changes:** attributes {sdf_deployment: true}\n\n**Lines of events in play:** "
-            "Starting situation\n\n**Kept**") in facilitator
+    assert (
+        "**What the inject changes:** attributes {sdf_deployment: true}\n\n**Lines of events in play:** "
+        "Starting situation\n\n**Kept**"
+    ) in facilitator
     assert "No change in the answer: the players continue the current response." in facilitator
 
 
@@ -193,7 +228,8 @@ def test_html_brief_is_self_contained_with_the_picture(invoke, tmp_path):
     assert "@media print" in html
     for forbidden in ("<script", "http://", "https://", "@import", "<link"):
         assert forbidden not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
-            'xmlns:xlink="http://www.w3.org/1999/xlink"', ""), forbidden
+            'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
+        ), forbidden
 
 
 def test_html_brief_without_graphviz_has_a_note(invoke, tmp_path, monkeypatch):
@@ -209,21 +245,35 @@ def test_html_brief_without_graphviz_has_a_note(invoke, tmp_path, monkeypatch):
 def test_html_brief_renders_in_headless_chromium(invoke, tmp_path):
     target = tmp_path / "brief.html"
     invoke(["brief", ESCALATION, "--format", "html", "--facilitator", "-o", target])
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run(["chromium", *flags, "--dump-dom", target.as_uri()], capture_output=True, text=True,
-                         timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        ["chromium", *flags, "--dump-dom", target.as_uri()], capture_output=True, text=True, timeout=120
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "<svg" in dom.stdout and "Master scenario events list" in dom.stdout and "Answer key" in dom.stdout
-    assert dom.stdout.count("<g id=\"node") >= 10  # the picture's nodes made it into the page
+    assert dom.stdout.count('<g id="node') >= 10  # the picture's nodes made it into the page
     shot = tmp_path / "brief.png"
-    run = subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1280,2000", target.as_uri()],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        ["chromium", *flags, f"--screenshot={shot}", "--window-size=1280,2000", target.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0 and shot.exists() and shot.stat().st_size > 20_000
 
 
 # --- the picture -------------------------------------------------------------------------------
+
 
 def test_graph_mermaid_and_dot(invoke):
     mermaid = invoke(["graph", PIRACY]).stdout
@@ -246,6 +296,7 @@ def test_graph_svg_without_graphviz_is_a_clear_error(invoke, monkeypatch):
 
 
 # --- the MSEL and the matrix -------------------------------------------------------------------------
+
 
 def test_matrix_flags_gaps_and_overlaps(invoke):
     out = invoke(["matrix"]).stdout
@@ -271,6 +322,7 @@ def test_matrix_unknown_type(invoke):
 
 
 # --- then and now, Japanese names ------------------------------------------------------------------
+
 
 def test_as_of_today_adds_without_rewriting(invoke):
     plain = invoke(["assess", KOREA]).stdout
@@ -303,8 +355,10 @@ def test_japanese_names_of_2002_and_of_today(invoke):
     attack = ROOT / "threats" / "armed_attack.json"
     then = json.loads(invoke(["assess", attack, "--lang", "ja"]).stdout)
     now = json.loads(invoke(["assess", attack, "--lang", "ja", "--as-of", "today"]).stdout)
-    name = {d: next(g["name_ja"] for g in x["agencies"] if g["id"] == "defense_agency") for d, x in (("then", then),
-                                                                                                  ("now", now))}
+    name = {
+        d: next(g["name_ja"] for g in x["agencies"] if g["id"] == "defense_agency")
+        for d, x in (("then", then), ("now", now))
+    }
     assert name == {"then": "防衛庁", "now": "防衛省"}
     assert "防衛省" in invoke(["brief", attack, "--lang", "ja", "--as-of", "today", "--facilitator"]).stdout
 
@@ -315,8 +369,24 @@ def test_every_agency_has_its_official_japanese_name(rulebase):
 
 # --- the guided start --------------------------------------------------------------------------------
 
-ANSWERS = "\n".join(["Pirates near Singapore", "pirates", "Malaka", "Malacca", "Indonesia, Singapre",
-                     "Indonesia, Singapore", "tankers, sloc", "non state", "high", "armed", ""]) + "\n"
+ANSWERS = (
+    "\n".join(
+        [
+            "Pirates near Singapore",
+            "pirates",
+            "Malaka",
+            "Malacca",
+            "Indonesia, Singapre",
+            "Indonesia, Singapore",
+            "tankers, sloc",
+            "non state",
+            "high",
+            "armed",
+            "",
+        ]
+    )
+    + "\n"
+)
 
 
 def test_new_asks_validates_and_writes_json(invoke, tmp_path):

@@ -1,5 +1,6 @@
 """advisor under attack, or in bad luck: outputs that respect the filesystem, bounded input, exact
 resumes, environment failures as clear messages, and assessments that share nothing with the rule base."""
+
 from __future__ import annotations
 
 import json
@@ -13,20 +14,28 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import advisor
 from advisor.errors import EngineError
-from conftest import ROOT
 
 THREATS = ROOT / "threats"
 PIRACY = THREATS / "malacca_piracy.json"
 
 
-def cli(*args, input: bytes | None = None, env: dict | None = None, cwd=None, timeout: int = 120,
-        preexec_fn=None) -> subprocess.CompletedProcess:
+def cli(
+    *args, input: bytes | None = None, env: dict | None = None, cwd=None, timeout: int = 120, preexec_fn=None
+) -> subprocess.CompletedProcess:
     """The installed program, as a user runs it (its own process, real files, real signals)."""
-    return subprocess.run([sys.executable, "-m", "advisor", *map(str, args)], input=input, capture_output=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout, preexec_fn=preexec_fn)
+    return subprocess.run(
+        [sys.executable, "-m", "advisor", *map(str, args)],
+        input=input,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
+    )
 
 
 def one_line_error(run: subprocess.CompletedProcess) -> str:
@@ -47,13 +56,21 @@ def batch_file(path: Path, n: int) -> Path:
         elif i == 3:
             rows.append(json.dumps({"type": "terrorism", "id": f"{path.stem}-9"}))  # another line's default id
         else:
-            rows.append(json.dumps({"type": ["piracy", "terrorism", "cyber_attack"][i % 3],
-                                    "region": "malacca_strait", "title": f"case {i}"}))
+            rows.append(
+                json.dumps(
+                    {
+                        "type": ["piracy", "terrorism", "cyber_attack"][i % 3],
+                        "region": "malacca_strait",
+                        "title": f"case {i}",
+                    }
+                )
+            )
     path.write_text("\n".join(rows) + "\n")
     return path
 
 
 # --- outputs respect the filesystem ----------------------------------------------------------
+
 
 def test_device_is_written_not_replaced():
     before = os.stat("/dev/null")
@@ -123,9 +140,11 @@ def test_umask_is_respected_and_modes_kept(tmp_path, args):
 
 def _file_size_limit(limit: int):
     """A child whose files cannot grow past `limit` bytes: what a full disk looks like to it."""
+
     def setup():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return setup
 
 
@@ -150,6 +169,7 @@ def test_disk_full_on_one_document_leaves_the_file_as_it_was(tmp_path):
 
 # --- bounded input ------------------------------------------------------------------------------
 
+
 def test_one_object_over_the_limit_on_stdin_is_refused_as_one():
     big = json.dumps({"type": "piracy", "title": "x" * 1_000_010}).encode()
     for fmt in ([], ["--format", "json"]):
@@ -167,14 +187,20 @@ def test_format_json_with_several_inputs_is_an_error():
 def _feed(args: list, chunks, env: dict | None = None) -> tuple[int, bytes, bytes, int]:
     """Run advisor on an endless standard input; its exit code, output, errors and peak memory (KiB)."""
     # the child reports its own peak (see scripts/peak-memory.py)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "peak-memory.py"), *map(str, args)],
-                            stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "peak-memory.py"), *map(str, args)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
     import threading
 
     out, err = [], []
-    readers = [threading.Thread(target=lambda: out.append(proc.stdout.read())),
-               threading.Thread(target=lambda: err.append(proc.stderr.read()))]
+    readers = [
+        threading.Thread(target=lambda: out.append(proc.stdout.read())),
+        threading.Thread(target=lambda: err.append(proc.stderr.read())),
+    ]
     for t in readers:
         t.start()
     try:
@@ -198,8 +224,11 @@ def _feed(args: list, chunks, env: dict | None = None) -> tuple[int, bytes, byte
 def test_endless_line_is_skipped_in_bounded_memory():
     """Half a gigabyte with no newline: the line is refused while it is read, never held."""
     chunk = b"x" * (1 << 20)
-    code, out, err, peak = _feed(["assess", "-"], [b'{"type": "piracy"}\n{"title": "'] + [chunk] * 500 + [b'"}\n'],
-                                 env={"ADVISOR_MAX_BATCH_BYTES": str(2 << 30)})
+    code, out, err, peak = _feed(
+        ["assess", "-"],
+        [b'{"type": "piracy"}\n{"title": "'] + [chunk] * 500 + [b'"}\n'],
+        env={"ADVISOR_MAX_BATCH_BYTES": str(2 << 30)},
+    )
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 2 and records[0]["threat"]["type"] == "piracy"
     assert records[1]["error"]["message"] == "line is over the limit of 1,000,000 bytes"
@@ -207,8 +236,9 @@ def test_endless_line_is_skipped_in_bounded_memory():
 
 
 def test_endless_input_stops_at_the_total_limit():
-    code, out, err, _ = _feed(["assess", "-"], (b'{"type": "piracy"}\n' for _ in range(10**7)),
-                              env={"ADVISOR_MAX_BATCH_BYTES": "20000"})
+    code, out, err, _ = _feed(
+        ["assess", "-"], (b'{"type": "piracy"}\n' for _ in range(10**7)), env={"ADVISOR_MAX_BATCH_BYTES": "20000"}
+    )
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 2 and len(records) < 1100
     assert "over the limit of 20,000 bytes in all" in records[-1]["error"]["message"]
@@ -276,13 +306,16 @@ def test_fifo_in_a_rule_base_or_policy_suite_does_not_hang(tmp_path):
     assert run.returncode == 2 and "is a named pipe" in records[1]["error"]["message"]
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ('{"type": "piracy", "title": "\\ud800"}', "title: not valid text: a lone surrogate"),
-    ('{"type": "\\udc00piracy"}', "type: not valid text: a lone surrogate"),
-    ('{"type": "piracy", "states": ["JPN", "\\ud83d"]}', "states[1]: not valid text"),
-    ('{"type": "piracy", "attributes": {"\\ud800": true}}', "not valid text: a lone surrogate"),
-    ('{"type": "piracy", "x_size": 1e400}', "1e400 is out of range for a number"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('{"type": "piracy", "title": "\\ud800"}', "title: not valid text: a lone surrogate"),
+        ('{"type": "\\udc00piracy"}', "type: not valid text: a lone surrogate"),
+        ('{"type": "piracy", "states": ["JPN", "\\ud83d"]}', "states[1]: not valid text"),
+        ('{"type": "piracy", "attributes": {"\\ud800": true}}', "not valid text: a lone surrogate"),
+        ('{"type": "piracy", "x_size": 1e400}', "1e400 is out of range for a number"),
+    ],
+)
 def test_text_that_is_not_unicode_and_numbers_out_of_range(tmp_path, text, fragment):
     path = tmp_path / "t.json"
     path.write_text(text)
@@ -293,9 +326,11 @@ def test_text_that_is_not_unicode_and_numbers_out_of_range(tmp_path, text, fragm
 
 # --- environment failures are clear messages ---------------------------------------------------
 
+
 def test_broken_pipe_is_quiet():
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", "assess", str(THREATS)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "advisor", "assess", str(THREATS)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read()
@@ -303,8 +338,15 @@ def test_broken_pipe_is_quiet():
 
 
 def test_stdout_that_cannot_encode_the_answer():
-    run = cli("assess", THREATS / "korean_peninsula_escalation.json", "--format", "table", "--lang", "ja",
-              env={"PYTHONIOENCODING": "ascii"})
+    run = cli(
+        "assess",
+        THREATS / "korean_peninsula_escalation.json",
+        "--format",
+        "table",
+        "--lang",
+        "ja",
+        env={"PYTHONIOENCODING": "ascii"},
+    )
     assert run.returncode == 2 and "PYTHONIOENCODING=utf-8" in one_line_error(run)
 
 
@@ -318,10 +360,12 @@ def test_malformed_limit_setting(name, value):
 def test_malformed_assessments_to_diff(tmp_path):
     good = tmp_path / "a.json"
     good.write_bytes(cli("assess", PIRACY, "--format", "json").stdout)
-    for text, fragment in (('{"threat": {"id": "x"}, "frameworks": 5}', "frameworks: expected a list"),
-                           ('{"threat": 5, "frameworks": []}', "not an assessment"),
-                           ('{"threat": {}, "frameworks": [{"x": 1}]}', "frameworks[0]: expected an object with 'id'"),
-                           ('{"threat": {}, "frameworks": [], "agencies": [{"id": "a", "role": [1]}]}', "role")):
+    for text, fragment in (
+        ('{"threat": {"id": "x"}, "frameworks": 5}', "frameworks: expected a list"),
+        ('{"threat": 5, "frameworks": []}', "not an assessment"),
+        ('{"threat": {}, "frameworks": [{"x": 1}]}', "frameworks[0]: expected an object with 'id'"),
+        ('{"threat": {}, "frameworks": [], "agencies": [{"id": "a", "role": [1]}]}', "role"),
+    ):
         bad = tmp_path / "b.json"
         bad.write_text(text)
         run = cli("diff", good, bad)
@@ -332,8 +376,11 @@ def test_interrupt_is_exit_130_without_a_traceback(tmp_path):
     data = batch_file(tmp_path / "many.jsonl", 3000)
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}.jsonl"
-        proc = subprocess.Popen([sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out), "--jobs", jobs],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out), "--jobs", jobs],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.time() + 60
         while (not out.exists() or out.stat().st_size < 20_000) and time.time() < deadline:
             time.sleep(0.05)
@@ -357,8 +404,11 @@ def test_engine_fault_is_exit_3_whatever_the_jobs(invoke, tmp_path, monkeypatch)
 
     monkeypatch.setattr(advisor.engine, "run", faulty)
     data = tmp_path / "in.jsonl"
-    data.write_text("".join(json.dumps({"type": "piracy", "id": f"t{i}"}) + "\n" for i in range(300))
-                    + '{"type": "piracy", "id": "boom"}\n' + '{"type": "piracy"}\n' * 50)
+    data.write_text(
+        "".join(json.dumps({"type": "piracy", "id": f"t{i}"}) + "\n" for i in range(300))
+        + '{"type": "piracy", "id": "boom"}\n'
+        + '{"type": "piracy"}\n' * 50
+    )
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}.jsonl"
@@ -370,9 +420,11 @@ def test_engine_fault_is_exit_3_whatever_the_jobs(invoke, tmp_path, monkeypatch)
 
 # --- resume is exact ------------------------------------------------------------------------------
 
+
 def _kill_when(out: Path, size: int, args: list) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "advisor", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while (not out.exists() or out.stat().st_size < size) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.01)
@@ -425,6 +477,7 @@ def test_skip_done_refuses_an_output_of_other_inputs(tmp_path):
 
 # --- the library shares nothing mutable with the rule base -----------------------------------------
 
+
 def _scribble(value, seen: set) -> None:
     """Change every list and dict reachable from an assessment, as a careless caller might."""
     if id(value) in seen or isinstance(value, (str, int, float, bool, type(None))):
@@ -469,10 +522,15 @@ def _chain_rulebase(tmp_path: Path, n: int) -> Path:
     chain = ["rules:"]
     for i in range(n):
         when = "type: piracy" if i == 0 else f"derived: [zz_c{i - 1}]"
-        chain += [f"  - id: r99-c{i}", "    cites: ['12']", "    basis: general_knowledge",
-                  "    note: a test of how long a chain of conclusions may be",
-                  "    because: One more link in a long chain of conclusions.",
-                  f"    when:\n      {when}", f"    then:\n      derive: [zz_c{i}]"]
+        chain += [
+            f"  - id: r99-c{i}",
+            "    cites: ['12']",
+            "    basis: general_knowledge",
+            "    note: a test of how long a chain of conclusions may be",
+            "    because: One more link in a long chain of conclusions.",
+            f"    when:\n      {when}",
+            f"    then:\n      derive: [zz_c{i}]",
+        ]
     (rules / "99-chain.yaml").write_text("\n".join(chain) + "\n")
     return rules
 
@@ -491,13 +549,24 @@ def test_a_chain_longer_than_forward_chaining_may_run_is_refused_at_load(tmp_pat
 
 # --- what a second attack found -------------------------------------------------------------------
 
+
 def test_full_disk_on_standard_output_is_exit_2_and_taken_back(tmp_path):
-    for args in (["assess", PIRACY, "--format", "json"], ["brief", PIRACY], ["assess", THREATS],
-                 ["explain", PIRACY, "--what-if"], ["schema"]):
+    for args in (
+        ["assess", PIRACY, "--format", "json"],
+        ["brief", PIRACY],
+        ["assess", THREATS],
+        ["explain", PIRACY, "--what-if"],
+        ["schema"],
+    ):
         out = tmp_path / "out"
         with out.open("wb") as fh:
-            run = subprocess.run([sys.executable, "-m", "advisor", *map(str, args)], stdout=fh, stderr=subprocess.PIPE,
-                                 preexec_fn=_file_size_limit(1_000), timeout=120)
+            run = subprocess.run(
+                [sys.executable, "-m", "advisor", *map(str, args)],
+                stdout=fh,
+                stderr=subprocess.PIPE,
+                preexec_fn=_file_size_limit(1_000),
+                timeout=120,
+            )
         err = run.stderr.decode()
         assert run.returncode == 2, (args, err)
         assert "Traceback" not in err and err.count("error: ") == 1 and "no space left" in err, (args, err)
@@ -557,8 +626,10 @@ def test_skip_done_checks_each_line_against_its_input_and_rule_base(tmp_path):
     a.mkdir()
     b.mkdir()
     (a / "in.jsonl").write_text('{"id":"x","type":"piracy"}\n{"id":"y","type":"piracy"}\n')
-    (b / "in.jsonl").write_text('{"id":"x","type":"terrorism","states":["JPN"]}\n{"id":"y","type":"cyber_attack"}\n'
-                                '{"id":"z","type":"pandemic"}\n')
+    (b / "in.jsonl").write_text(
+        '{"id":"x","type":"terrorism","states":["JPN"]}\n{"id":"y","type":"cyber_attack"}\n'
+        '{"id":"z","type":"pandemic"}\n'
+    )
     assert cli("assess", a / "in.jsonl", "-o", a / "out.jsonl").returncode == 0
     (b / "out.jsonl").write_bytes((a / "out.jsonl").read_bytes())
     run = cli("assess", b / "in.jsonl", "-o", b / "out.jsonl", "--skip-done", b / "out.jsonl")
@@ -570,8 +641,9 @@ def test_skip_done_checks_each_line_against_its_input_and_rule_base(tmp_path):
     import shutil
 
     shutil.copytree(ROOT / "rules", other)
-    (other / "10-design.yaml").write_text((other / "10-design.yaml").read_text().replace(
-        "because: ", "because: (changed) ", 1))
+    (other / "10-design.yaml").write_text(
+        (other / "10-design.yaml").read_text().replace("because: ", "because: (changed) ", 1)
+    )
     run = cli("assess", a / "in.jsonl", "--skip-done", a / "out.jsonl", "--rules", other)
     assert run.returncode == 2 and "by another rule base" in one_line_error(run)
 
@@ -612,11 +684,16 @@ def test_json_line_limit_is_exact(tmp_path):
     assert records[1]["error"]["message"] == "line is over the limit of 1,000,000 bytes"
 
 
-@pytest.mark.parametrize("name, value", [("ADVISOR_MAX_DESCRIPTOR_BYTES", "1_000"),
-                                         ("ADVISOR_MAX_DESCRIPTOR_BYTES", "\uff11\uff10\uff10"),
-                                         ("ADVISOR_MAX_DESCRIPTOR_BYTES", " 100"),
-                                         ("ADVISOR_MAX_BATCH_BYTES", "+5"),
-                                         ("ADVISOR_NO_CACHE", "abc")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("ADVISOR_MAX_DESCRIPTOR_BYTES", "1_000"),
+        ("ADVISOR_MAX_DESCRIPTOR_BYTES", "\uff11\uff10\uff10"),
+        ("ADVISOR_MAX_DESCRIPTOR_BYTES", " 100"),
+        ("ADVISOR_MAX_BATCH_BYTES", "+5"),
+        ("ADVISOR_NO_CACHE", "abc"),
+    ],
+)
 def test_odd_settings_are_refused(name, value):
     run = cli("assess", PIRACY, "--format", "json", env={name: value})
     assert run.returncode == 2 and name in one_line_error(run)
@@ -632,8 +709,11 @@ def test_huge_integers_get_a_plain_message(tmp_path):
 def test_workers_end_with_their_parent(tmp_path):
     data = batch_file(tmp_path / "orphans.jsonl", 4000)
     out = tmp_path / "orphans-out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out), "--jobs", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "advisor", "assess", str(data), "-o", str(out), "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while (not out.exists() or out.stat().st_size < 20_000) and time.time() < deadline:
         time.sleep(0.05)

@@ -11,13 +11,26 @@ something can or cannot happen (E301, W401, W402) and `query` use a search inste
 (`Analyzer.find`, `Analyzer.solutions`): one satisfying clause at a time, with the most
 constrained choice first, which is never cut short.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import (AtLeast, Compiled, Concluded, Distinction, FlagsAll, FlagsAny, FlagsNone, RankBetween,
-                       ScalarIn, StateCount, StatesOnly, compile_rulebase)
+from .compiler import (
+    AtLeast,
+    Compiled,
+    Concluded,
+    Distinction,
+    FlagsAll,
+    FlagsAny,
+    FlagsNone,
+    RankBetween,
+    ScalarIn,
+    StateCount,
+    StatesOnly,
+    compile_rulebase,
+)
 from .rules import Rule, Rulebase, concludes
 
 MAX_CLAUSES = 4000
@@ -42,8 +55,8 @@ class Space:
     severities: set[str]
     regions: set[str | None]
     flags: dict[str, dict[str, Any]] = field(default_factory=dict)  # prefix -> constraints
-    only: set[str] | None = None            # every state named is one of these
-    count: tuple[int, int] = (0, 10_000)    # how many states may be named
+    only: set[str] | None = None  # every state named is one of these
+    count: tuple[int, int] = (0, 10_000)  # how many states may be named
     not_counts: list[tuple[int, int]] = field(default_factory=list)  # ranges of counts ruled out
     reason: str = ""
 
@@ -246,7 +259,7 @@ class Analyzer:
             yield clause
             return
         i, open_ = best
-        rest = pending[:i] + pending[i + 1:]
+        rest = pending[:i] + pending[i + 1 :]
         for alt in open_:
             grown, more, now = clause, [], inlined
             for item in alt:
@@ -317,8 +330,9 @@ class Analyzer:
     def _space(self, clause: Clause) -> Space | None:
         v = self.catalog.vocabulary
         self.last_reason = ""
-        s = Space(types=set(v.types), actors=set(v.actors), severities=set(v.severities),
-                  regions=set(v.regions) | {None})
+        s = Space(
+            types=set(v.types), actors=set(v.actors), severities=set(v.severities), regions=set(v.regions) | {None}
+        )
         for test, positive in clause:
             if isinstance(test, ScalarIn):
                 values = self._values(test)
@@ -360,9 +374,14 @@ class Analyzer:
                     f["false"] |= vals
                 else:  # FlagsAll negated: at least one is not set
                     f["some_false"].append(vals)
-        for name, values in (("type", s.types), ("actor", s.actors), ("severity", s.severities),
-                             ("region", s.regions)):
-            if not values:
+        remaining: tuple[tuple[str, set[Any]], ...] = (
+            ("type", s.types),
+            ("actor", s.actors),
+            ("severity", s.severities),
+            ("region", s.regions),
+        )
+        for name, left in remaining:
+            if not left:
                 self.last_reason = f"no {name} satisfies every test"
                 return None
         if self._states(s) is None:
@@ -407,7 +426,7 @@ class Analyzer:
         pool = allowed - chosen - set().union(*f["some_false"]) if f["some_false"] else allowed - chosen
         for n in range(max(low, len(chosen)), min(high, len(chosen) + len(pool)) + 1):
             if not any(a <= n <= b for a, b in s.not_counts):
-                extra = sorted(pool, key=self._state_rank)[:n - len(chosen)] if n > len(chosen) else []
+                extra = sorted(pool, key=self._state_rank)[: n - len(chosen)] if n > len(chosen) else []
                 return sorted(chosen | set(extra))
         self.last_reason = "no number of states meets every test on how many are named"
         return None
@@ -452,8 +471,11 @@ def describe_test(test, positive: bool = True) -> str:
     """A test in words, as a reader of the rule file would put it."""
     values = ", ".join(getattr(test, "values", ()) or ())
     if isinstance(test, ScalarIn):
-        return f"{test.field} {'is' if positive else 'is not'} {values}" if len(test.values) == 1 else \
-            f"{test.field} {'is one of' if positive else 'is none of'} {values}"
+        return (
+            f"{test.field} {'is' if positive else 'is not'} {values}"
+            if len(test.values) == 1
+            else f"{test.field} {'is one of' if positive else 'is none of'} {values}"
+        )
     if isinstance(test, RankBetween):
         return f"severity {'' if positive else 'not '}{test.label}"
     if isinstance(test, FlagsAny):
@@ -473,8 +495,11 @@ def describe_test(test, positive: bool = True) -> str:
     if isinstance(test, StatesOnly):
         return f"every state named is in {test.group}" if positive else f"a state outside {test.group} is named"
     if isinstance(test, StateCount):
-        span = f"at least {test.low}" if test.high is None else \
-            (f"at most {test.high}" if test.low == 0 else f"between {test.low} and {test.high}")
+        span = (
+            f"at least {test.low}"
+            if test.high is None
+            else (f"at most {test.high}" if test.low == 0 else f"between {test.low} and {test.high}")
+        )
         return f"{span} states named" if positive else f"not {span} states named"
     if isinstance(test, Distinction):
         return f"{test.name} holds" if positive else f"{test.name} does not hold"
@@ -490,6 +515,7 @@ def describe_clause(clause: Clause) -> str:
 
 
 # --- rules check ------------------------------------------------------------------------
+
 
 @dataclass
 class Finding:
@@ -508,8 +534,14 @@ class Finding:
         return f"{where}: {self.level} {self.code}: {rule}{self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "level": self.level, "path": self.path, "line": self.line,
-                "rule": self.rule, "message": self.message}
+        return {
+            "code": self.code,
+            "level": self.level,
+            "path": self.path,
+            "line": self.line,
+            "rule": self.rule,
+            "message": self.message,
+        }
 
 
 def check_directory(directory: str | None) -> list[Finding]:
@@ -524,8 +556,9 @@ def check_directory(directory: str | None) -> list[Finding]:
         for p in exc.problems or [exc]:
             rule, _, field_ = (p.loc or "").rpartition(": ") if ": " in (p.loc or "") else ("", "", p.loc or "")
             text = p.message + (f" (did you mean {p.suggestion}?)" if p.suggestion else "")
-            findings.append(Finding("E100", "error", f"{field_}: {text}" if field_ else text,
-                                    p.path or "", p.line, rule))
+            findings.append(
+                Finding("E100", "error", f"{field_}: {text}" if field_ else text, p.path or "", p.line, rule)
+            )
         return findings
     return check(rulebase)
 
@@ -541,17 +574,18 @@ def check(rulebase: Rulebase) -> list[Finding]:
 
     cited = {n for r in rulebase.rules for n in r.numbers}
     for number in sorted(set(cat.recommendations) - cited):
-        findings.append(Finding("W201", "warning", f"recommendation {number} is cited by no rule",
-                                rulebase.directory))
+        findings.append(Finding("W201", "warning", f"recommendation {number} is cited by no rule", rulebase.directory))
     for kind, table in (("framework", cat.frameworks), ("agency", cat.agencies)):
         for ref in table:
             if (kind, ref) not in a.producers:
-                findings.append(Finding("W202", "warning", f"{kind} '{ref}' is concluded by no rule",
-                                        rulebase.directory))
+                findings.append(
+                    Finding("W202", "warning", f"{kind} '{ref}' is concluded by no rule", rulebase.directory)
+                )
 
     for rule in rulebase.rules:
-        missing = [j for j in a.compiled[rule.id].joins
-                   if isinstance(j, Concluded) and (j.kind, j.ref) not in a.producers]
+        missing = [
+            j for j in a.compiled[rule.id].joins if isinstance(j, Concluded) and (j.kind, j.ref) not in a.producers
+        ]
         for j in missing:
             at(rule, "E302", "error", f"needs {j.kind} '{j.ref}', which no rule concludes")
         if missing:
@@ -573,22 +607,36 @@ def check(rulebase: Rulebase) -> list[Finding]:
             for support in roles.get("support", []):
                 example = _together(a, lead, support)
                 if example is not None:
-                    at(support, "W401", "warning",
-                       f"gives {agency} 'support' where {lead.id} gives it 'lead'; both hold for e.g. {example}")
+                    at(
+                        support,
+                        "W401",
+                        "warning",
+                        f"gives {agency} 'support' where {lead.id} gives it 'lead'; both hold for e.g. {example}",
+                    )
     leads = [(agency, rule) for agency, roles in by_agency.items() for rule in roles.get("lead", [])]
     for i, (one, first) in enumerate(leads):
-        for other, second in leads[i + 1:]:
+        for other, second in leads[i + 1 :]:
             if one != other:
                 example = _together(a, first, second)
                 if example is not None:
-                    at(second, "W402", "warning",
-                       f"gives {other} the lead where {first.id} gives it to {one}; both hold for e.g. {example}")
+                    at(
+                        second,
+                        "W402",
+                        "warning",
+                        f"gives {other} the lead where {first.id} gives it to {one}; both hold for e.g. {example}",
+                    )
 
     used = rulebase.used_attributes
     for attribute in cat.vocabulary.attributes:
         if attribute not in used:
-            findings.append(Finding("W203", "warning", f"attribute '{attribute}' is tested by no rule: "
-                                    "use it or remove it from the vocabulary", rulebase.directory))
+            findings.append(
+                Finding(
+                    "W203",
+                    "warning",
+                    f"attribute '{attribute}' is tested by no rule: use it or remove it from the vocabulary",
+                    rulebase.directory,
+                )
+            )
     findings.extend(check_quotes(rulebase))
     return findings
 
@@ -603,12 +651,21 @@ def check_quotes(rulebase: Rulebase) -> list[Finding]:
     here = Path(rulebase.catalog.source) / "document.yaml"
     shingles = load_fingerprint(str(here)) or load_fingerprint(str(default_rules_dir() / "catalog" / "document.yaml"))
     if shingles is None:
-        return [Finding("W204", "warning", "no fingerprint of the document (catalog/document.yaml): quotes unchecked",
-                        rulebase.directory)]
+        return [
+            Finding(
+                "W204",
+                "warning",
+                "no fingerprint of the document (catalog/document.yaml): quotes unchecked",
+                rulebase.directory,
+            )
+        ]
     from .document import is_verbatim
 
-    return [Finding("E110", "error", f"quote not found verbatim in the document: '{r.quote}'", r.file, r.line, r.id)
-            for r in rulebase.rules if r.quote and not is_verbatim(r.quote, shingles)]
+    return [
+        Finding("E110", "error", f"quote not found verbatim in the document: '{r.quote}'", r.file, r.line, r.id)
+        for r in rulebase.rules
+        if r.quote and not is_verbatim(r.quote, shingles)
+    ]
 
 
 def _first_reason(a: Analyzer, rule: Rule) -> str:
@@ -639,10 +696,16 @@ def _cycles(rulebase: Rulebase) -> list[list[str]]:
     gives: dict[str, set[tuple[str, str]]] = {}
     for r in rulebase.rules:
         w = r.when
-        needs[r.id] = {("derived", d) for d in w.derived or []} | {("framework", f) for f in w.frameworks or []} | \
-            {("agency", g) for g in w.agencies or []}
-        gives[r.id] = {("derived", d) for d in r.then.derive} | {("framework", f) for f in r.then.frameworks} | \
-            {("agency", g) for g in r.then.agencies}
+        needs[r.id] = (
+            {("derived", d) for d in w.derived or []}
+            | {("framework", f) for f in w.frameworks or []}
+            | {("agency", g) for g in w.agencies or []}
+        )
+        gives[r.id] = (
+            {("derived", d) for d in r.then.derive}
+            | {("framework", f) for f in r.then.frameworks}
+            | {("agency", g) for g in r.then.agencies}
+        )
     edges = {r: sorted(s for s in needs if needs[s] & gives[r] and s != r) for r in needs}
     self_loops = [[r, r] for r in needs if needs[r] & gives[r]]
     cycles, state, stack = list(self_loops), {}, []
@@ -652,7 +715,7 @@ def _cycles(rulebase: Rulebase) -> list[list[str]]:
         stack.append(node)
         for nxt in edges[node]:
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -665,6 +728,7 @@ def _cycles(rulebase: Rulebase) -> list[list[str]]:
 
 
 # --- reverse look-up ------------------------------------------------------------------------
+
 
 def query(rulebase: Rulebase, target) -> tuple[list[tuple[Rule, list[str]]], dict[str, list[str]]]:
     """From the rules alone: which rules conclude the target, and when each can fire.
@@ -689,17 +753,30 @@ def query(rulebase: Rulebase, target) -> tuple[list[tuple[Rule, list[str]]], dic
             if len(texts) > QUERY_ALTERNATIVES:
                 break
         answers.append((rule, texts))
-        types |= {t for t in v.types if t not in types
-                  and a.find(rule.id, given=((ScalarIn("type", (t,)), True),)) is not None}
-        actors |= {x for x in v.actors if x not in actors
-                   and a.find(rule.id, given=((ScalarIn("actor", (x,)), True),)) is not None}
-        regions |= {r for r in v.regions if r not in regions
-                    and a.find(rule.id, given=((FlagsAny("region", "r_", (r,)), True),)) is not None}
-        if "(none)" not in regions and a.find(rule.id, given=((FlagsAny("region", "r_", tuple(v.regions)), False),)) is not None:
+        types |= {
+            t
+            for t in v.types
+            if t not in types and a.find(rule.id, given=((ScalarIn("type", (t,)), True),)) is not None
+        }
+        actors |= {
+            x
+            for x in v.actors
+            if x not in actors and a.find(rule.id, given=((ScalarIn("actor", (x,)), True),)) is not None
+        }
+        regions |= {
+            r
+            for r in v.regions
+            if r not in regions and a.find(rule.id, given=((FlagsAny("region", "r_", (r,)), True),)) is not None
+        }
+        if (
+            "(none)" not in regions
+            and a.find(rule.id, given=((FlagsAny("region", "r_", tuple(v.regions)), False),)) is not None
+        ):
             regions.add("(none)")
     order = list(v.types)
-    summary = {"threat types": sorted(types, key=order.index),
-               "regions": ["any"] if len(regions) == len(v.regions) + 1 else
-               sorted(regions, key=lambda r: (r == "(none)", r)),
-               "actors": ["any"] if len(actors) == len(v.actors) else sorted(actors)}
+    summary = {
+        "threat types": sorted(types, key=order.index),
+        "regions": ["any"] if len(regions) == len(v.regions) + 1 else sorted(regions, key=lambda r: (r == "(none)", r)),
+        "actors": ["any"] if len(actors) == len(v.actors) else sorted(actors),
+    }
     return answers, summary

@@ -1,4 +1,5 @@
 """The public API: load a rule base, load a threat, assess it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,11 +57,23 @@ def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> As
                 began[number] = number
             carried = tuple(lines[k] for k in sorted(lines, reverse=True) if lines[k] is not stage)
             current = run(stage, rulebase, carried=carried).to_data()
-            stages.append(StageOut(stage=number, title=inject.title, description=inject.description,
-                                   time=inject.time, delivery=inject.delivery, sender=inject.sender, to=inject.to,
-                                   objectives=list(inject.objectives), changes=inject.changes,
-                                   resolves=sorted(ended), in_play=sorted(lines),
-                                   delta=diff_assessments(previous, current), assessment=current))
+            stages.append(
+                StageOut(
+                    stage=number,
+                    title=inject.title,
+                    description=inject.description,
+                    time=inject.time,
+                    delivery=inject.delivery,
+                    sender=inject.sender,
+                    to=inject.to,
+                    objectives=list(inject.objectives),
+                    changes=inject.changes,
+                    resolves=sorted(ended),
+                    in_play=sorted(lines),
+                    delta=diff_assessments(previous, current),
+                    assessment=current,
+                )
+            )
             previous = current
         first.stages = stages
     if as_of == "today":
@@ -74,8 +87,11 @@ def since_2002(a: Assessment, rulebase: Rulebase):
 
     cat = rulebase.catalog
     out = []
-    for kind, items in (("frameworks", [f.id for f in a.frameworks]), ("agencies", [g.id for g in a.agencies]),
-                        ("caveats", [c.id for c in a.caveats])):
+    for kind, items in (
+        ("frameworks", [f.id for f in a.frameworks]),
+        ("agencies", [g.id for g in a.agencies]),
+        ("caveats", [c.id for c in a.caveats]),
+    ):
         for ref in items:
             entry = cat.since_2002.get(kind, {}).get(ref)
             if entry:

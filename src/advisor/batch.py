@@ -6,6 +6,7 @@ per-descriptor and total limits checked while reading, so memory stays bounded h
 the input. Resuming is by position: the n complete lines of an earlier output are the answers
 to the first n inputs, so a resumed run writes exactly the bytes an uninterrupted one would.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -36,7 +37,7 @@ class Item:
     default_id: str = "threat"
     text: str | None = None  # a JSON Lines line not parsed yet: parsed where it is assessed (a worker)
 
-    def parsed(self) -> "Item":
+    def parsed(self) -> Item:
         """The item with its text parsed, or the reason it cannot be (as an error item)."""
         if self.text is None:
             return self
@@ -71,8 +72,11 @@ class Peeked:
 
 
 def _over(shown: str, line: int | None, limit: int) -> Item:
-    return Item(shown, error=f"input is over the limit of {limit:,} bytes in all (ADVISOR_MAX_BATCH_BYTES); "
-                             "the rest was not read", line=line)
+    return Item(
+        shown,
+        error=f"input is over the limit of {limit:,} bytes in all (ADVISOR_MAX_BATCH_BYTES); the rest was not read",
+        line=line,
+    )
 
 
 def stream_lines(stream, shown: str, stem: str) -> Iterator[Item]:
@@ -144,8 +148,9 @@ def stream_array(stream, shown: str, stem: str) -> Iterator[Item]:
         if skip_space() == "]":
             pos += 1
             if skip_space():
-                yield Item(shown, error="more than one JSON value: something follows the array; give one "
-                                        "array, or JSON Lines")
+                yield Item(
+                    shown, error="more than one JSON value: something follows the array; give one array, or JSON Lines"
+                )
             return
         while True:
             if total > total_limit:
@@ -161,8 +166,11 @@ def stream_array(stream, shown: str, stem: str) -> Iterator[Item]:
                 start = pos
             if end is None or end - start > element_limit:
                 too_long = len(buf) - start > element_limit
-                yield fail(f"element is over the limit of {element_limit:,} bytes" if too_long
-                           else "not valid JSON: the array is cut short or malformed; the rest was not read")
+                yield fail(
+                    f"element is over the limit of {element_limit:,} bytes"
+                    if too_long
+                    else "not valid JSON: the array is cut short or malformed; the rest was not read"
+                )
                 return
             try:
                 raw = parse_json(buf[start:end], f"{shown}[{index}]")
@@ -175,8 +183,10 @@ def stream_array(stream, shown: str, stem: str) -> Iterator[Item]:
             if sep == "]":
                 pos += 1
                 if skip_space():
-                    yield Item(shown, error="more than one JSON value: something follows the array; give one "
-                                            "array, or JSON Lines")
+                    yield Item(
+                        shown,
+                        error="more than one JSON value: something follows the array; give one array, or JSON Lines",
+                    )
                 return
             if sep != ",":
                 yield fail("not valid JSON: expected ',' or ']' between the elements; the rest was not read")
@@ -234,8 +244,11 @@ def read_inputs(paths: Iterable[str], stdin, head: bytes = b"") -> Iterator[Item
             yield from read_stdin(stdin, head)
             continue
         path = Path(given)
-        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and not p.is_dir()) \
-            if path.is_dir() else [path]  # a pipe or device named *.json is refused below, not skipped
+        files = (
+            sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and not p.is_dir())
+            if path.is_dir()
+            else [path]
+        )  # a pipe or device named *.json is refused below, not skipped
         for f in files:
             if f.suffix == ".jsonl":
                 try:
@@ -293,6 +306,7 @@ def assess_line(item: Item, rulebase, as_of: str = "2002") -> tuple[str, bool]:
 
 # --- resuming ---------------------------------------------------------------------------------
 
+
 def _digest(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -318,13 +332,23 @@ def done_keys(path: Path) -> list[tuple]:
             try:
                 record = json.loads(line)
                 if "threat" in record:
-                    keys.append(("threat", record["threat"]["id"], _digest(record["threat"]),
-                                 record["advisor"]["rulebase"], "since_2002" in record))
+                    keys.append(
+                        (
+                            "threat",
+                            record["threat"]["id"],
+                            _digest(record["threat"]),
+                            record["advisor"]["rulebase"],
+                            "since_2002" in record,
+                        )
+                    )
                 else:
                     keys.append(("error", record["error"]["source"], _digest(record)))
             except (ValueError, TypeError, KeyError):
-                raise InputError(f"line {number} is not a line advisor wrote (an assessment or an error record)",
-                                 path=str(path), loc="--skip-done") from None
+                raise InputError(
+                    f"line {number} is not a line advisor wrote (an assessment or an error record)",
+                    path=str(path),
+                    loc="--skip-done",
+                ) from None
     return keys
 
 
@@ -356,22 +380,29 @@ def _mismatch(item: Item, key: tuple, rulebase, as_of: str) -> str | None:
     return None
 
 
-def skip_done(items: Iterator[Item], keys: list[tuple], shown: str, rulebase, as_of: str = "2002",
-              tally: dict | None = None) -> Iterator[Item]:
+def skip_done(
+    items: Iterator[Item], keys: list[tuple], shown: str, rulebase, as_of: str = "2002", tally: dict | None = None
+) -> Iterator[Item]:
     """The inputs after the first len(keys), once each of those is checked against its line: the same
     descriptor (or the same error), the same rule base, the same options. `tally["bad"]` counts the
     earlier error records, so that a resumed run exits as the uninterrupted one would."""
     for position, key in enumerate(keys, start=1):
         item = next(items, None)
         if item is None:
-            raise InputError(f"has {len(keys)} lines but the inputs give only {position - 1}: "
-                             "not an output of these inputs", path=shown, loc="--skip-done")
+            raise InputError(
+                f"has {len(keys)} lines but the inputs give only {position - 1}: not an output of these inputs",
+                path=shown,
+                loc="--skip-done",
+            )
         why = _mismatch(item, key, rulebase, as_of)
         if why:
             here = item.source + (f":{item.line}" if item.line else "")
-            raise InputError(f"line {position} is {why}, but input {position} is {here}: "
-                             "not an output of these inputs (same inputs, order, rule base and options)",
-                             path=shown, loc="--skip-done")
+            raise InputError(
+                f"line {position} is {why}, but input {position} is {here}: "
+                "not an output of these inputs (same inputs, order, rule base and options)",
+                path=shown,
+                loc="--skip-done",
+            )
         if tally is not None:
             tally["bad" if key[0] == "error" else "good"] = tally.get("bad" if key[0] == "error" else "good", 0) + 1
     yield from items
@@ -440,8 +471,9 @@ CHUNK_ITEMS = 32  # items a worker takes at a time: few enough to keep the outpu
 #                   make a round trip's cost small beside the assessments'
 
 
-def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: int = 1, as_of: str = "2002",
-        progress=None) -> tuple[int, int]:
+def run(
+    items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: int = 1, as_of: str = "2002", progress=None
+) -> tuple[int, int]:
     """Assess every item, writing one complete line each (out.write(line)), in input order.
 
     Returns (good, bad). With jobs > 1 the items go to worker processes a chunk at a time,
@@ -453,16 +485,15 @@ def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: in
     items = iter(items)
     _settle(rulebase)
     if jobs > 1:
+        import multiprocessing
         from collections import deque
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
-        import multiprocessing
 
         ctx = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
         if ctx.get_start_method() == "fork":
             _WORKER["rulebase"] = rulebase
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(rules_dir, as_of)) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(rules_dir, as_of)) as pool:
             pending: deque = deque()
             try:
                 while True:
@@ -479,8 +510,9 @@ def run(items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: in
                     if fault is not None:
                         raise fault
             except BrokenProcessPool:
-                raise EngineError("a worker process died (the rule engine crashed); "
-                                  "the lines before the failing input are complete") from None
+                raise EngineError(
+                    "a worker process died (the rule engine crashed); the lines before the failing input are complete"
+                ) from None
             finally:
                 for future in pending:
                     future.cancel()

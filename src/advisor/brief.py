@@ -3,12 +3,13 @@
 Nothing here re-derives policy: every framework, agency, caveat and action comes from
 the assessment (and its stages); the catalog supplies names, questions and titles.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import Assessment
+from .models import Assessment, StageOut
 
 
 @dataclass
@@ -100,7 +101,7 @@ ROLE_ORDER = ("lead", "coordinate", "support", "participate")
 DEFAULT_MARKING = "FOR EXERCISE USE ONLY"
 
 
-def msel(a: Assessment, names, tx: "_Texts | None" = None) -> list[Action]:
+def msel(a: Assessment, names, tx: _Texts | None = None) -> list[Action]:
     """Expected player actions at the start and after each inject: frameworks to invoke, who leads.
     `tx` gives the phrases and the caveats' texts in the packet's language (English without it)."""
     from .render import BRIEF_LABELS
@@ -113,18 +114,29 @@ def msel(a: Assessment, names, tx: "_Texts | None" = None) -> list[Action]:
 
     japan = names("states", "JPN", "Japan")
     out: list[Action] = []
-    stages = [(0, say("starting_situation"), a.to_data(), None)]
+    stages: list[tuple[int, str, dict[str, Any], dict[str, Any] | None]] = [
+        (0, say("starting_situation"), a.to_data(), None)
+    ]
     stages += [(st.stage, st.title, st.assessment, st.delta) for st in a.stages or []]
     for number, title, data, delta in stages:
-        def added(kind: str) -> set[str] | None:  # None at the start: everything is new
+
+        def added(kind: str, delta=delta) -> set[str] | None:  # None at the start: everything is new
             return None if delta is None else set(delta.get(kind, {}).get("added", []))
 
         new_fw, new_cav = added("frameworks"), added("caveats")
         for f in data["frameworks"]:
             if new_fw is None or f["id"] in new_fw:
-                out.append(Action(number, title, say("msel_invoke", name=names("frameworks", f["id"], f["name"])),
-                                  japan, f["recommendations"]))
-        changed_roles = set((delta or {}).get("roles", {})) | (added("agencies") or set())
+                out.append(
+                    Action(
+                        number,
+                        title,
+                        say("msel_invoke", name=names("frameworks", f["id"], f["name"])),
+                        japan,
+                        f["recommendations"],
+                    )
+                )
+        roles_delta: dict[str, Any] = (delta or {}).get("roles", {})
+        changed_roles = set(roles_delta) | (added("agencies") or set())
         for g in data["agencies"]:
             if g["role"] in ("lead", "coordinate") and (delta is None or g["id"] in changed_roles):
                 verb = say("msel_lead" if g["role"] == "lead" else "msel_coordinate")
@@ -183,8 +195,9 @@ def _quotes(data: dict[str, Any]) -> dict[str, str]:
     return {t["rule"]: t["quote"] for t in data.get("trace", []) if t.get("quote")}
 
 
-def _module_answers(m: Module, data: dict[str, Any], new: dict[str, set[str] | None], tx: _Texts, names,
-                    as_of: str) -> None:
+def _module_answers(
+    m: Module, data: dict[str, Any], new: dict[str, set[str] | None], tx: _Texts, names, as_of: str
+) -> None:
     """Fill in a module's answer key from the assessment of its stage: in full what the stage adds
     (everything at the start), the agencies by role."""
     quotes = _quotes(data)
@@ -194,17 +207,26 @@ def _module_answers(m: Module, data: dict[str, Any], new: dict[str, set[str] | N
         return next((quotes[r] for r in item["rules"] if r in quotes), None)
 
     def is_new(kind: str, ref: str) -> bool:
-        return new[kind] is None or ref in new[kind]
+        fresh = new[kind]
+        return fresh is None or ref in fresh
 
     by_layer: dict[str, list[Answer]] = {}
     for f in data["frameworks"]:
         if is_new("frameworks", f["id"]):
             status = tx.label(f"status_{f['status']}")
-            by_layer.setdefault(f["layer"], []).append(Answer(
-                names("frameworks", f["id"], f["name"]), f["basis"], f"{status}; {_nums(f['recommendations'])}",
-                quote(f)))
-    m.frameworks = [(tx.vocab("layers", layer, v.layers[layer].label.split(" (")[0]), by_layer[layer])
-                    for layer in v.layers if layer in by_layer]
+            by_layer.setdefault(f["layer"], []).append(
+                Answer(
+                    names("frameworks", f["id"], f["name"]),
+                    f["basis"],
+                    f"{status}; {_nums(f['recommendations'])}",
+                    quote(f),
+                )
+            )
+    m.frameworks = [
+        (tx.vocab("layers", layer, v.layers[layer].label.split(" (")[0]), by_layer[layer])
+        for layer in v.layers
+        if layer in by_layer
+    ]
     for role in ROLE_ORDER:
         group = []
         for g in data["agencies"]:
@@ -212,8 +234,15 @@ def _module_answers(m: Module, data: dict[str, Any], new: dict[str, set[str] | N
                 continue
             why = next((r for r in g["roles"] if r["role"] == role), None)
             # the quote of the rule that gave this role, not of another rule about the same body
-            group.append(Answer(names("agencies", g["id"], g["name"]), g["role_basis"], _nums(g["recommendations"]),
-                                quotes.get(why["rule"]) if why else None, why.get("note") if why else None))
+            group.append(
+                Answer(
+                    names("agencies", g["id"], g["name"]),
+                    g["role_basis"],
+                    _nums(g["recommendations"]),
+                    quotes.get(why["rule"]) if why else None,
+                    why.get("note") if why else None,
+                )
+            )
         if group:
             m.agencies.append((role, group))
     for kind, target in (("measures", m.measures), ("caveats", m.caveats)):
@@ -247,16 +276,26 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
 
     category = lab(f"category_{a.nature.category}")
     comma = "、" if lang == "ja" else ", "
-    scenario = [(lab("fact_type", "Type"), f"{tx.vocab('types', t['type'], v.types[t['type']].label)}"
-                 + (f"（{category}）" if lang == "ja" else f" ({category})"))]
+    scenario = [
+        (
+            lab("fact_type", "Type"),
+            f"{tx.vocab('types', t['type'], v.types[t['type']].label)}"
+            + (f"（{category}）" if lang == "ja" else f" ({category})"),
+        )
+    ]
     if t.get("region"):
         scenario.append((lab("fact_region", "Region"), tx.vocab("regions", t["region"], v.regions[t["region"]].label)))
     if t.get("states"):
-        scenario.append((lab("fact_states", "States"),
-                         comma.join(names("states", c, catalog.state_name(c)) for c in t["states"])))
+        scenario.append(
+            (lab("fact_states", "States"), comma.join(names("states", c, catalog.state_name(c)) for c in t["states"]))
+        )
     if t.get("targets"):
-        scenario.append((lab("fact_targets", "Threatened"),
-                         comma.join(tx.vocab("targets", x, v.targets[x].label) for x in t["targets"])))
+        scenario.append(
+            (
+                lab("fact_targets", "Threatened"),
+                comma.join(tx.vocab("targets", x, v.targets[x].label) for x in t["targets"]),
+            )
+        )
     scenario.append((lab("fact_actor", "Actor"), tx.vocab("actors", t["actor"], v.actors[t["actor"]].label)))
     scenario.append((lab("fact_severity", "Severity"), tx.vocab("severities", t["severity"], t["severity"])))
     facts = [tx.vocab("attributes", k, k.replace("_", " ")) for k, on in t.get("attributes", {}).items() if on]
@@ -269,12 +308,16 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
             families[f.family].append(names("frameworks", f.id, f.name))
     layers = []
     for layer, entry in v.layers.items():
-        label = tx.vocab("layers", layer, entry.label.split(" (")[0].capitalize())
+        layer_label = tx.vocab("layers", layer, entry.label.split(" (")[0].capitalize())
         fws = [f for f in a.frameworks if f.layer == layer]
         if fws:
-            existing = [(f.id, names("frameworks", f.id, f.name), f.recommendations) for f in fws if f.status == "existing"]
-            proposed = [(f.id, names("frameworks", f.id, f.name), f.recommendations) for f in fws if f.status == "proposed"]
-            layers.append((label, existing, proposed))
+            existing = [
+                (f.id, names("frameworks", f.id, f.name), f.recommendations) for f in fws if f.status == "existing"
+            ]
+            proposed = [
+                (f.id, names("frameworks", f.id, f.name), f.recommendations) for f in fws if f.status == "proposed"
+            ]
+            layers.append((layer_label, existing, proposed))
     fw_names = {f.id: names("frameworks", f.id, f.name) for f in a.frameworks}
     participants = [(s.code, names("states", s.code, s.name), [fw_names[x] for x in s.frameworks]) for s in a.states]
     agencies = []
@@ -299,8 +342,15 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
     stages = []
     for st in a.stages or []:
         delta = describe(st.delta, label, kinds=("recommendations", "frameworks", "states", "agencies", "caveats"))
-        stages.append({"stage": st.stage, "title": st.title, "description": st.description,
-                       "changes": st.changes, "delta": delta or ["(no change in the answer)"]})
+        stages.append(
+            {
+                "stage": st.stage,
+                "title": st.title,
+                "description": st.description,
+                "changes": st.changes,
+                "delta": delta or ["(no change in the answer)"],
+            }
+        )
 
     # the modules: the starting situation, then each inject as it is revealed
     ex = t.get("exercise") or {}
@@ -311,21 +361,38 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
     entering = [[r.number for r in a.recommendations]]
     datas = [start]
     news: list[dict[str, set[str] | None]] = [{k: None for k in ("frameworks", "agencies", "measures", "caveats")}]
-    for st in a.stages or []:
+    for stage_out in a.stages or []:
+        st = stage_out
         titles[st.stage] = st.title
-        modules.append(Module(st.stage, st.stage, st.title, st.description, st.time, st.delivery, st.sender,
-                              st.to, [(o, objective_text.get(o, o)) for o in st.objectives]))
+        modules.append(
+            Module(
+                st.stage,
+                st.stage,
+                st.title,
+                st.description,
+                st.time,
+                st.delivery,
+                st.sender,
+                st.to,
+                [(o, objective_text.get(o, o)) for o in st.objectives],
+            )
+        )
         entering.append([int(n) for n in st.delta.get("recommendations", {}).get("added", [])])
         datas.append(st.assessment)
-        news.append({k: set(st.delta.get(k, {}).get("added", [])) for k in ("frameworks", "agencies", "measures",
-                                                                             "caveats")})
-    previous: dict[str, Any] | None = None
-    for m, numbers, data, new, st in zip(modules, entering, datas, news, [None, *(a.stages or [])]):
+        news.append(
+            {k: set(st.delta.get(k, {}).get("added", [])) for k in ("frameworks", "agencies", "measures", "caveats")}
+        )
+    previous: dict[str, Any] = start
+    stage_of: list[StageOut | None] = [None, *(a.stages or [])]
+    for m, numbers, data, new, at in zip(modules, entering, datas, news, stage_of):
         m.issues = [(n, tx.title(n)) for n in numbers]
         m.questions = [(n, tx.title(n), tx.questions(n)) for n in numbers]
         _module_answers(m, data, new, tx, names, as_of)
-        if st is not None:
-            m.changes = tx.label("change_sep").join(_change(k, val, tx, catalog, names) for k, val in st.changes.items())
+        if at is not None:
+            st = at
+            m.changes = tx.label("change_sep").join(
+                _change(k, val, tx, catalog, names) for k, val in st.changes.items()
+            )
             m.in_play = [titles.get(s, str(s)) for s in st.in_play]
             for kind in ("recommendations", "frameworks", "states", "agencies", "measures", "caveats"):
                 change = st.delta.get(kind, {})
@@ -337,8 +404,10 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
                     if refs and not (target is m.kept and kind == "measures"):  # kept measures: see module 1
                         short = kind == "recommendations" and target is not m.added
                         target.append((kind, [", ".join(refs)] if short else [label(kind, x) for x in refs]))
-            m.roles_changed = [(label("agencies", g), lab(f"role_{b}", b), lab(f"role_{after}", after))
-                               for g, (b, after) in st.delta.get("roles", {}).items()]
+            m.roles_changed = [
+                (label("agencies", g), lab(f"role_{b}", b), lab(f"role_{after}", after))
+                for g, (b, after) in st.delta.get("roles", {}).items()
+            ]
         else:
             m.in_play = [titles[0]]
         previous = data
@@ -348,22 +417,41 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
         numbers += [int(n) for n in st.delta.get("recommendations", {}).get("added", []) if int(n) not in numbers]
     derived = [tx.derived(d) for d in a.nature.derived]
     return Packet(
-        title=t.get("title") or t["id"], scenario=scenario, description=t.get("description"),
-        nature=tx.vocab("categories", a.nature.category, v.categories[a.nature.category]), derived=derived,
-        families=families if all(families.values()) else {}, layers=layers,
+        title=t.get("title") or t["id"],
+        scenario=scenario,
+        description=t.get("description"),
+        nature=tx.vocab("categories", a.nature.category, v.categories[a.nature.category]),
+        derived=derived,
+        families=families if all(families.values()) else {},
+        layers=layers,
         participants=participants,
-        agencies=agencies, caveats=[(tx.remark("caveats", c.id, c.text), c.citation) for c in a.caveats],
-        measures=[(tx.remark("measures", m.id, m.text), m.citation) for m in a.measures], stages=stages,
+        agencies=agencies,
+        caveats=[(tx.remark("caveats", c.id, c.text), c.citation) for c in a.caveats],
+        measures=[(tx.remark("measures", m.id, m.text), m.citation) for m in a.measures],
+        stages=stages,
         questions=[(n, tx.title(n), tx.questions(n)) for n in numbers],
         references=[(n, tx.title(n)) for n in sorted(numbers)],
         since_2002=[(x.name, x.since, x.became) for x in a.since_2002 or []],
         msel=msel(a, names, tx),
-        general_knowledge=any(x.basis != "document" for x in [*a.frameworks, *a.states, *a.agencies]),
-        lang=lang, labels=labels, marking=ex.get("marking") or DEFAULT_MARKING, exercise=ex.get("name"),
-        sponsor=ex.get("sponsor"), dates=ex.get("dates"),
+        general_knowledge=any(x.basis != "document" for x in a.frameworks)
+        or any(x.basis != "document" for x in a.states)
+        or any(x.basis != "document" for x in a.agencies),
+        lang=lang,
+        labels=labels,
+        marking=ex.get("marking") or DEFAULT_MARKING,
+        exercise=ex.get("name"),
+        sponsor=ex.get("sponsor"),
+        dates=ex.get("dates"),
         objectives=[(o["id"], o["text"]) for o in ex.get("objectives", [])],
-        players=[(p["role"], names("agencies", p["agency"], catalog.agencies[p["agency"]].name)
-                  if p.get("agency") in catalog.agencies else "") for p in ex.get("players", [])],
+        players=[
+            (
+                p["role"],
+                names("agencies", p["agency"], catalog.agencies[p["agency"]].name)
+                if p.get("agency") in catalog.agencies
+                else "",
+            )
+            for p in ex.get("players", [])
+        ],
         modules=modules,
     )
 
@@ -385,8 +473,14 @@ def parties(a: Assessment, catalog, names, fmt: str) -> str | None:
     return re.sub(r"\n *subgraph [^\n]*\n *end(?=\n)", "", to_mermaid(g))  # no empty boxes
 
 
-CHANGE_FIELDS = {"type": "types", "region": "regions", "targets": "targets", "actor": "actors",
-                 "severity": "severities", "attributes": "attributes"}  # a changed field's vocabulary section
+CHANGE_FIELDS = {
+    "type": "types",
+    "region": "regions",
+    "targets": "targets",
+    "actor": "actors",
+    "severity": "severities",
+    "attributes": "attributes",
+}  # a changed field's vocabulary section
 
 
 def _change(key: str, value: Any, tx: _Texts, catalog, names) -> str:
@@ -395,13 +489,18 @@ def _change(key: str, value: Any, tx: _Texts, catalog, names) -> str:
     if not tx.ja:
         return tx.label("change").format(field=key, value=_short(value))
     comma = "、"
-    field = tx.label("fact_also" if key == "attributes" else f"fact_{key}") if key in CHANGE_FIELDS or key == "states" \
+    field = (
+        tx.label("fact_also" if key == "attributes" else f"fact_{key}")
+        if key in CHANGE_FIELDS or key == "states"
         else key
+    )
     if key == "states":
         shown = comma.join(names("states", c, catalog.state_name(c)) for c in value)
     elif key == "attributes" and isinstance(value, dict):
-        shown = comma.join(tx.vocab("attributes", k, k) if on else tx.label("change_off").format(
-            name=tx.vocab("attributes", k, k)) for k, on in value.items())
+        shown = comma.join(
+            tx.vocab("attributes", k, k) if on else tx.label("change_off").format(name=tx.vocab("attributes", k, k))
+            for k, on in value.items()
+        )
     elif key in CHANGE_FIELDS:
         section = CHANGE_FIELDS[key]
         shown = comma.join(tx.vocab(section, v, str(v)) for v in (value if isinstance(value, list) else [value]))
@@ -417,6 +516,7 @@ def _short(value: Any) -> str:
 
 
 # --- who leads -----------------------------------------------------------------------------
+
 
 @dataclass
 class MatrixRow:

@@ -5,6 +5,7 @@ the models that validated the YAML; anything odd about it makes it a miss. The
 directory is created 0700 and refused (with a warning, then no cache) when another user
 could write to it: whoever writes the cache decides the answers.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,7 +39,8 @@ def directory() -> Path | None:
 
         raise SettingError(f"expected 1 (no cache) or 0, got '{switch[:40]}'", loc="ADVISOR_NO_CACHE")
     base = os.environ.get("ADVISOR_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "advisor")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "advisor"
+    )
     return Path(base)
 
 
@@ -59,8 +61,8 @@ def key(root: Path, catalog_dir: Path) -> str:
 def _content(path: Path) -> bytes:
     """A rule file's bytes for the key; what is not a readable regular file (a pipe, a device) counts by its
     kind, unread, and is refused by the loader with a clear message."""
-    from .source import MAX_RULE_FILE_BYTES, read_bytes
     from .errors import FileReadError
+    from .source import MAX_RULE_FILE_BYTES, read_bytes
 
     try:
         return read_bytes(path, limit=MAX_RULE_FILE_BYTES)
@@ -75,8 +77,13 @@ def _refuse(where: Path, why: str) -> None:
     if str(where) in _REFUSED:  # once a process
         return
     _REFUSED.add(str(where))
-    warnings.warn(CacheWarning(f"{where}: not using the rule-base cache: {why}; "
-                               "set ADVISOR_CACHE_DIR to a private directory, or ADVISOR_NO_CACHE=1"), stacklevel=3)
+    warnings.warn(
+        CacheWarning(
+            f"{where}: not using the rule-base cache: {why}; "
+            "set ADVISOR_CACHE_DIR to a private directory, or ADVISOR_NO_CACHE=1"
+        ),
+        stacklevel=3,
+    )
 
 
 def _safe_directory(where: Path, create: bool) -> bool:
@@ -109,8 +116,12 @@ def _read(path: Path) -> bytes | None:
     except OSError:
         return None
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022 or st.st_size > MAX_BYTES or \
-            (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+    if (
+        not stat.S_ISREG(st.st_mode)
+        or st.st_mode & 0o022
+        or st.st_size > MAX_BYTES
+        or (hasattr(os, "getuid") and st.st_uid != os.getuid())
+    ):
         os.close(fd)
         return None
     with os.fdopen(fd, "rb") as fh:
@@ -134,7 +145,7 @@ def _fail(tp: Any, value: Any) -> Any:
     raise TypeError(f"expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builder(tp: Any):
     """The function that rebuilds a value of type `tp` (made once per type)."""
     if tp is Any:
@@ -153,6 +164,7 @@ def _builder(tp: Any):
                 except TypeError:
                     continue
             return _fail(tp, v)
+
         return union
     if origin is typing.Literal:
         return lambda v: v if v in args else _fail(tp, v)
@@ -166,12 +178,13 @@ def _builder(tp: Any):
         item = _builder(args[1])
         return lambda v: {key(k): item(x) for k, x in v.items()} if type(v) is dict else _fail(tp, v)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        fields = {name: _builder(info.annotation) for name, info in tp.model_fields.items()}
+        fields = {name: _builder(typing.cast(Any, info.annotation)) for name, info in tp.model_fields.items()}
 
         def model(v):
             if type(v) is not dict or not v.keys() <= fields.keys():
                 return _fail(tp, v)
             return tp.model_construct(**{name: fields[name](x) for name, x in v.items()})
+
         return model
     if tp is int:
         return lambda v: v if type(v) is int else _fail(tp, v)
@@ -199,11 +212,15 @@ def load(root: Path, catalog_dir: Path):
             return None
         catalog = _build(Catalog, data["catalog"])
         rules = [_build(Rule, r) for r in data["rules"]]
-        if not isinstance(data["digest"], str) or not all(isinstance(f, str) for f in data["files"]) \
-                or not _consistent(catalog, rules):
+        if (
+            not isinstance(data["digest"], str)
+            or not all(isinstance(f, str) for f in data["files"])
+            or not _consistent(catalog, rules)
+        ):
             return None
-        return Rulebase(catalog=catalog, rules=rules, directory=str(root), files=list(data["files"]),
-                        digest=data["digest"])
+        return Rulebase(
+            catalog=catalog, rules=rules, directory=str(root), files=list(data["files"]), digest=data["digest"]
+        )
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
 
@@ -214,15 +231,21 @@ def _consistent(catalog, rules) -> bool:
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):
         return False
-    known = {"frameworks": catalog.frameworks, "agencies": catalog.agencies, "measures": catalog.measures,
-             "caveats": catalog.caveats, "derive": catalog.vocabulary.derived}
+    known = {
+        "frameworks": catalog.frameworks,
+        "agencies": catalog.agencies,
+        "measures": catalog.measures,
+        "caveats": catalog.caveats,
+        "derive": catalog.vocabulary.derived,
+    }
     states = set(catalog.states) | set(catalog.state_groups)
     for rule in rules:
         for kind, table in known.items():
             if any(ref not in table for ref in getattr(rule.then, kind)):
                 return False
-        if any(code not in states for code in rule.then.states) or \
-                any(n not in catalog.recommendations for n in rule.numbers):
+        if any(code not in states for code in rule.then.states) or any(
+            n not in catalog.recommendations for n in rule.numbers
+        ):
             return False
     return True
 
@@ -232,9 +255,13 @@ def store(root: Path, catalog_dir: Path, rulebase) -> None:
     where = directory()
     if where is None or not _safe_directory(where, create=True):
         return
-    data = {"format": FORMAT, "digest": rulebase.digest, "files": rulebase.files,
-            "catalog": rulebase.catalog.model_dump(mode="json"),
-            "rules": [r.model_dump(mode="json") for r in rulebase.rules]}
+    data = {
+        "format": FORMAT,
+        "digest": rulebase.digest,
+        "files": rulebase.files,
+        "catalog": rulebase.catalog.model_dump(mode="json"),
+        "rules": [r.model_dump(mode="json") for r in rulebase.rules],
+    }
     target = where / f"rulebase-{key(root, catalog_dir)}.json"
     try:
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".rulebase-", suffix=".tmp")  # created 0600

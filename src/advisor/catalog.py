@@ -1,13 +1,15 @@
 """The knowledge base: recommendations, frameworks, agencies, states and vocabularies, loaded from YAML."""
+
 from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import CatalogError, nearest
 from .source import read_yaml
@@ -217,8 +219,13 @@ class Catalog(BaseModel):
     def _aliases(self) -> dict[str, dict[str, str]]:
         v = self.vocabulary
         table: dict[str, dict[str, str]] = {}
-        for field, entries in (("type", v.types), ("region", v.regions), ("targets", v.targets),
-                               ("actor", v.actors), ("severity", v.severities)):
+        for field, entries in (
+            ("type", v.types),
+            ("region", v.regions),
+            ("targets", v.targets),
+            ("actor", v.actors),
+            ("severity", v.severities),
+        ):
             names: dict[str, str] = {}
             for key, entry in entries.items():
                 names[fold(key)] = key
@@ -238,9 +245,16 @@ class Catalog(BaseModel):
     def canonical(self, field: str) -> list[str]:
         """The canonical ids of a descriptor field's vocabulary."""
         v = self.vocabulary
-        return list({"type": v.types, "region": v.regions, "targets": v.targets, "actor": v.actors,
-                     "severity": v.severities, "states": self.states,
-                     "attributes": v.attributes}[field])
+        tables: dict[str, Mapping[str, Any]] = {
+            "type": v.types,
+            "region": v.regions,
+            "targets": v.targets,
+            "actor": v.actors,
+            "severity": v.severities,
+            "states": self.states,
+            "attributes": v.attributes,
+        }
+        return list(tables[field])
 
     def resolve(self, field: str, value: str) -> str | None:
         """The canonical id for what a person typed in `field`, or None."""
@@ -309,8 +323,16 @@ class Catalog(BaseModel):
     def count_keys(self) -> list[str]:
         """Every name a rule's `count` may use."""
         v = self.vocabulary
-        return ["agencies", "frameworks", "states", "sectors", "multilateral", "beyond_diplomacy_and_defense",
-                *v.layers, *v.sectors]
+        return [
+            "agencies",
+            "frameworks",
+            "states",
+            "sectors",
+            "multilateral",
+            "beyond_diplomacy_and_defense",
+            *v.layers,
+            *v.sectors,
+        ]
 
     def state_name(self, code: str) -> str:
         return self.states[code].name if code in self.states else code
@@ -323,9 +345,15 @@ class Catalog(BaseModel):
 
     def name(self, kind: str, ref: str, lang: str = "en", as_of: str = "2002") -> str:
         """The display name of a framework, agency or state, in Japanese where asked and known."""
-        if lang == "ja" and self.name_ja(kind, ref, as_of):
-            return self.name_ja(kind, ref, as_of)
-        table = {"frameworks": self.frameworks, "agencies": self.agencies, "states": self.states}[kind]
+        ja = self.name_ja(kind, ref, as_of) if lang == "ja" else None
+        if ja:
+            return ja
+        tables: dict[str, Mapping[str, Any]] = {
+            "frameworks": self.frameworks,
+            "agencies": self.agencies,
+            "states": self.states,
+        }
+        table = tables[kind]
         return table[ref].name if ref in table else ref
 
 
@@ -335,7 +363,9 @@ def _check(catalog: Catalog) -> list[str]:
     problems = []
     for key, fw in catalog.frameworks.items():
         if fw.layer not in v.layers:
-            problems.append(f"frameworks.yaml: {key}: unknown layer '{fw.layer}' (did you mean {nearest(fw.layer, v.layers)}?)")
+            problems.append(
+                f"frameworks.yaml: {key}: unknown layer '{fw.layer}' (did you mean {nearest(fw.layer, v.layers)}?)"
+            )
         for code in fw.members:
             if code not in catalog.states:
                 problems.append(f"frameworks.yaml: {key}: unknown member state '{code}'")
@@ -361,10 +391,15 @@ def _check(catalog: Catalog) -> list[str]:
                 catalog.citation(remark.recommendation)
             except ValueError as exc:
                 problems.append(f"{kind}.yaml: {key}: {exc}")
-    for field in ("type", "region", "targets", "actor", "severity", "states"):
-        entries = catalog.states if field == "states" else {
-            "type": v.types, "region": v.regions, "targets": v.targets, "actor": v.actors,
-            "severity": v.severities}[field]
+    by_field: dict[str, Mapping[str, Any]] = {
+        "type": v.types,
+        "region": v.regions,
+        "targets": v.targets,
+        "actor": v.actors,
+        "severity": v.severities,
+        "states": catalog.states,
+    }
+    for field, entries in by_field.items():
         owner: dict[str, str] = {}
         for key, entry in entries.items():
             names = [key, *entry.aliases] + ([entry.name] if field == "states" else [])
@@ -372,38 +407,54 @@ def _check(catalog: Catalog) -> list[str]:
                 other = owner.setdefault(fold(name), key)
                 if other != key:
                     problems.append(f"alias '{name}' of {field} means both '{other}' and '{key}'")
-    tables = {"frameworks": catalog.frameworks, "agencies": catalog.agencies, "states": catalog.states,
-              "caveats": catalog.caveats}
-    for fname, section in (("since_2002", catalog.since_2002), ("names_ja", catalog.names_ja),
-                           ("names_ja", catalog.names_ja_today)):
+    tables: dict[str, Mapping[str, Any]] = {
+        "frameworks": catalog.frameworks,
+        "agencies": catalog.agencies,
+        "states": catalog.states,
+        "caveats": catalog.caveats,
+    }
+    for fname, section in (
+        ("since_2002", catalog.since_2002),
+        ("names_ja", catalog.names_ja),
+        ("names_ja", catalog.names_ja_today),
+    ):
         for kind, entries in section.items():
             if kind not in tables:
                 problems.append(f"{fname}.yaml: unknown section '{kind}'")
                 continue
             for ref in entries:
                 if ref not in tables[kind]:
-                    problems.append(f"{fname}.yaml: {kind}: unknown id '{ref}' (did you mean {nearest(ref, tables[kind])}?)")
+                    problems.append(
+                        f"{fname}.yaml: {kind}: unknown id '{ref}' (did you mean {nearest(ref, tables[kind])}?)"
+                    )
     for number in catalog.questions:
         if number not in catalog.recommendations:
             problems.append(f"questions.yaml: there is no recommendation {number}")
     for number, qs in catalog.questions_ja.items():
         if len(qs) != len(catalog.questions.get(number, [])):
-            problems.append(f"questions.yaml: questions_ja.{number}: {len(qs)} questions, but "
-                            f"{len(catalog.questions.get(number, []))} in English")
+            problems.append(
+                f"questions.yaml: questions_ja.{number}: {len(qs)} questions, but "
+                f"{len(catalog.questions.get(number, []))} in English"
+            )
     for ref in catalog.text_ja.caveats:
         if ref not in catalog.caveats:
-            problems.append(f"text_ja.yaml: caveats: unknown id '{ref}' (did you mean {nearest(ref, catalog.caveats)}?)")
+            problems.append(
+                f"text_ja.yaml: caveats: unknown id '{ref}' (did you mean {nearest(ref, catalog.caveats)}?)"
+            )
     for number in catalog.text_ja.recommendations:
         if number not in catalog.recommendations:
             problems.append(f"text_ja.yaml: recommendations: there is no recommendation {number}")
-    for section, entries in catalog.text_ja.vocabulary.items():
-        known = getattr(v, section, None) if section in Vocabulary.model_fields else None
+    for vocabulary_section, words in catalog.text_ja.vocabulary.items():
+        known = getattr(v, vocabulary_section, None) if vocabulary_section in Vocabulary.model_fields else None
         if known is None:
-            problems.append(f"text_ja.yaml: vocabulary: unknown section '{section}'")
+            problems.append(f"text_ja.yaml: vocabulary: unknown section '{vocabulary_section}'")
             continue
-        for key in entries:
+        for key in words:
             if key not in known:
-                problems.append(f"text_ja.yaml: vocabulary.{section}: unknown id '{key}' (did you mean {nearest(key, known)}?)")
+                problems.append(
+                    f"text_ja.yaml: vocabulary.{vocabulary_section}: unknown id '{key}' "
+                    f"(did you mean {nearest(key, known)}?)"
+                )
     problems += _check_phrases(catalog.text_ja)
     numbers = sorted(n for g in catalog.groups for n in g.recommendations)
     if numbers != sorted(catalog.recommendations):
@@ -412,18 +463,24 @@ def _check(catalog: Catalog) -> list[str]:
         if agency.part_of and agency.part_of not in catalog.agencies:
             problems.append(f"agencies.yaml: {key}: part_of unknown agency '{agency.part_of}'")
         if agency.sector not in v.sectors:
-            problems.append(f"agencies.yaml: {key}: unknown sector '{agency.sector}' (did you mean {nearest(agency.sector, v.sectors)}?)")
+            problems.append(
+                f"agencies.yaml: {key}: unknown sector '{agency.sector}' (did you mean {nearest(agency.sector, v.sectors)}?)"
+            )
         for n in agency.named_in:
             if n not in catalog.recommendations:
                 problems.append(f"agencies.yaml: {key}: named_in: there is no recommendation {n}")
         for role, numbers in agency.assigned.items():
             if role not in v.roles:
-                problems.append(f"agencies.yaml: {key}: assigned: unknown role '{role}' (did you mean {nearest(role, v.roles)}?)")
+                problems.append(
+                    f"agencies.yaml: {key}: assigned: unknown role '{role}' (did you mean {nearest(role, v.roles)}?)"
+                )
             for n in numbers:
                 if n not in catalog.recommendations:
                     problems.append(f"agencies.yaml: {key}: assigned: there is no recommendation {n}")
         if agency.basis == "general_knowledge" and not agency.note:
-            problems.append(f"agencies.yaml: {key}: a body the document does not name needs a note saying why it is here")
+            problems.append(
+                f"agencies.yaml: {key}: a body the document does not name needs a note saying why it is here"
+            )
     for name, entry in v.derived.items():
         if entry.note is not None and not entry.note.strip():
             problems.append(f"vocabulary.yaml: derived.{name}: an empty note")
@@ -479,7 +536,9 @@ def load_catalog(directory: Path) -> Catalog:
         catalog = Catalog(
             groups=groups,
             recommendations=recs,
-            frameworks={k: Framework.model_validate({**f, "id": k}) for k, f in raw["frameworks"]["frameworks"].items()},
+            frameworks={
+                k: Framework.model_validate({**f, "id": k}) for k, f in raw["frameworks"]["frameworks"].items()
+            },
             agencies={k: Agency.model_validate({**a, "id": k}) for k, a in raw["agencies"]["agencies"].items()},
             states={k: State.model_validate({**s, "code": k}) for k, s in raw["states"]["states"].items()},
             state_groups=raw["states"].get("groups", {}),
@@ -489,8 +548,10 @@ def load_catalog(directory: Path) -> Catalog:
             questions=raw["questions"].get("questions", {}),
             questions_ja=raw["questions"].get("questions_ja", {}),
             text_ja=TextJa.model_validate(raw["text_ja"]),
-            since_2002={kind: {k: Since.model_validate(v) for k, v in entries.items()}
-                        for kind, entries in raw["since_2002"].items()},
+            since_2002={
+                kind: {k: Since.model_validate(v) for k, v in entries.items()}
+                for kind, entries in raw["since_2002"].items()
+            },
             names_ja={k: v for k, v in raw["names_ja"].items() if k != "today"},
             names_ja_today=raw["names_ja"].get("today", {}),
             source=str(directory),
@@ -502,7 +563,5 @@ def load_catalog(directory: Path) -> Catalog:
         raise CatalogError(f"malformed catalog: {exc}", path=str(directory)) from None
     problems = _check(catalog)
     if problems:
-        raise CatalogError("catalog is inconsistent",
-                           problems=[CatalogError(p, path=str(directory)) for p in problems])
+        raise CatalogError("catalog is inconsistent", problems=[CatalogError(p, path=str(directory)) for p in problems])
     return catalog
-

@@ -1,4 +1,5 @@
 """The command line: thin commands over the library, one error handler at the edge."""
+
 from __future__ import annotations
 
 import errno
@@ -15,8 +16,17 @@ from .errors import AdvisorError
 
 _python_showwarning = warnings.showwarning
 
-CATALOG_LISTS = ("recommendations", "frameworks", "agencies", "states", "types", "regions", "targets",
-                 "attributes", "derived")
+CATALOG_LISTS = (
+    "recommendations",
+    "frameworks",
+    "agencies",
+    "states",
+    "types",
+    "regions",
+    "targets",
+    "attributes",
+    "derived",
+)
 
 
 def _out(text: str, nl: bool = True) -> None:
@@ -83,9 +93,12 @@ def guarded(command):
         except BrokenPipeError:
             _quiet_broken_pipe()
         except UnicodeEncodeError as exc:  # stdout's encoding (PYTHONIOENCODING, a C locale) cannot hold the text
-            click.echo(f"error: standard output's encoding ({exc.encoding}) cannot write "
-                       f"{exc.object[exc.start:exc.start + 1]!r}; set PYTHONIOENCODING=utf-8 or write to a file "
-                       "with -o", err=True)
+            click.echo(
+                f"error: standard output's encoding ({exc.encoding}) cannot write "
+                f"{exc.object[exc.start : exc.start + 1]!r}; set PYTHONIOENCODING=utf-8 or write to a file "
+                "with -o",
+                err=True,
+            )
             sys.exit(2)
         except OSError as exc:  # the machine refused: a full disk, an unreadable terminal, ...
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
@@ -95,9 +108,14 @@ def guarded(command):
         except Exception as exc:  # a bug: say so, show the traceback only with --debug
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.echo(_printable(f"internal error: {type(exc).__name__}: {exc}\n"
-                                  "This is a bug in advisor; please report it with the input that caused it "
-                                  "(run again with --debug for the traceback)."), err=True)
+            click.echo(
+                _printable(
+                    f"internal error: {type(exc).__name__}: {exc}\n"
+                    "This is a bug in advisor; please report it with the input that caused it "
+                    "(run again with --debug for the traceback)."
+                ),
+                err=True,
+            )
             sys.exit(3)
 
     return wrapper
@@ -249,25 +267,51 @@ def _stdin_is_one(head: bytes, whole: bool) -> bool:
     except (FileReadError, UnicodeDecodeError):
         pass
     limit = descriptor_limit()
-    raise FileReadError(f"input is over the limit of {limit:,} bytes for one descriptor (ADVISOR_MAX_DESCRIPTOR_BYTES)",
-                        path="<stdin>")
+    raise FileReadError(
+        f"input is over the limit of {limit:,} bytes for one descriptor (ADVISOR_MAX_DESCRIPTOR_BYTES)", path="<stdin>"
+    )
 
 
-rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False), default=None,
-                            help="Directory of rule files to use instead of the shipped rule base.")
-as_of_option = click.option("--as-of", "as_of", type=click.Choice(["2002", "today"]), default="2002", show_default=True,
-                            help="'today' adds what became of each body since 2002 (the 2002 answer is unchanged).")
-lang_option = click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
-                           help="'ja' prints agency, framework and state names in Japanese where known.")
+rules_option = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory of rule files to use instead of the shipped rule base.",
+)
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    type=click.Choice(["2002", "today"]),
+    default="2002",
+    show_default=True,
+    help="'today' adds what became of each body since 2002 (the 2002 answer is unchanged).",
+)
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["en", "ja"]),
+    default="en",
+    show_default=True,
+    help="'ja' prints agency, framework and state names in Japanese where known.",
+)
 
 
 def document_options(command):
     """The options of the exercise documents (eeg, hotwash, rolecards): format, output, language, rules."""
-    for option in reversed([
-            click.option("--format", "fmt", type=click.Choice(["markdown", "html", "docx"]), default="markdown",
-                         show_default=True),
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["markdown", "html", "docx"]),
+                default="markdown",
+                show_default=True,
+            ),
             click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file."),
-            lang_option, rules_option]):
+            lang_option,
+            rules_option,
+        ]
+    ):
         command = option(command)
     return command
 
@@ -286,13 +330,27 @@ def main(debug: bool) -> None:
 
 @main.command()
 @click.argument("threats", nargs=-1, required=True, metavar="FILE|DIR|-...")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "jsonl"]), default=None,
-              help="Output format [default: table on a terminal, json otherwise; jsonl for several descriptors].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown", "jsonl"]),
+    default=None,
+    help="Output format [default: table on a terminal, json otherwise; jsonl for several descriptors].",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes for several descriptors (same output, byte for byte).")
-@click.option("--skip-done", type=click.Path(dir_okay=False), default=None,
-              help="Skip descriptors whose id is already in this JSON Lines output (to resume a run).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes for several descriptors (same output, byte for byte).",
+)
+@click.option(
+    "--skip-done",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Skip descriptors whose id is already in this JSON Lines output (to resume a run).",
+)
 @as_of_option
 @lang_option
 @rules_option
@@ -333,8 +391,9 @@ def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
         write_output(render_assessment(assessment, fmt, rulebase.catalog, lang), output, threats)
         return
     if fmt not in (None, "jsonl"):
-        raise click.UsageError(f"several descriptors are written as JSON Lines, not {fmt}: use --format jsonl "
-                               "(or give one descriptor)")
+        raise click.UsageError(
+            f"several descriptors are written as JSON Lines, not {fmt}: use --format jsonl (or give one descriptor)"
+        )
     _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, as_of)
 
 
@@ -360,11 +419,13 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
     if first is None and not skip_done:
         raise InputError("no descriptors here (*.json, *.jsonl)", path=", ".join(threats))
     items = itertools.chain([first], items) if first is not None else iter(())
-    progress = None
-    if sys.stderr.isatty():
-        def progress(n: int) -> None:
-            if n % 20 == 0:
-                click.echo(f"\r{n} assessed", err=True, nl=False)
+
+    def show(n: int) -> None:
+        if n % 20 == 0:
+            click.echo(f"\r{n} assessed", err=True, nl=False)
+
+    progress = show if sys.stderr.isatty() else None
+
     append = bool(skip_done and output and output != "-" and _same(skip_done, output))
     with LineWriter(output, append=append, inputs=_protected(threats)) as out:
         good, bad = batch.run(items, rulebase, rules_dir, out, jobs=jobs, as_of=as_of, progress=progress)
@@ -419,8 +480,7 @@ def schema(rules_dir: str | None) -> None:
 
 @main.command()
 @click.argument("what", type=click.Choice(CATALOG_LISTS))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
 @rules_option
 @guarded
 def catalog(what: str, fmt: str, rules_dir: str | None) -> None:
@@ -445,12 +505,23 @@ class CheckFailed(AdvisorError):
 @main.command("test")
 @click.argument("paths", nargs=-1, metavar="[PATH...]")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--coverage", "show_coverage", is_flag=True, help="Report rules, recommendations, frameworks and "
-              "agencies the suite reached.")
-@click.option("--threshold", type=click.FloatRange(0, 100), default=None,
-              help="Fail when fewer than this percentage of rules fire in the suite.")
-@click.option("--mutate", is_flag=True, help="Switch off each rule, and each recommendation's rules, in turn; "
-              "report the mutants no case catches.")
+@click.option(
+    "--coverage",
+    "show_coverage",
+    is_flag=True,
+    help="Report rules, recommendations, frameworks and agencies the suite reached.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Fail when fewer than this percentage of rules fire in the suite.",
+)
+@click.option(
+    "--mutate",
+    is_flag=True,
+    help="Switch off each rule, and each recommendation's rules, in turn; report the mutants no case catches.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="List passing cases too.")
 @rules_option
 @guarded
@@ -541,8 +612,10 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
     errors = [f for f in findings if f.level == "error"]
     warnings = [f for f in findings if f.level == "warning"]
     if fmt == "json":
-        _out(to_json({"findings": [f.to_dict() for f in findings], "errors": len(errors),
-                            "warnings": len(warnings)}), nl=False)
+        _out(
+            to_json({"findings": [f.to_dict() for f in findings], "errors": len(errors), "warnings": len(warnings)}),
+            nl=False,
+        )
     else:
         for f in findings:
             _out(_printable(f.render()))
@@ -553,12 +626,26 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--why", "why_x", metavar="X", default=None,
-              help="The chain of rules and facts, down to the descriptor, that produced X.")
-@click.option("--why-not", "why_not_x", metavar="X", default=None,
-              help="Every rule that could produce X, with the conditions that failed, nearest miss first.")
-@click.option("--what-if", "what_if_", is_flag=True, help="Every one-value change of the descriptor that "
-              "adds or removes frameworks, agencies or recommendations.")
+@click.option(
+    "--why",
+    "why_x",
+    metavar="X",
+    default=None,
+    help="The chain of rules and facts, down to the descriptor, that produced X.",
+)
+@click.option(
+    "--why-not",
+    "why_not_x",
+    metavar="X",
+    default=None,
+    help="Every rule that could produce X, with the conditions that failed, nearest miss first.",
+)
+@click.option(
+    "--what-if",
+    "what_if_",
+    is_flag=True,
+    help="Every one-value change of the descriptor that adds or removes frameworks, agencies or recommendations.",
+)
 @rules_option
 @guarded
 def explain(threat: str, why_x: str | None, why_not_x: str | None, what_if_: bool, rules_dir: str | None) -> None:
@@ -613,8 +700,16 @@ def query(framework, agency, recommendation, derived, rules_dir) -> None:
     from .explain import resolve
     from .render import render_query
 
-    given = [(k, v) for k, v in (("framework", framework), ("agency", agency), ("recommendation", recommendation),
-                                 ("derived", derived)) if v]
+    given = [
+        (k, v)
+        for k, v in (
+            ("framework", framework),
+            ("agency", agency),
+            ("recommendation", recommendation),
+            ("derived", derived),
+        )
+        if v
+    ]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --framework, --agency, --recommendation, --derived")
     rulebase = _rulebase(rules_dir)
@@ -629,8 +724,13 @@ def query(framework, agency, recommendation, derived, rules_dir) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, metavar="OLD.json NEW.json | DESCRIPTOR...")
-@click.option("--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Give twice (old, then new) to compare two rule bases on the descriptors.")
+@click.option(
+    "--rules",
+    "rules_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Give twice (old, then new) to compare two rule bases on the descriptors.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @guarded
 def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
@@ -681,13 +781,25 @@ def _assessed(threat: str, rulebase, as_of: str = "2002"):
 @click.argument("threat", metavar="FILE|-")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
-@click.option("--facilitator", is_flag=True, help="The Facilitator/Controller guide: each module with its answer "
-              "key (frameworks, agencies by role, measures, caveats, each with its basis and source), and the "
-              "master scenario events list.")
-@click.option("--handout", is_flag=True, help="The one-page handout: exercise, marking, objectives, starting "
-              "situation and the schedule of modules.")
-@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
-              help="Paper size the HTML prints on.")
+@click.option(
+    "--facilitator",
+    is_flag=True,
+    help="The Facilitator/Controller guide: each module with its answer "
+    "key (frameworks, agencies by role, measures, caveats, each with its basis and source), and the "
+    "master scenario events list.",
+)
+@click.option(
+    "--handout",
+    is_flag=True,
+    help="The one-page handout: exercise, marking, objectives, starting situation and the schedule of modules.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size the HTML prints on.",
+)
 @as_of_option
 @lang_option
 @rules_option
@@ -723,8 +835,11 @@ def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_d
         from .graph import build, to_mermaid, to_svg
 
         if not facilitator:
-            text = (brief_html(p, parties(a, rulebase.catalog, names, fmt), False, lang, paper) if fmt == "html"
-                    else brief_markdown(p, parties(a, rulebase.catalog, names, fmt) or "", False))
+            text = (
+                brief_html(p, parties(a, rulebase.catalog, names, fmt), False, lang, paper)
+                if fmt == "html"
+                else brief_markdown(p, parties(a, rulebase.catalog, names, fmt) or "", False)
+            )
         elif fmt == "html":
             text = brief_html(p, to_svg(build(a, names)), True, lang, paper)
         else:
@@ -734,20 +849,49 @@ def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_d
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["svg", "dot", "mermaid", "matrix"]), default="mermaid",
-              show_default=True, help="'matrix': who belongs to what as a Markdown table, for a dense picture.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "dot", "mermaid", "matrix"]),
+    default="mermaid",
+    show_default=True,
+    help="'matrix': who belongs to what as a Markdown table, for a dense picture.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
-@click.option("--stage", type=click.IntRange(min=0), default=None, metavar="N",
-              help="The network at stage N of a scenario with injects (0: the start); bodies new at N are marked.")
-@click.option("--stages", "every_stage", is_flag=True,
-              help="One picture per stage, in order, the bodies each inject brings marked new.")
-@click.option("--state", "states", multiple=True, metavar="CODE",
-              help="Only the frameworks this state takes part in, and the agencies linked to them (repeatable).")
-@click.option("--layer", "layers", multiple=True, metavar="LAYER",
-              help="Only the frameworks of this layer of the multi-layered network (repeatable).")
-@click.option("--group/--no-group", "group", default=None,
-              help="One edge for a whole cluster where every member has it, and one node for states linked "
-              "alike [default: when the picture has more than 1.5 edges per node].")
+@click.option(
+    "--stage",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="The network at stage N of a scenario with injects (0: the start); bodies new at N are marked.",
+)
+@click.option(
+    "--stages",
+    "every_stage",
+    is_flag=True,
+    help="One picture per stage, in order, the bodies each inject brings marked new.",
+)
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    metavar="CODE",
+    help="Only the frameworks this state takes part in, and the agencies linked to them (repeatable).",
+)
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    metavar="LAYER",
+    help="Only the frameworks of this layer of the multi-layered network (repeatable).",
+)
+@click.option(
+    "--group/--no-group",
+    "group",
+    default=None,
+    help="One edge for a whole cluster where every member has it, and one node for states linked "
+    "alike [default: when the picture has more than 1.5 edges per node].",
+)
 @lang_option
 @rules_option
 @guarded
@@ -776,19 +920,33 @@ def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, 
     cat = rulebase.catalog
     codes, layer_ids = filters(cat, states, layers)
     a = _assessed(threat, rulebase)
-    pics = pictures(a, Names(cat, lang), stage=stage, every=every_stage, states=codes, layers=layer_ids,
-                    group=False if fmt == "matrix" else group, title=a.threat.get("title") or a.threat["id"])
+    pics = pictures(
+        a,
+        Names(cat, lang),
+        stage=stage,
+        every=every_stage,
+        states=codes,
+        layers=layer_ids,
+        group=False if fmt == "matrix" else group,
+        title=a.threat.get("title") or a.threat["id"],
+    )
     text = render(pics, fmt, {ref: x.short for ref, x in cat.agencies.items() if x.short})
     if text is None:
-        raise InputError("SVG needs Graphviz's dot program, which is not installed "
-                         "(apt-get install graphviz); --format dot or mermaid work without it", loc="--format")
+        raise InputError(
+            "SVG needs Graphviz's dot program, which is not installed "
+            "(apt-get install graphviz); --format dot or mermaid work without it",
+            loc="--format",
+        )
     if fmt == "svg":
         text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
     dense = max(p.graph.per_node for p in pics)
     if fmt != "matrix" and dense > DENSE:
-        click.echo(f"advisor: note: with every edge drawn this picture has {dense:g} edges per node (over {DENSE:g}); "
-                   + ("states and agencies are grouped (--no-group draws every edge); " if group is not False else "")
-                   + "--format matrix shows every membership as a table", err=True)
+        click.echo(
+            f"advisor: note: with every edge drawn this picture has {dense:g} edges per node (over {DENSE:g}); "
+            + ("states and agencies are grouped (--no-group draws every edge); " if group is not False else "")
+            + "--format matrix shows every membership as a table",
+            err=True,
+        )
     write_output(text, output, [threat])
 
 
@@ -823,8 +981,9 @@ def msel(threat, fmt, output, lang, rules_dir):
     if fmt == "xlsx":
         _write_binary(msel_xlsx(rows, exercise, title, words), output, [threat], "XLSX")
     else:
-        write_output(msel_csv(rows, words) if fmt == "csv" else msel_markdown(rows, exercise, title, words), output,
-                     [threat])
+        write_output(
+            msel_csv(rows, words) if fmt == "csv" else msel_markdown(rows, exercise, title, words), output, [threat]
+        )
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -843,8 +1002,13 @@ def _exercise_input(threat: str, rules_dir, lang: str = "en"):
 
     rulebase = _rulebase(rules_dir)
     a = _assessed(threat, rulebase)
-    return rulebase, a, Names(rulebase.catalog, lang), a.threat.get("exercise") or {}, \
-        a.threat.get("title") or a.threat["id"]
+    return (
+        rulebase,
+        a,
+        Names(rulebase.catalog, lang),
+        a.threat.get("exercise") or {},
+        a.threat.get("title") or a.threat["id"],
+    )
 
 
 @main.command()
@@ -902,8 +1066,7 @@ def hotwash(threat, decisions, fmt, output, lang, rules_dir):
     if fmt == "docx":
         _write_binary(hotwash_docx(report, words), output, [threat, decisions], "DOCX")
     else:
-        write_output((hotwash_html if fmt == "html" else hotwash_markdown)(report, words), output,
-                     [threat, decisions])
+        write_output((hotwash_html if fmt == "html" else hotwash_markdown)(report, words), output, [threat, decisions])
 
 
 @main.command()
@@ -929,8 +1092,9 @@ def rolecards(threat, fmt, output, lang, rules_dir):
     if fmt == "docx":
         _write_binary(rolecards_docx(cards, exercise, title, words), output, [threat], "DOCX")
     else:
-        write_output((rolecards_html if fmt == "html" else rolecards_markdown)(cards, exercise, title, words),
-                     output, [threat])
+        write_output(
+            (rolecards_html if fmt == "html" else rolecards_markdown)(cards, exercise, title, words), output, [threat]
+        )
 
 
 @main.command()
@@ -1000,7 +1164,8 @@ def new(output, force, then_assess, rules_dir):
     import functools
     import json
 
-    from .api import assess as run, parse_threat
+    from .api import assess as run
+    from .api import parse_threat
     from .interactive import ask_descriptor, may_write
     from .render import json_safe, render_assessment
 
@@ -1021,8 +1186,9 @@ def new(output, force, then_assess, rules_dir):
             raise KeyboardInterrupt from None
         from .errors import InputError
 
-        raise InputError("the answers ended before the descriptor was complete (end of input); nothing was "
-                         "written", path="<new>") from None
+        raise InputError(
+            "the answers ended before the descriptor was complete (end of input); nothing was written", path="<new>"
+        ) from None
     descriptor = parse_threat(raw, rulebase, path="<new>", default_id=raw.get("id", "threat"))
     text = json_safe(json.dumps(descriptor.to_output(), indent=2, ensure_ascii=False) + "\n")
     if output:

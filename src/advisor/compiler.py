@@ -12,10 +12,11 @@ that holds becomes a flag `d_<name>` on the threat fact. Then every other rule f
 fact and chains on the conclusions of earlier rules. A distinction a rule names is thus a
 plain flag test, which can also be negated (`unless`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .catalog import Catalog
 from .errors import RuleFileError
@@ -30,17 +31,18 @@ CATCH_ALL = "_observed"
 # when it loads (`rule_limit_problems`; lists and `any:` also in `rules`); a ruleset whose
 # network would go over one is cut in two (`Network`, `_split`). A rule base that loads can run.
 RULES_PER_RULESET = 200  # 256 rules ending on one test: segfault; 257: error 108
-MAX_ALTERNATIVES = 32    # one `any:`, or the values of one test: 65 that hold at once crash the engine
-MAX_AT_ONCE = 40         # alternatives of one rule that can hold at once, over all its choices: 65 crash
-MAX_EXPANSION = 1024     # a rule's alternatives once its choices are combined: 262,144 take 8-12 s a fact
-MAX_JOINS = 12           # conclusions and counts one rule joins: 16 (17 facts with the threat) fail, error 304
-MAX_GROUPS = 12          # $and/$or groups in one pattern: the 16th fails, error 113
-MAX_SHARED = 48          # tests of one ruleset pending at once for one fact (a stack of 64: 65 crash)
-MAX_NEXT = 384           # different tests after one test, in one ruleset (a table of 512; full: never returns)
-MAX_ABSENT = 96          # different absence tests after one test, in one ruleset (128: error 107)
+MAX_ALTERNATIVES = 32  # one `any:`, or the values of one test: 65 that hold at once crash the engine
+MAX_AT_ONCE = 40  # alternatives of one rule that can hold at once, over all its choices: 65 crash
+MAX_EXPANSION = 1024  # a rule's alternatives once its choices are combined: 262,144 take 8-12 s a fact
+MAX_JOINS = 12  # conclusions and counts one rule joins: 16 (17 facts with the threat) fail, error 304
+MAX_GROUPS = 12  # $and/$or groups in one pattern: the 16th fails, error 113
+MAX_SHARED = 48  # tests of one ruleset pending at once for one fact (a stack of 64: 65 crash)
+MAX_NEXT = 384  # different tests after one test, in one ruleset (a table of 512; full: never returns)
+MAX_ABSENT = 96  # different absence tests after one test, in one ruleset (128: error 107)
 
 
 # --- facts ------------------------------------------------------------------------
+
 
 def threat_fact(threat: Descriptor, catalog: Catalog) -> dict[str, Any]:
     """The descriptor as one flat engine fact: scalars plus a flag per region, state, target, attribute.
@@ -88,12 +90,13 @@ def tally_fact(of: str, n: int) -> dict[str, Any]:
 
 # --- the view for plain-Python checks ----------------------------------------------
 
+
 @dataclass
 class View:
     """What a rule can see: the threat fact and what earlier rules concluded."""
 
     fact: dict[str, Any]
-    derived: dict[str, list[str]] = field(default_factory=dict)     # name -> rules that derived it
+    derived: dict[str, list[str]] = field(default_factory=dict)  # name -> rules that derived it
     frameworks: dict[str, list[str]] = field(default_factory=dict)
     agencies: dict[str, list[str]] = field(default_factory=dict)
     states: set[str] = field(default_factory=set)
@@ -106,7 +109,7 @@ class View:
 
 # --- tests ------------------------------------------------------------------------
 
-NEVER = {"$nex": {"kind": 1}}   # every fact has a kind: this holds for none
+NEVER = {"$nex": {"kind": 1}}  # every fact has a kind: this holds for none
 ALWAYS = {"$ex": {"kind": 1}}
 
 
@@ -158,7 +161,7 @@ def shape_of(expr: Any) -> Shape:
     def walk(e: Any) -> int:  # the number of alternatives of `e`, recording the choices on the way
         if not isinstance(e, dict) or len(e) != 1:
             return 1
-        (key, value), = e.items()
+        ((key, value),) = e.items()
         if key == "$and":
             n = 1
             for x in value:
@@ -359,7 +362,7 @@ class Distinction:
     the first stratum derived it. `producers` are the compiled rules that derive it (for analysis)."""
 
     name: str
-    producers: tuple["Compiled", ...] = field(compare=False)
+    producers: tuple[Compiled, ...] = field(compare=False)
     field: str = "derived"
 
     def durable(self) -> dict:
@@ -498,16 +501,20 @@ class Compiled:
 
     def holds(self, view: View) -> bool:
         """The same conditions checked in plain Python."""
-        return (all(t.holds(view) for t in self.tests)
-                and (not self.branches or any(all(t.holds(view) for t in b) for b in self.branches))
-                and not any(all(t.holds(view) for t in block) for block in self.unless)
-                and all(j.holds(view) for j in self.joins))
+        return (
+            all(t.holds(view) for t in self.tests)
+            and (not self.branches or any(all(t.holds(view) for t in b) for b in self.branches))
+            and not any(all(t.holds(view) for t in block) for block in self.unless)
+            and all(j.holds(view) for j in self.joins)
+        )
 
     def held_back(self, view: View) -> list[tuple]:
         """The `unless` blocks that alone keep the rule from firing (all else holds)."""
-        if not (all(t.holds(view) for t in self.tests)
-                and (not self.branches or any(all(t.holds(view) for t in b) for b in self.branches))
-                and all(j.holds(view) for j in self.joins)):
+        if not (
+            all(t.holds(view) for t in self.tests)
+            and (not self.branches or any(all(t.holds(view) for t in b) for b in self.branches))
+            and all(j.holds(view) for j in self.joins)
+        ):
             return []
         return [block for block in self.unless if all(t.holds(view) for t in block)]
 
@@ -521,8 +528,13 @@ class Compiled:
                 out[getattr(t, "key", t.field)] = t.evidence(view)
         if self.branches:
             held = [b for b in self.branches if all(t.holds(view) for t in b)]
-            out["any"] = [{f"derived {t.name}" if isinstance(t, Distinction) else getattr(t, "key", t.field):
-                           t.evidence(view) for t in b} for b in held]
+            out["any"] = [
+                {
+                    f"derived {t.name}" if isinstance(t, Distinction) else getattr(t, "key", t.field): t.evidence(view)
+                    for t in b
+                }
+                for b in held
+            ]
         if self.unless:
             out["unless"] = "does not hold"
         for j in self.joins:
@@ -573,25 +585,35 @@ def rule_limit_problems(compiled: Compiled) -> list[str]:
     out = []
     joins = len(compiled.joins)
     if joins > MAX_JOINS:
-        out.append(f"it joins {joins} earlier conclusions and counts, over the engine's limit of {MAX_JOINS}: "
-                   "split the rule, or derive one fact that stands for several")
+        out.append(
+            f"it joins {joins} earlier conclusions and counts, over the engine's limit of {MAX_JOINS}: "
+            "split the rule, or derive one fact that stands for several"
+        )
     threat = compiled.threat_expression()
     if threat is None:
         return out
     shape = shape_of(threat)
     if shape.widest > MAX_ALTERNATIVES:
-        out.append(f"one of its tests offers {shape.widest} alternatives (a group of states counts its members), "
-                   f"over the engine's limit of {MAX_ALTERNATIVES}")
+        out.append(
+            f"one of its tests offers {shape.widest} alternatives (a group of states counts its members), "
+            f"over the engine's limit of {MAX_ALTERNATIVES}"
+        )
     if shape.at_once > MAX_AT_ONCE:
-        out.append(f"{shape.at_once} of its alternatives can hold at once (each 'any' or list of values of n adds "
-                   f"n - 1), over the engine's limit of {MAX_AT_ONCE}: split the rule")
+        out.append(
+            f"{shape.at_once} of its alternatives can hold at once (each 'any' or list of values of n adds "
+            f"n - 1), over the engine's limit of {MAX_AT_ONCE}: split the rule"
+        )
     if shape.expansion > MAX_EXPANSION:
-        out.append(f"its choices combine into {shape.expansion} alternatives ('any' blocks and lists of values "
-                   f"multiply), over the engine's limit of {MAX_EXPANSION}: split the rule")
+        out.append(
+            f"its choices combine into {shape.expansion} alternatives ('any' blocks and lists of values "
+            f"multiply), over the engine's limit of {MAX_EXPANSION}: split the rule"
+        )
     if shape.groups > MAX_GROUPS:
-        out.append(f"its tests make {shape.groups} groups (the rule itself, each 'any', each alternative or 'unless' "
-                   f"block of several tests, each test of several values), over the engine's limit of {MAX_GROUPS}: "
-                   "split the rule or name fewer alternatives")
+        out.append(
+            f"its tests make {shape.groups} groups (the rule itself, each 'any', each alternative or 'unless' "
+            f"block of several tests, each test of several values), over the engine's limit of {MAX_GROUPS}: "
+            "split the rule or name fewer alternatives"
+        )
     return out
 
 
@@ -607,10 +629,10 @@ class _Alpha:
         self.absent: dict[tuple, _Alpha] = {}
         self.links: list[_Alpha] = []
 
-    def add(self, expr: dict, touched: list["_Alpha"]) -> "_Alpha":
+    def add(self, expr: dict, touched: list[_Alpha]) -> _Alpha:
         """The node a pattern ends on, building it under this one; `touched` gets every node passed."""
         touched.append(self)
-        (key, value), = expr.items()
+        ((key, value),) = expr.items()
         if key == "$and":
             node = self
             for x in value:
@@ -624,7 +646,7 @@ class _Alpha:
                 touched.append(end)
             return forward
         if key.startswith("$"):
-            (name, operand), = value.items()
+            ((name, operand),) = value.items()
             test = (name, key, repr(operand))
         else:
             test = (key, "=", repr(value))
@@ -639,7 +661,7 @@ class _Alpha:
         fields = {name for name, op, _ in self.tests if op == "="}
         return len(fields) + sum(op != "=" for _, op, _ in self.tests) + len(self.absent) + len(self.links)
 
-    def children(self) -> list["_Alpha"]:
+    def children(self) -> list[_Alpha]:
         return [*self.tests.values(), *self.absent.values(), *self.links]
 
 
@@ -669,8 +691,9 @@ class Network:
         out: list[str] = []
         stack = self._visit(self.root, out)
         if stack > MAX_SHARED:
-            out.append(f"up to {stack} of its tests can hold at once for one fact, over the engine's limit of "
-                       f"{MAX_SHARED}")
+            out.append(
+                f"up to {stack} of its tests can hold at once for one fact, over the engine's limit of {MAX_SHARED}"
+            )
         return out
 
     def _visit(self, node: _Alpha, out: list[str]) -> int:
@@ -679,8 +702,10 @@ class Network:
         if len(node.tests) > MAX_NEXT:
             out.append(f"{len(node.tests)} different tests follow one test, over the engine's limit of {MAX_NEXT}")
         if len(node.absent) + len(node.links) > MAX_ABSENT:
-            out.append(f"{len(node.absent) + len(node.links)} absence tests and alternatives follow one test, "
-                       f"over the engine's limit of {MAX_ABSENT}")
+            out.append(
+                f"{len(node.absent) + len(node.links)} absence tests and alternatives follow one test, "
+                f"over the engine's limit of {MAX_ABSENT}"
+            )
         k = node.at_once()
         below = max((self._visit(c, out) for c in node.children()), default=0)
         self._peak[id(node)] = max(k, k - 1 + below) if k else 0
@@ -692,7 +717,7 @@ def _split(ids: list[str], durable: dict[str, dict]) -> tuple[list[list[str]], d
     within the engine's limits (and RULES_PER_RULESET); a rule over them alone is returned as a problem."""
     chunks: list[list[str]] = []
     problems: dict[str, list[str]] = {}
-    network, chunk = Network(), []
+    network, chunk = Network(), cast(list[str], [])
     for rid in ids:
         if len(chunk) < RULES_PER_RULESET:
             network.add(durable[rid])
@@ -773,7 +798,7 @@ def compile_rulebase(rulebase: Rulebase) -> Plan:
     rulesets: dict[str, dict] = {}
     strata = [(f"l{i}", ids) for i, ids in enumerate(levels)] + [("r", rest)]
     names: dict[str, list[str]] = {tag: [] for tag, _ in strata}
-    problems = []
+    problems: list[RuleFileError] = []
     for rid, c in compiled.items():
         rule = rulebase.by_id[rid]
         problems.extend(RuleFileError(m, path=rule.file, line=rule.line, loc=rid) for m in rule_limit_problems(c))

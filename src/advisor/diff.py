@@ -1,4 +1,5 @@
 """What changed between two assessments: added and removed conclusions, changed roles."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,11 @@ def check_assessment(data: Any, path: str) -> None:
             raise InputError(f"expected a list, got {type(items).__name__} ({hint})", path=path, loc=kind)
         key = KEYS.get(kind, "id")
         for i, item in enumerate(items):
-            if not isinstance(item, dict) or not isinstance(item.get(key), (str, int)) or isinstance(item.get(key), bool):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get(key), (str, int))
+                or isinstance(item.get(key), bool)
+            ):
                 raise InputError(f"expected an object with '{key}' ({hint})", path=path, loc=f"{kind}[{i}]")
             if kind == "agencies" and not isinstance(item.get("role"), (str, type(None))):
                 raise InputError(f"expected a role name ({hint})", path=path, loc=f"{kind}[{i}].role")

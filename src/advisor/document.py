@@ -7,6 +7,7 @@ is verbatim when every run of four of its words is in the fingerprint. Words are
 in lower case, without punctuation, so that typographic quotes and dashes do not matter.
 `scripts/fingerprint-document.py` makes the fingerprint from the document's text.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,7 +33,7 @@ def _hash(run: list[str]) -> str:
 def fingerprint(text: str) -> list[str]:
     """The sorted hashes of every run of SHINGLE consecutive words of a text."""
     w = words(text)
-    return sorted({_hash(w[i:i + SHINGLE]) for i in range(len(w) - SHINGLE + 1)})
+    return sorted({_hash(w[i : i + SHINGLE]) for i in range(len(w) - SHINGLE + 1)})
 
 
 @functools.lru_cache(maxsize=4)
@@ -54,7 +55,7 @@ def is_verbatim(quote: str, shingles: frozenset[str]) -> bool:
     w = words(quote)
     if len(w) < SHINGLE:
         return False
-    return all(_hash(w[i:i + SHINGLE]) in shingles for i in range(len(w) - SHINGLE + 1))
+    return all(_hash(w[i : i + SHINGLE]) in shingles for i in range(len(w) - SHINGLE + 1))
 
 
 def document_text() -> str | None:

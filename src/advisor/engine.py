@@ -6,6 +6,7 @@ assessment owns one engine state from its first assert to its `delete_state`, be
 lock, so assessments never see each other. Forward chaining runs in steps: the facts a step
 concludes are asserted together in the next, until nothing new follows.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,9 +22,21 @@ import pydantic_core
 from . import __version__
 from .compiler import CATCH_ALL, Plan, View, compile_rulebase, conclusion_fact, tally_fact, threat_fact
 from .errors import EngineError, EngineUnavailable
-from .models import (AgencyOut, Assessment, Descriptor, FrameworkOut, Meta, Nature, RecommendationOut,
-                     RemarkOut, RoleOut, StateOut, TraceEntry)
-from .render import _JSON_UNSAFE as _UNSAFE, json_safe
+from .models import (
+    AgencyOut,
+    Assessment,
+    Descriptor,
+    FrameworkOut,
+    Meta,
+    Nature,
+    RecommendationOut,
+    RemarkOut,
+    RoleOut,
+    StateOut,
+    TraceEntry,
+)
+from .render import _JSON_UNSAFE as _UNSAFE
+from .render import json_safe
 from .rules import Rule, Rulebase, states_of
 
 SID = "assessment"
@@ -46,14 +59,16 @@ def _durable():
 
         raise EngineUnavailable(
             f"the rule engine durable-rules cannot be loaded on Python "
-            f"{sys.version_info.major}.{sys.version_info.minor} ({exc}); advisor needs Python 3.10 to 3.12"
+            f"{sys.version_info.major}.{sys.version_info.minor} ({exc}); on Python 3.13 it must be built with "
+            "CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject: pip install --force-reinstall --no-cache-dir "
+            "durable-rules==2.0.28 with that variable set (see the README's Python versions)"
         ) from None
     return durable_rules_engine
 
 
 _HANDLES: dict[str, int] = {}  # ruleset name -> the engine's handle; a ruleset cannot be deleted
 _LOCK = threading.RLock()
-_REGISTERED: dict[str, "Prepared"] = {}
+_REGISTERED: dict[str, Prepared] = {}
 # After the engine fails on an assert (e.g. error 303), deleting that state segfaults: it is left
 # behind, and its ruleset goes on with a fresh state id.
 _SIDS: dict[str, str] = {}
@@ -64,11 +79,11 @@ _ABANDONED: list[tuple[str, str]] = []
 class RuleParts:
     """What every firing of one rule shares in the output, worked out once."""
 
-    head: dict[str, Any]                 # the trace entry's fixed keys: rule, recommendations, citations, because
+    head: dict[str, Any]  # the trace entry's fixed keys: rule, recommendations, citations, because
     quote: str | None
-    before: dict[str, Any]               # `concluded` in output order: derived and frameworks, [states,]
-    after: dict[str, Any]                # agencies, measures, caveats
-    concluded: dict[str, Any]            # `concluded` of a firing that brings in no state
+    before: dict[str, Any]  # `concluded` in output order: derived and frameworks, [states,]
+    after: dict[str, Any]  # agencies, measures, caveats
+    concluded: dict[str, Any]  # `concluded` of a firing that brings in no state
     cites_of: dict[int, tuple[str, ...]]  # recommendation -> the rule's citations of it
 
 
@@ -77,11 +92,11 @@ class Parts:
     """The fixed parts of an assessment, per rule and per catalog entry, worked out once per rule base."""
 
     rules: dict[str, RuleParts]
-    frameworks: dict[str, dict[str, Any]]       # id, name, status, layer, family, members, members_basis
+    frameworks: dict[str, dict[str, Any]]  # id, name, status, layer, family, members, members_basis
     recommendations: dict[int, dict[str, Any]]  # number, title, group, summary
-    measures: dict[str, dict[str, Any]]         # id, text, citation, recommendations
+    measures: dict[str, dict[str, Any]]  # id, text, citation, recommendations
     caveats: dict[str, dict[str, Any]]
-    item_of: dict[str, int]                     # a citation -> its item (0 for a whole recommendation)
+    item_of: dict[str, int]  # a citation -> its item (0 for a whole recommendation)
     role_rank: dict[str, int]
     premises_only: frozenset[str]
     meta: dict[str, Any]
@@ -94,18 +109,33 @@ def _parts(rulebase: Rulebase) -> Parts:
     for rule in rulebase.rules:
         then = rule.then
         before = {k: list(v) for k, v in (("derived", then.derive), ("frameworks", then.frameworks)) if v}
-        after = {k: v for k, v in (("agencies", dict(then.agencies)), ("measures", list(then.measures)),
-                                   ("caveats", list(then.caveats))) if v}
+        after = {
+            k: v
+            for k, v in (
+                ("agencies", dict(then.agencies)),
+                ("measures", list(then.measures)),
+                ("caveats", list(then.caveats)),
+            )
+            if v
+        }
         cites_of: dict[int, list[str]] = {}
         for c in rule.cites:
             number, item = catalog.citation(c)
             item_of[c] = item or 0
             cites_of.setdefault(number, []).append(c)
         rules[rule.id] = RuleParts(
-            head={"rule": rule.id, "recommendations": list(rule.numbers), "citations": list(rule.cites),
-                  "because": rule.because},
-            quote=rule.quote, before=before, after=after, concluded={**before, **after},
-            cites_of={n: tuple(cites_of.get(n, ())) for n in rule.numbers})
+            head={
+                "rule": rule.id,
+                "recommendations": list(rule.numbers),
+                "citations": list(rule.cites),
+                "because": rule.because,
+            },
+            quote=rule.quote,
+            before=before,
+            after=after,
+            concluded={**before, **after},
+            cites_of={n: tuple(cites_of.get(n, ())) for n in rule.numbers},
+        )
 
     def remark(kind: str) -> dict[str, dict[str, Any]]:
         out = {}
@@ -116,15 +146,29 @@ def _parts(rulebase: Rulebase) -> Parts:
 
     return Parts(
         rules=rules,
-        frameworks={fid: {"id": fid, "name": fw.name, "status": fw.status, "layer": fw.layer, "family": fw.family,
-                          "members": list(fw.members), "members_basis": fw.basis}
-                    for fid, fw in catalog.frameworks.items()},
-        recommendations={n: {"number": n, "title": r.title, "group": r.group, "summary": r.summary}
-                         for n, r in catalog.recommendations.items()},
-        measures=remark("measures"), caveats=remark("caveats"), item_of=item_of,
+        frameworks={
+            fid: {
+                "id": fid,
+                "name": fw.name,
+                "status": fw.status,
+                "layer": fw.layer,
+                "family": fw.family,
+                "members": list(fw.members),
+                "members_basis": fw.basis,
+            }
+            for fid, fw in catalog.frameworks.items()
+        },
+        recommendations={
+            n: {"number": n, "title": r.title, "group": r.group, "summary": r.summary}
+            for n, r in catalog.recommendations.items()
+        },
+        measures=remark("measures"),
+        caveats=remark("caveats"),
+        item_of=item_of,
         role_rank={role: catalog.vocabulary.role_rank(role) for role in catalog.vocabulary.roles},
         premises_only=frozenset(rulebase.distinction_rules),
-        meta={"version": __version__, "rulebase": rulebase.digest[:16], "rules": len(rulebase.rules)})
+        meta={"version": __version__, "rulebase": rulebase.digest[:16], "rules": len(rulebase.rules)},
+    )
 
 
 @dataclass
@@ -172,9 +216,15 @@ def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
         if prepared is None:
             plan = compile_rulebase(rulebase)
             joins = [j for c in plan.compiled.values() for j in c.joins]
-            prepared = Prepared(plan, watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
-                                tallied={j.of for j in joins if hasattr(j, "of")}, orders=_orders(rulebase.catalog),
-                                parts=_parts(rulebase), effects=_effects(rulebase), wanted=_wanted(plan))
+            prepared = Prepared(
+                plan,
+                watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
+                tallied={j.of for j in joins if hasattr(j, "of")},
+                orders=_orders(rulebase.catalog),
+                parts=_parts(rulebase),
+                effects=_effects(rulebase),
+                wanted=_wanted(plan),
+            )
             _REGISTERED[rulebase.digest] = prepared
         if register and not prepared.registered:
             dre = _durable()
@@ -285,15 +335,21 @@ def run(threat: Descriptor, rulebase: Rulebase, matcher=None) -> _Run:
     prepared = prepare(rulebase)
     plan = prepared.plan
     dre = _durable()
-    names = {i: level for i, level in enumerate(plan.level_rulesets)}
+    names: dict[int | str, list[str]] = {i: level for i, level in enumerate(plan.level_rulesets)}
     names["rest"] = plan.rest_rulesets
     with _LOCK, _interrupts_held():
         if len(_ABANDONED) >= MAX_ABANDONED:
             raise EngineError(f"the engine failed {len(_ABANDONED)} times in this process; start it again")
         abandoned = len(_ABANDONED)
         try:
-            return _chain(threat, rulebase, lambda stratum, facts, view, fired: _assert(
-                names[stratum], facts, dre, prepared.wanted if stratum == "rest" else None), prepared)
+            return _chain(
+                threat,
+                rulebase,
+                lambda stratum, facts, view, fired: _assert(
+                    names[stratum], facts, dre, prepared.wanted if stratum == "rest" else None
+                ),
+                prepared,
+            )
         finally:
             left = {name for name, _ in _ABANDONED[abandoned:]}
             for name in [n for level in plan.level_rulesets for n in level] + plan.rest_rulesets:
@@ -350,8 +406,9 @@ def _chain(threat: Descriptor, rulebase: Rulebase, fire, prepared: Prepared | No
     return result
 
 
-def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, plan: Plan, result: _Run,
-            prepared: Prepared) -> list[dict]:
+def _record(
+    rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, plan: Plan, result: _Run, prepared: Prepared
+) -> list[dict]:
     """Record one firing (once per rule: `$or` may fire a rule twice); returns the new facts it concludes."""
     if rule_id == CATCH_ALL or rule_id in result.fired:
         return []
@@ -364,9 +421,10 @@ def _record(rule_id: str, step: int, threat: Descriptor, rulebase: Rulebase, pla
         states = states_of(rule, rulebase.catalog, threat.states, basis)
     else:  # the same for every threat: worked out once per rule and basis
         key = (rule_id, basis)
-        states = prepared.states.get(key)
-        if states is None:
-            states = prepared.states[key] = states_of(rule, rulebase.catalog, (), basis)
+        cached = prepared.states.get(key)
+        if cached is None:
+            cached = prepared.states[key] = states_of(rule, rulebase.catalog, (), basis)
+        states = cached
     firing = Firing(rule, step, compiled.evidence(view), states, basis, weak)
     result.firings.append(firing)
     return _conclude(firing, view, prepared.effects[rule_id], result.supported)
@@ -389,11 +447,20 @@ def _effects(rulebase: Rulebase) -> dict[str, tuple]:
     for rule in rulebase.rules:
         then = rule.then
         out[rule.id] = tuple(
-            (kind, ref, table, tuple(catalog.tally_keys(kind, ref)) if kind != "derived" else (),
-             catalog.agencies[ref].sector if kind == "agency" else None)
-            for kind, table, refs in (("derived", "derived", then.derive), ("framework", "frameworks", then.frameworks),
-                                      ("agency", "agencies", list(then.agencies)))
-            for ref in refs)
+            (
+                kind,
+                ref,
+                table,
+                tuple(catalog.tally_keys(kind, ref)) if kind != "derived" else (),
+                catalog.agencies[ref].sector if kind == "agency" else None,
+            )
+            for kind, table, refs in (
+                ("derived", "derived", then.derive),
+                ("framework", "frameworks", then.frameworks),
+                ("agency", "agencies", list(then.agencies)),
+            )
+            for ref in refs
+        )
     return out
 
 
@@ -434,6 +501,7 @@ def _conclude(firing: Firing, view: View, effects: tuple, supported: set[tuple[s
 
 
 # --- building the assessment ----------------------------------------------------------
+
 
 def _basis(firings: list[Firing]) -> str:
     return "document" if any(f.basis == "document" for f in firings) else "general_knowledge"
@@ -485,8 +553,9 @@ def assess_json(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: t
     # character it escapes, the descriptor's own (and the notes naming its attributes) or the rule base's
     prepared = prepare(rulebase, register=False)
     if prepared.plain_text is None:
-        prepared.plain_text = not _UNSAFE.search(rulebase.catalog.model_dump_json() + "".join(
-            r.model_dump_json() for r in rulebase.rules))
+        prepared.plain_text = not _UNSAFE.search(
+            rulebase.catalog.model_dump_json() + "".join(r.model_dump_json() for r in rulebase.rules)
+        )
     if prepared.plain_text and not _UNSAFE.search(_dumps([data["threat"], data["notes"]]).decode()):
         return text
     return json_safe(text)
@@ -499,8 +568,9 @@ def _dumps(data: Any) -> bytes:
         return pydantic_core.to_json(data)
 
 
-def assessment_data(threat: Descriptor, rulebase: Rulebase, matcher=None,
-                    carried: tuple[Descriptor, ...] = ()) -> dict[str, Any]:
+def assessment_data(
+    threat: Descriptor, rulebase: Rulebase, matcher=None, carried: tuple[Descriptor, ...] = ()
+) -> dict[str, Any]:
     """The assessment as JSON data, built in one pass over the firings from parts worked out when the
     rule base was prepared (`Prepared.parts`). Read only: values may be shared with the rule base.
 
@@ -521,8 +591,12 @@ def assessment_data(threat: Descriptor, rulebase: Rulebase, matcher=None,
     state_firings: dict[str, list[tuple[Firing, str]]] = {}
     for f in result.firings:
         then = f.rule.then
-        for kind, refs in (("frameworks", then.frameworks), ("agencies", then.agencies),
-                           ("measures", then.measures), ("caveats", then.caveats)):
+        for kind, refs in (
+            ("frameworks", then.frameworks),
+            ("agencies", then.agencies),
+            ("measures", then.measures),
+            ("caveats", then.caveats),
+        ):
             if refs:
                 table = by[kind]
                 for ref in refs:
@@ -538,8 +612,14 @@ def assessment_data(threat: Descriptor, rulebase: Rulebase, matcher=None,
     members: dict[str, list[str]] = {}
     for fid in sorted(by["frameworks"], key=order["framework"].__getitem__):
         firings = by["frameworks"][fid]
-        frameworks.append({**parts.frameworks[fid], "recommendations": _numbers(firings),
-                           "rules": [f.rule.id for f in firings], "basis": _basis(firings)})
+        frameworks.append(
+            {
+                **parts.frameworks[fid],
+                "recommendations": _numbers(firings),
+                "rules": [f.rule.id for f in firings],
+                "basis": _basis(firings),
+            }
+        )
         for code in catalog.frameworks[fid].members:
             members.setdefault(code, []).append(fid)
 
@@ -547,49 +627,87 @@ def assessment_data(threat: Descriptor, rulebase: Rulebase, matcher=None,
     for code in sorted(state_firings):
         pairs = state_firings[code]
         firings = [f for f, _ in pairs]
-        states.append({"code": code, "name": catalog.state_name(code), "frameworks": members.get(code, []),
-                       "recommendations": _numbers(firings), "rules": [f.rule.id for f in firings],
-                       "basis": "document" if any(b == "document" for _, b in pairs) else "general_knowledge"})
+        states.append(
+            {
+                "code": code,
+                "name": catalog.state_name(code),
+                "frameworks": members.get(code, []),
+                "recommendations": _numbers(firings),
+                "rules": [f.rule.id for f in firings],
+                "basis": "document" if any(b == "document" for _, b in pairs) else "general_knowledge",
+            }
+        )
 
-    agencies = []
+    agencies: list[dict[str, Any]] = []
     for aid, firings in by["agencies"].items():  # the strongest role any rule gives
-        roles = [{"role": f.rule.then.agencies[aid], "rule": f.rule.id, "basis": f.basis,
-                  "note": _note(f, aid, catalog)} for f in firings]
+        roles: list[dict[str, Any]] = [
+            {"role": f.rule.then.agencies[aid], "rule": f.rule.id, "basis": f.basis, "note": _note(f, aid, catalog)}
+            for f in firings
+        ]
         role = min((x["role"] for x in roles), key=parts.role_rank.__getitem__)
-        role_basis = ("document" if any(x["role"] == role and x["basis"] == "document" for x in roles)
-                      else "general_knowledge")
-        agencies.append({"id": aid, "name": catalog.agencies[aid].name, "role": role, "role_basis": role_basis,
-                         "roles": roles, "recommendations": _numbers(firings), "rules": [f.rule.id for f in firings],
-                         "basis": _basis(firings)})
+        role_basis = (
+            "document" if any(x["role"] == role and x["basis"] == "document" for x in roles) else "general_knowledge"
+        )
+        agencies.append(
+            {
+                "id": aid,
+                "name": catalog.agencies[aid].name,
+                "role": role,
+                "role_basis": role_basis,
+                "roles": roles,
+                "recommendations": _numbers(firings),
+                "rules": [f.rule.id for f in firings],
+                "basis": _basis(firings),
+            }
+        )
     agencies.sort(key=lambda a: (parts.role_rank[a["role"]], order["agency"][a["id"]]))
 
     def remarks(kind: str) -> list[dict[str, Any]]:
         fixed = getattr(parts, kind)
-        return [{**fixed[rid], "rules": [f.rule.id for f in by[kind][rid]], "basis": _basis(by[kind][rid])}
-                for rid in sorted(by[kind], key=order[kind].__getitem__)]
+        return [
+            {**fixed[rid], "rules": [f.rule.id for f in by[kind][rid]], "basis": _basis(by[kind][rid])}
+            for rid in sorted(by[kind], key=order[kind].__getitem__)
+        ]
 
     recommendations = []
     for number in sorted(by_number):
         firings = by_number[number]
-        cites = sorted({c for f in firings for c in parts.rules[f.rule.id].cites_of[number]}, key=parts.item_of.get)
-        recommendations.append({**parts.recommendations[number], "citations": cites,
-                                "rules": [f.rule.id for f in firings], "basis": _basis(firings)})
+        cites = sorted(
+            {c for f in firings for c in parts.rules[f.rule.id].cites_of[number]}, key=parts.item_of.__getitem__
+        )
+        recommendations.append(
+            {
+                **parts.recommendations[number],
+                "citations": cites,
+                "rules": [f.rule.id for f in firings],
+                "basis": _basis(firings),
+            }
+        )
 
     trace = [_trace_entry(f, parts.rules[f.rule.id]) for f in result.firings]
     derived = result.view.derived
     notes = [f"attribute '{a}' is not used by any rule" for a in threat.attributes if a not in rulebase.used_attributes]
     notes += _idle_attributes(threat, rulebase, result)
-    notes += [vocabulary.derived[d].note for d in derived if vocabulary.derived[d].note]
+    notes += [note for d in derived if (note := vocabulary.derived[d].note)]
     leads = [a["name"] for a in agencies if a["role"] == "lead"]
     if len(leads) > 1:
         notes.append("more than one body leads: " + " and ".join(leads) + "; each leads its own part (see roles)")
     if not any(f.rule.id not in premises_only for f in result.firings):
         notes.append("no recommendation of the document applies to this threat")
     category = next((d for d in derived if d in vocabulary.categories), vocabulary.types[threat.type].category)
-    return {"threat": threat.to_output(), "nature": {"category": category, "derived": list(derived)},
-            "recommendations": recommendations, "frameworks": frameworks, "states": states, "agencies": agencies,
-            "measures": remarks("measures"), "caveats": remarks("caveats"), "trace": trace, "notes": notes,
-            "advisor": parts.meta}
+    return {
+        "threat": threat.to_output(),
+        "nature": {"category": category, "derived": list(derived)},
+        "recommendations": recommendations,
+        "frameworks": frameworks,
+        "states": states,
+        "agencies": agencies,
+        "measures": remarks("measures"),
+        "caveats": remarks("caveats"),
+        "trace": trace,
+        "notes": notes,
+        "advisor": parts.meta,
+    }
 
 
 def _carry(result: _Run, earlier: _Run) -> None:
@@ -612,8 +730,12 @@ def _idle_attributes(threat: Descriptor, rulebase: Rulebase, result: _Run) -> li
         weighers = rulebase.weighing.get(name, ())
         if not value or not rulebase.bringing.get(name) or fired & set(weighers):
             continue
-        if any(getattr(t, "prefix", None) == "a_" and name in t.values
-               for rid in weighers for block in compiled[rid].held_back(result.view) for t in block):
+        if any(
+            getattr(t, "prefix", None) == "a_" and name in t.values
+            for rid in weighers
+            for block in compiled[rid].held_back(result.view)
+            for t in block
+        ):
             continue
         bringers = rulebase.bringing[name]
         listed = ", ".join(bringers[:3]) + (", ..." if len(bringers) > 3 else "")
@@ -621,10 +743,17 @@ def _idle_attributes(threat: Descriptor, rulebase: Rulebase, result: _Run) -> li
     return out
 
 
-def _trace_entry(f: Firing, part: "RuleParts") -> dict[str, Any]:
+def _trace_entry(f: Firing, part: RuleParts) -> dict[str, Any]:
     concluded = {**part.before, "states": sorted(f.states), **part.after} if f.states else part.concluded
-    return {"step": f.step, **part.head, "basis": f.basis, "quote": part.quote, "note": _note(f),
-            "matched": f.matched, "concluded": concluded}
+    return {
+        "step": f.step,
+        **part.head,
+        "basis": f.basis,
+        "quote": part.quote,
+        "note": _note(f),
+        "matched": f.matched,
+        "concluded": concluded,
+    }
 
 
 def _construct(cls, data: dict[str, Any]):
@@ -647,11 +776,18 @@ def _construct(cls, data: dict[str, Any]):
     return model
 
 
-_NESTED = {(Assessment, "nature"): Nature, (Assessment, "recommendations"): RecommendationOut,
-           (Assessment, "frameworks"): FrameworkOut, (Assessment, "states"): StateOut,
-           (Assessment, "agencies"): AgencyOut, (Assessment, "measures"): RemarkOut,
-           (Assessment, "caveats"): RemarkOut, (Assessment, "trace"): TraceEntry, (Assessment, "advisor"): Meta,
-           (AgencyOut, "roles"): RoleOut}
+_NESTED = {
+    (Assessment, "nature"): Nature,
+    (Assessment, "recommendations"): RecommendationOut,
+    (Assessment, "frameworks"): FrameworkOut,
+    (Assessment, "states"): StateOut,
+    (Assessment, "agencies"): AgencyOut,
+    (Assessment, "measures"): RemarkOut,
+    (Assessment, "caveats"): RemarkOut,
+    (Assessment, "trace"): TraceEntry,
+    (Assessment, "advisor"): Meta,
+    (AgencyOut, "roles"): RoleOut,
+}
 
 
 def _orders(catalog) -> dict[str, dict[str, Any]]:

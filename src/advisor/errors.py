@@ -1,8 +1,9 @@
 """Every error advisor raises on purpose: one root, an input family and an authoring family."""
+
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class AdvisorError(Exception):
@@ -10,16 +11,24 @@ class AdvisorError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, path: str | None = None, loc: str | None = None,
-                 line: int | None = None, value: object = None, suggestion: str | None = None,
-                 problems: list["AdvisorError"] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        loc: str | None = None,
+        line: int | None = None,
+        value: object = None,
+        suggestion: str | None = None,
+        problems: Sequence[AdvisorError] | None = None,
+    ):
         self.message = message
         self.path = path
         self.loc = loc
         self.line = line
         self.value = value
         self.suggestion = suggestion
-        self.problems = problems or []
+        self.problems = list(problems or [])
         super().__init__(self.render())
 
     def where(self) -> str:
@@ -45,6 +54,7 @@ class AdvisorError(Exception):
 
 # --- input: descriptors and files a user hands to a command ---------------------
 
+
 class InputError(AdvisorError):
     """Something the user gave us is unusable (exit 2)."""
 
@@ -63,6 +73,7 @@ class PolicyFileError(InputError):
 
 # --- authoring: rule files and the catalog ------------------------------------
 
+
 class AuthoringError(AdvisorError):
     """A rule file or catalog file is invalid (refused at load time, exit 2)."""
 
@@ -76,6 +87,7 @@ class CatalogError(AuthoringError):
 
 
 # --- the environment: files, devices, settings, the terminal ---------------------
+
 
 class EnvironmentProblem(AdvisorError):
     """The machine refused what advisor needed: a directory, a permission, disk space, a setting (exit 2)."""
@@ -91,6 +103,7 @@ class SettingError(EnvironmentProblem):
 
 # --- faults --------------------------------------------------------------------
 
+
 class EngineError(AdvisorError):
     """The rule engine failed or cannot be loaded."""
 
@@ -104,6 +117,7 @@ class EngineUnavailable(EngineError):
 
 
 # --- warnings: advisor goes on, and says what it did instead -----------------------
+
 
 class AdvisorWarning(UserWarning):
     """Root of advisor's warnings; the CLI prints them as `advisor: warning: ...`."""

@@ -4,6 +4,7 @@ Nothing here re-derives policy: every expected action is a conclusion of the ass
 stages), with the rules and recommendations behind it; the catalog supplies names. The players'
 decisions are read from a small YAML or CSV file and scored against those expectations.
 """
+
 from __future__ import annotations
 
 import csv
@@ -132,7 +133,7 @@ EXERCISE_TEXT = {
     "role_given": "{name}: the players gave it '{given}'; the rules give it '{role}' (rec. {numbers})",
     "not_expected": "{where}: done but not expected: {name}; no rule in play concludes it ({cited})",
     "not_expected_rules": "{where}: done but not expected: {name}; no rule in play concludes it ({cited}; "
-                          "rules that would: {rules})",
+    "rules that would: {rules})",
     "cited": "the document cites it in recommendation {numbers}",
     "not_cited": "the document does not cite it",
     "asks_one": "recommendation {numbers} asks for it (rule {rules})",
@@ -197,6 +198,7 @@ ENGLISH = Words()
 
 # --- expected actions, per module ------------------------------------------------------------
 
+
 @dataclass
 class Expect:
     """One expected player action: a conclusion of the rules, with what stands behind it."""
@@ -260,9 +262,11 @@ def _because(data: dict[str, Any], rulebase, rules: list[str]) -> str:
     return ""
 
 
-def _expects(data: dict[str, Any], names, rulebase, only: dict[str, set[str]] | None,
-             words: Words = ENGLISH) -> list[Expect]:
+def _expects(
+    data: dict[str, Any], names, rulebase, only: dict[str, set[str]] | None, words: Words = ENGLISH
+) -> list[Expect]:
     """The conclusions of one answer as expected actions; `only`: per kind, the ids to keep (None: all)."""
+
     def keep(kind: str, ref: str) -> bool:
         return only is None or ref in only.get(kind, set())
 
@@ -271,32 +275,81 @@ def _expects(data: dict[str, Any], names, rulebase, only: dict[str, set[str]] | 
         if keep("frameworks", f["id"]):
             name = names("frameworks", f["id"], f["name"])
             verb = "invoke" if f["status"] == "existing" else "propose"
-            out.append(Expect("frameworks", f["id"], name, words(verb, name=name), f["recommendations"], f["rules"],
-                              f["basis"], _because(data, rulebase, f["rules"])))
+            out.append(
+                Expect(
+                    "frameworks",
+                    f["id"],
+                    name,
+                    words(verb, name=name),
+                    f["recommendations"],
+                    f["rules"],
+                    f["basis"],
+                    _because(data, rulebase, f["rules"]),
+                )
+            )
     agencies = sorted(data["agencies"], key=lambda g: ROLE_ORDER.index(g["role"]) if g["role"] in ROLE_ORDER else 9)
     for g in agencies:
         if keep("agencies", g["id"]):
             name = names("agencies", g["id"], g["name"])
             rules = [r["rule"] for r in g["roles"] if r["role"] == g["role"]] or g["rules"]
             action = words(f"role_{g['role']}", name=name) if g["role"] in ROLE_ORDER else f"{name} {g['role']}"
-            out.append(Expect("agencies", g["id"], name, action,
-                              g["recommendations"], rules, g["role_basis"], _because(data, rulebase, rules),
-                              role=g["role"]))
+            out.append(
+                Expect(
+                    "agencies",
+                    g["id"],
+                    name,
+                    action,
+                    g["recommendations"],
+                    rules,
+                    g["role_basis"],
+                    _because(data, rulebase, rules),
+                    role=g["role"],
+                )
+            )
     for s in data["states"]:
         if s["code"] != HOME and keep("states", s["code"]):
             name = names("states", s["code"], s["name"])
-            out.append(Expect("states", s["code"], name, words("engage", name=name), s["recommendations"], s["rules"],
-                              s["basis"], _because(data, rulebase, s["rules"])))
+            out.append(
+                Expect(
+                    "states",
+                    s["code"],
+                    name,
+                    words("engage", name=name),
+                    s["recommendations"],
+                    s["rules"],
+                    s["basis"],
+                    _because(data, rulebase, s["rules"]),
+                )
+            )
     for m in data["measures"]:
         if keep("measures", m["id"]):
             text = words.remark("measures", m["id"], m["text"])
-            out.append(Expect("measures", m["id"], text, text, m["recommendations"], m["rules"],
-                              m["basis"], _because(data, rulebase, m["rules"])))
+            out.append(
+                Expect(
+                    "measures",
+                    m["id"],
+                    text,
+                    text,
+                    m["recommendations"],
+                    m["rules"],
+                    m["basis"],
+                    _because(data, rulebase, m["rules"]),
+                )
+            )
     for c in data["caveats"]:
         if keep("caveats", c["id"]):
-            out.append(Expect("caveats", c["id"], words.caveat_name(c["id"]),
-                              words("weigh", text=words.remark("caveats", c["id"], c["text"])),
-                              c["recommendations"], c["rules"], c["basis"], _because(data, rulebase, c["rules"])))
+            out.append(
+                Expect(
+                    "caveats",
+                    c["id"],
+                    words.caveat_name(c["id"]),
+                    words("weigh", text=words.remark("caveats", c["id"], c["text"])),
+                    c["recommendations"],
+                    c["rules"],
+                    c["basis"],
+                    _because(data, rulebase, c["rules"]),
+                )
+            )
     return out
 
 
@@ -316,15 +369,34 @@ def modules(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Mo
     start = a.to_data()
     start.pop("stages", None)
     exercise = a.threat.get("exercise") or {}
-    out = [Module(0, module_label(0, words), words("starting_situation"), a.threat.get("description"), None, None,
-                  None, None, [], start, _expects(start, names, rulebase, None, words), [], [0], "")]
+    out = [
+        Module(
+            0,
+            module_label(0, words),
+            words("starting_situation"),
+            a.threat.get("description"),
+            None,
+            None,
+            None,
+            None,
+            [],
+            start,
+            _expects(start, names, rulebase, None, words),
+            [],
+            [0],
+            "",
+        )
+    ]
     previous = start
     for st in a.stages or []:
         delta = st.delta
         only = {kind: set(delta.get(kind, {}).get("added", [])) for kind in KINDS}
         only["agencies"] |= set(delta.get("roles", {}))
-        removed = [(kind, _name_of(previous, kind, ref, catalog, names, words))
-                   for kind in KINDS for ref in delta.get(kind, {}).get("removed", [])]
+        removed = [
+            (kind, _name_of(previous, kind, ref, catalog, names, words))
+            for kind in KINDS
+            for ref in delta.get(kind, {}).get("removed", [])
+        ]
         data = st.assessment
         added = _expects(data, names, rulebase, only, words)
         earlier = [n for n in st.in_play if n != st.stage]
@@ -332,24 +404,42 @@ def modules(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Mo
         kept = ""
         if earlier:
             n_fw = len([f for f in data["frameworks"] if f["id"] not in only["frameworks"]])
-            kept = (words("still_in_play", count=n_fw,
-                          modules=words("comma").join(module_label(n, words).lower() for n in earlier))
-                    + (words("leading", names=words("and").join(leads)) if leads else ""))
+            kept = words(
+                "still_in_play",
+                count=n_fw,
+                modules=words("comma").join(module_label(n, words).lower() for n in earlier),
+            ) + (words("leading", names=words("and").join(leads)) if leads else "")
         inject_ext = {}
-        for raw in a.threat.get("injects", [])[st.stage - 1:st.stage]:
+        for raw in a.threat.get("injects", [])[st.stage - 1 : st.stage]:
             inject_ext = {k: v for k, v in raw.items() if isinstance(k, str) and k.startswith("x_")}
-        out.append(Module(st.stage, module_label(st.stage, words), st.title, st.description, st.time, st.delivery,
-                          st.sender, st.to, list(st.objectives), data, added, removed, list(st.in_play), kept,
-                          inject_ext))
+        out.append(
+            Module(
+                st.stage,
+                module_label(st.stage, words),
+                st.title,
+                st.description,
+                st.time,
+                st.delivery,
+                st.sender,
+                st.to,
+                list(st.objectives),
+                data,
+                added,
+                removed,
+                list(st.in_play),
+                kept,
+                inject_ext,
+            )
+        )
         previous = data
     # the start tests the objectives whose recommendations its expectations touch
     touched = {n for x in out[0].added for n in x.recommendations}
-    out[0].objectives = [o["id"] for o in exercise.get("objectives", [])
-                         if set(o.get("recommendations", [])) & touched]
+    out[0].objectives = [o["id"] for o in exercise.get("objectives", []) if set(o.get("recommendations", [])) & touched]
     return out
 
 
 # --- who is responsible ----------------------------------------------------------------------
+
 
 def players_by_agency(threat: dict[str, Any]) -> dict[str, list[str]]:
     """Agency id -> the player roles standing for it."""
@@ -376,21 +466,42 @@ def responsible(module: Module, players: dict[str, list[str]], names, words: Wor
     """
     agencies = module.data["agencies"]
     changed = {x.id for x in module.added if x.kind == "agencies"}
-    for pool in ([g for g in agencies if g["id"] in changed and g["role"] in ("lead", "coordinate")],
-                 [g for g in agencies if g["role"] in ("lead", "coordinate")],
-                 [g for g in agencies if g["role"] == "support"]):
+    for pool in (
+        [g for g in agencies if g["id"] in changed and g["role"] in ("lead", "coordinate")],
+        [g for g in agencies if g["role"] in ("lead", "coordinate")],
+        [g for g in agencies if g["role"] == "support"],
+    ):
         if pool:
             pool = sorted(pool, key=lambda g: ROLE_ORDER.index(g["role"]))
-            text = "; ".join(words("responsible", who=who(g["id"], names("agencies", g["id"], g["name"]), players),
-                                   role=words.role(g["role"])) for g in pool)
+            text = "; ".join(
+                words(
+                    "responsible",
+                    who=who(g["id"], names("agencies", g["id"], g["name"]), players),
+                    role=words.role(g["role"]),
+                )
+                for g in pool
+            )
             return text, [g["id"] for g in pool]
     return module.to or words("all_players"), []
 
 
 # --- the controller's MSEL -------------------------------------------------------------------
 
-MSEL_KEYS = ("col_event", "col_time", "col_module", "col_inject", "col_text", "col_delivery", "col_from", "col_to",
-             "col_responsible", "col_actions", "col_objectives", "col_recommendations", "col_notes")
+MSEL_KEYS = (
+    "col_event",
+    "col_time",
+    "col_module",
+    "col_inject",
+    "col_text",
+    "col_delivery",
+    "col_from",
+    "col_to",
+    "col_responsible",
+    "col_actions",
+    "col_objectives",
+    "col_recommendations",
+    "col_notes",
+)
 MSEL_COLUMNS = tuple(EXERCISE_TEXT[k] for k in MSEL_KEYS)
 
 
@@ -417,13 +528,29 @@ class MselRow:
 
     def cells(self) -> list[Any]:
         """The row as MSEL_COLUMNS, lists kept as lists (each renderer joins them its own way)."""
-        return [self.event, self.time, self.module, self.inject, self.text, self.delivery, self.sender, self.to,
-                self.responsible, self.actions, self.objectives, _nums(self.recommendations), self.notes]
+        return [
+            self.event,
+            self.time,
+            self.module,
+            self.inject,
+            self.text,
+            self.delivery,
+            self.sender,
+            self.to,
+            self.responsible,
+            self.actions,
+            self.objectives,
+            _nums(self.recommendations),
+            self.notes,
+        ]
 
 
 def _action_line(x: Expect, words: Words = ENGLISH) -> str:
-    return words("with_recommendations", action=x.action, numbers=_nums(x.recommendations)) \
-        if x.recommendations else x.action
+    return (
+        words("with_recommendations", action=x.action, numbers=_nums(x.recommendations))
+        if x.recommendations
+        else x.action
+    )
 
 
 def msel_rows(a, catalog, names, rulebase=None, lang: str = "en") -> list[MselRow]:
@@ -441,18 +568,33 @@ def msel_rows(a, catalog, names, rulebase=None, lang: str = "en") -> list[MselRo
             actions.insert(0, words("no_change"))
         notes = []
         # a measure by its id in English (its text is long), by its text in Japanese (its id is English)
-        gk = [x.id.replace("_", " ") if x.kind == "measures" and not words.ja else x.name
-              for x in m.added if x.basis != "document"]
+        gk = [
+            x.id.replace("_", " ") if x.kind == "measures" and not words.ja else x.name
+            for x in m.added
+            if x.basis != "document"
+        ]
         if gk:
             notes.append(words("general_knowledge", names=words("comma").join(gk)))
         for key, value in m.extensions.items():
             notes.append(f"{key}: {value if isinstance(value, str) else _json(value)}")
         recs = sorted({n for x in m.added for n in x.recommendations})
-        rows.append(MselRow(m.number + 1, m.time or (words("startex") if m.number == 0 else ""), m.label, m.title,
-                            m.description or "", m.delivery or (words("briefing") if m.number == 0 else ""),
-                            m.sender or (words("exercise_control") if m.number == 0 else ""),
-                            m.to or (words("all_players") if m.number == 0 else ""),
-                            responsible(m, players, names, words)[0], actions, m.objectives, recs, notes))
+        rows.append(
+            MselRow(
+                m.number + 1,
+                m.time or (words("startex") if m.number == 0 else ""),
+                m.label,
+                m.title,
+                m.description or "",
+                m.delivery or (words("briefing") if m.number == 0 else ""),
+                m.sender or (words("exercise_control") if m.number == 0 else ""),
+                m.to or (words("all_players") if m.number == 0 else ""),
+                responsible(m, players, names, words)[0],
+                actions,
+                m.objectives,
+                recs,
+                notes,
+            )
+        )
     return rows
 
 
@@ -463,6 +605,7 @@ def _json(value: Any) -> str:
 
 
 # --- Exercise Evaluation Guides ---------------------------------------------------------------
+
 
 @dataclass
 class Task:
@@ -516,8 +659,16 @@ def guides(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Gui
 # --- the players' decisions --------------------------------------------------------------------
 
 DECISION_FIELDS = ("frameworks", "lead", "coordinate", "support", "states", "measures", "notes")
-CSV_KINDS = {"framework": "frameworks", "frameworks": "frameworks", "agency": "agencies", "agencies": "agencies",
-             "state": "states", "states": "states", "measure": "measures", "measures": "measures"}
+CSV_KINDS = {
+    "framework": "frameworks",
+    "frameworks": "frameworks",
+    "agency": "agencies",
+    "agencies": "agencies",
+    "state": "states",
+    "states": "states",
+    "measure": "measures",
+    "measures": "measures",
+}
 AGENCY_ROLES = ("lead", "coordinate", "support", "participate")
 MAX_DECISIONS_BYTES = 1_000_000
 
@@ -554,12 +705,19 @@ class _Resolver:
                     if alias:
                         names.setdefault(fold(alias), key)
             self.tables[kind] = names
-        self.tables["measures"] = {fold(k): k for k in catalog.measures} | \
-            {fold(m.text): k for k, m in catalog.measures.items()}
+        self.tables["measures"] = {fold(k): k for k in catalog.measures} | {
+            fold(m.text): k for k, m in catalog.measures.items()
+        }
         self.modules = {0: 0, fold("start"): 0, fold("starting situation"): 0}
         for m in modules_:
-            for alias in (m.number, str(m.number), fold(m.label), fold(module_label(m.number)), fold(f"stage {m.number}"),
-                          fold(m.title)):
+            for alias in (
+                m.number,
+                str(m.number),
+                fold(m.label),
+                fold(module_label(m.number)),
+                fold(f"stage {m.number}"),
+                fold(m.title),
+            ):
                 self.modules.setdefault(alias, m.number)
         self.module_names = [m.label for m in modules_]
 
@@ -578,8 +736,11 @@ class _Resolver:
     def hint(self, kind: str, value: str) -> str:
         if kind == "states":
             return self.catalog.hint("states", value)
-        keys = self.catalog.measures if kind == "measures" else \
-            {"frameworks": self.catalog.frameworks, "agencies": self.catalog.agencies}[kind]
+        keys = (
+            self.catalog.measures
+            if kind == "measures"
+            else {"frameworks": self.catalog.frameworks, "agencies": self.catalog.agencies}[kind]
+        )
         names = self.tables[kind]
         close = nearest(fold(value), names)
         if close.startswith("one of"):
@@ -608,15 +769,32 @@ def read_decisions(path: str | Path, catalog, modules_: list[Module]) -> Decisio
     return _read_yaml(text, shown, resolver)
 
 
-def _entry(kind: str, value: Any, module: int, role: str | None, line: int | None, loc: str, shown: str,
-           resolver: _Resolver, problems: list[InputError], out: list[Decision]) -> None:
+def _entry(
+    kind: str,
+    value: Any,
+    module: int,
+    role: str | None,
+    line: int | None,
+    loc: str,
+    shown: str,
+    resolver: _Resolver,
+    problems: list[InputError],
+    out: list[Decision],
+) -> None:
     found = resolver.resolve(kind, value)
     if found is None:
         if not isinstance(value, str):
             problems.append(_problem(shown, line, loc, f"expected an id or a name, got {_kind(value)}"))
         else:
-            problems.append(_problem(shown, line, loc, f"unknown {kind[:-1] if kind != 'agencies' else 'agency'} "
-                                     f"'{clip(value)}'", resolver.hint(kind, value)))
+            problems.append(
+                _problem(
+                    shown,
+                    line,
+                    loc,
+                    f"unknown {kind[:-1] if kind != 'agencies' else 'agency'} '{clip(value)}'",
+                    resolver.hint(kind, value),
+                )
+            )
         return
     out.append(Decision(module, kind, found, role, line))
 
@@ -654,8 +832,11 @@ def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(f"expected a mapping of modules (start, module 1, ...), got {_kind(data)}",
-                         path=shown, line=getattr(data, "line", None))
+        raise InputError(
+            f"expected a mapping of modules (start, module 1, ...), got {_kind(data)}",
+            path=shown,
+            line=getattr(data, "line", None),
+        )
     problems: list[InputError] = []
     items: list[Decision] = []
     notes: dict[int, str] = {}
@@ -664,19 +845,24 @@ def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
         key_line = data.key_lines.get(key) if hasattr(data, "key_lines") else None
         number = resolver.module(key)
         if number is None:
-            problems.append(_problem(shown, key_line, str(key), "unknown module",
-                                     nearest(str(key), resolver.module_names)))
+            problems.append(
+                _problem(shown, key_line, str(key), "unknown module", nearest(str(key), resolver.module_names))
+            )
             continue
         if number in seen:
-            problems.append(_problem(shown, key_line, str(key), f"the same module as '{seen[number]}': give each "
-                                     "module once"))
+            problems.append(
+                _problem(shown, key_line, str(key), f"the same module as '{seen[number]}': give each module once")
+            )
             continue
         seen[number] = str(key)
         if body is None:
             continue
         if not isinstance(body, dict):
-            problems.append(_problem(shown, key_line, str(key), f"expected a mapping of "
-                                     f"{', '.join(DECISION_FIELDS)}, got {_kind(body)}"))
+            problems.append(
+                _problem(
+                    shown, key_line, str(key), f"expected a mapping of {', '.join(DECISION_FIELDS)}, got {_kind(body)}"
+                )
+            )
             continue
         for name, values in body.items():
             line = body.key_lines.get(name, key_line) if hasattr(body, "key_lines") else key_line
@@ -718,8 +904,9 @@ def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
     header = [fold(h).replace(" ", "_") for h in rows[0]]
     missing = [c for c in ("module", "kind", "id") if c not in header]
     if missing:
-        raise InputError(f"the header row lacks column '{missing[0]}' (columns: module, kind, id, role)",
-                         path=shown, line=1)
+        raise InputError(
+            f"the header row lacks column '{missing[0]}' (columns: module, kind, id, role)", path=shown, line=1
+        )
     col = {name: header.index(name) for name in ("module", "kind", "id", "role") if name in header}
     problems: list[InputError] = []
     items: list[Decision] = []
@@ -729,20 +916,35 @@ def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
         cell = {name: (row[i].strip() if i < len(row) else "") for name, i in col.items()}
         number = resolver.module(cell["module"])
         if number is None:
-            problems.append(_problem(shown, n, "module", f"unknown module '{clip(cell['module'])}'",
-                                     nearest(cell["module"], resolver.module_names)))
+            problems.append(
+                _problem(
+                    shown,
+                    n,
+                    "module",
+                    f"unknown module '{clip(cell['module'])}'",
+                    nearest(cell["module"], resolver.module_names),
+                )
+            )
             continue
         kind = CSV_KINDS.get(fold(cell["kind"]))
         if kind is None:
-            problems.append(_problem(shown, n, "kind", f"unknown kind '{clip(cell['kind'])}'",
-                                     nearest(cell["kind"], ("framework", "agency", "state", "measure"))))
+            problems.append(
+                _problem(
+                    shown,
+                    n,
+                    "kind",
+                    f"unknown kind '{clip(cell['kind'])}'",
+                    nearest(cell["kind"], ("framework", "agency", "state", "measure")),
+                )
+            )
             continue
         role = None
         if kind == "agencies":
             role = fold(cell.get("role", "")) or "support"
             if role not in AGENCY_ROLES:
-                problems.append(_problem(shown, n, "role", f"unknown role '{clip(cell['role'])}'",
-                                         nearest(role, AGENCY_ROLES)))
+                problems.append(
+                    _problem(shown, n, "role", f"unknown role '{clip(cell['role'])}'", nearest(role, AGENCY_ROLES))
+                )
                 continue
         _entry(kind, cell["id"], number, role, n, "id", shown, resolver, problems, items)
     if problems:
@@ -751,6 +953,7 @@ def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
 
 
 # --- scoring and the After-Action Report ---------------------------------------------------------
+
 
 @dataclass
 class Unexpected:
@@ -796,8 +999,12 @@ class Report:
     @property
     def totals(self) -> tuple[int, int, int, int]:
         """Expected and done, done late, missed, done but not expected."""
-        return (sum(len(s.done) for s in self.scores), sum(len(s.late) for s in self.scores),
-                sum(len(s.missed) for s in self.scores), sum(len(s.unexpected) for s in self.scores))
+        return (
+            sum(len(s.done) for s in self.scores),
+            sum(len(s.late) for s in self.scores),
+            sum(len(s.missed) for s in self.scores),
+            sum(len(s.unexpected) for s in self.scores),
+        )
 
 
 _RULE_KIND = {"frameworks": "framework", "agencies": "agency", "states": "state", "measures": "measure"}
@@ -810,7 +1017,7 @@ def _unexpected(d: Decision, catalog, names, rulebase, words: Words = ENGLISH) -
 
         rules = [r.id for r in rulebase.rules if concludes(r, _RULE_KIND[d.kind], d.id, catalog)][:5]
     if d.kind == "measures":
-        recs = [int(re.match(r"\d+", catalog.measures[d.id].recommendation).group())]
+        recs = [catalog.citation(catalog.measures[d.id].recommendation)[0]]
     elif d.kind == "states":
         recs = sorted({n for r in rules for n in rulebase.by_id[r].numbers}) if rules else []
     else:
@@ -839,8 +1046,15 @@ def score(a, decisions: Decisions, catalog, names, rulebase=None, words: Words =
         role_notes = []
         for x in done:
             if x.kind == "agencies" and roles.get(x.id) and x.role in ("lead", "coordinate") and roles[x.id] != x.role:
-                role_notes.append(words("role_given", name=x.name, given=words.role(roles[x.id]),
-                                        role=words.role(x.role), numbers=_nums(x.recommendations)))
+                role_notes.append(
+                    words(
+                        "role_given",
+                        name=x.name,
+                        given=words.role(roles[x.id] or "absent"),
+                        role=words.role(x.role),
+                        numbers=_nums(x.recommendations),
+                    )
+                )
         seen, unexpected = set(), []
         for d in decisions.at(m.number):
             if d.kind == "states" and d.id == HOME:
@@ -858,27 +1072,46 @@ def _report(a, scores: list[Score], catalog, names, players, words: Words = ENGL
         m = s.module
         where = words("where", module=m.label, title=m.title)
         if s.done:
-            strengths.append(words("at", where=where, text=words("sep").join(
-                words("with_recommendations", action=x.action, numbers=_nums(x.recommendations)) for x in s.done)))
+            strengths.append(
+                words(
+                    "at",
+                    where=where,
+                    text=words("sep").join(
+                        words("with_recommendations", action=x.action, numbers=_nums(x.recommendations)) for x in s.done
+                    ),
+                )
+            )
         lead_text, lead_ids = responsible(m, players, names, words)
         for x in s.missed:
             rec = x.recommendations[0] if x.recommendations else None
-            title = words.title(rec, catalog.recommendations[rec].title) if rec in catalog.recommendations else ""
+            title = (
+                words.title(rec, catalog.recommendations[rec].title)
+                if rec is not None and rec in catalog.recommendations
+                else ""
+            )
             improvements.append(words("not_done", where=where, action=x.action, asks=_asks(x, words)))
             owner = who(x.id, x.name, players) if x.kind == "agencies" else _owner(x, m, players, names, lead_text)
-            plan.append(PlanRow(words("plan_not_done", module=m.label, action=x.action),
-                                words("plan_recommendation_title", numbers=_nums(x.recommendations), title=title)
-                                if title else _nums(x.recommendations),
-                                _corrective(x, words), owner))
+            plan.append(
+                PlanRow(
+                    words("plan_not_done", module=m.label, action=x.action),
+                    words("plan_recommendation_title", numbers=_nums(x.recommendations), title=title)
+                    if title
+                    else _nums(x.recommendations),
+                    _corrective(x, words),
+                    owner,
+                )
+            )
         for x, when in s.late:
             improvements.append(words("done_late", where=where, when=when, action=x.action, asks=_asks(x, words)))
         for note in s.role_notes:
             improvements.append(words("at", where=where, text=note))
         for u in s.unexpected:
             cited = words("cited", numbers=_nums(u.recommendations)) if u.recommendations else words("not_cited")
-            improvements.append(words("not_expected_rules", where=where, name=u.name, cited=cited,
-                                      rules=", ".join(u.rules[:3])) if u.rules else
-                                words("not_expected", where=where, name=u.name, cited=cited))
+            improvements.append(
+                words("not_expected_rules", where=where, name=u.name, cited=cited, rules=", ".join(u.rules[:3]))
+                if u.rules
+                else words("not_expected", where=where, name=u.name, cited=cited)
+            )
     t = a.threat
     return Report(t.get("title") or t["id"], t.get("exercise") or {}, scores, strengths, improvements, plan)
 
@@ -906,6 +1139,7 @@ def _corrective(x: Expect, words: Words = ENGLISH) -> str:
 
 
 # --- role cards ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Card:
@@ -942,7 +1176,10 @@ def role_cards(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list
         entry = catalog.agencies[ref]
         name = names("agencies", ref, entry.name)
         roles, rules_of, seen_roles = [], set(), set()
-        measures, frameworks, states, caveats = {}, {}, {}, {}
+        measures: dict[str, Any] = {}
+        frameworks: dict[str, Any] = {}
+        states: dict[str, Any] = {}
+        caveats: dict[str, Any] = {}
         for m in mods:
             g = next((g for g in m.data["agencies"] if g["id"] == ref), None)
             if g is None:
@@ -951,11 +1188,17 @@ def role_cards(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list
             for r in g["roles"]:
                 if (r["role"], r["rule"]) not in seen_roles:
                     seen_roles.add((r["role"], r["rule"]))
-                    recs = rulebase.by_id[r["rule"]].numbers if rulebase and r["rule"] in rulebase.by_id \
+                    recs = (
+                        rulebase.by_id[r["rule"]].numbers
+                        if rulebase and r["rule"] in rulebase.by_id
                         else g["recommendations"]
+                    )
                     roles.append((m.label, r["role"], r["rule"], r["basis"], list(recs), r.get("note")))
-            sector_words = [entry.sector, catalog.vocabulary.sectors[entry.sector].label.split(" ")[0]] \
-                if entry.sector in catalog.vocabulary.sectors else [entry.sector]
+            sector_words = (
+                [entry.sector, catalog.vocabulary.sectors[entry.sector].label.split(" ")[0]]
+                if entry.sector in catalog.vocabulary.sectors
+                else [entry.sector]
+            )
             terms = [entry.name, entry.short or "", *sector_words]
             for x in m.data["measures"]:
                 if set(x["rules"]) & rules_of or _mentions(x["text"], terms):
@@ -968,12 +1211,26 @@ def role_cards(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list
                 if s["code"] != HOME and (set(s["rules"]) & rules_of or set(s["frameworks"]) & set(frameworks)):
                     states.setdefault(s["code"], names("states", s["code"], s["name"]))
             for c in m.data["caveats"]:
-                if set(c["rules"]) & rules_of or _mentions(c["text"], terms) or set(c["recommendations"]) & set(
-                        g["recommendations"]):
+                if (
+                    set(c["rules"]) & rules_of
+                    or _mentions(c["text"], terms)
+                    or set(c["recommendations"]) & set(g["recommendations"])
+                ):
                     caveats.setdefault(c["id"], (words.remark("caveats", c["id"], c["text"]), c["citation"]))
         player = players.get(ref, [None])[0]
-        cards.append(Card(ref, name, player, entry.sector, roles, list(measures.values()), list(frameworks.values()),
-                          list(states.values()), list(caveats.values())))
+        cards.append(
+            Card(
+                ref,
+                name,
+                player,
+                entry.sector,
+                roles,
+                list(measures.values()),
+                list(frameworks.values()),
+                list(states.values()),
+                list(caveats.values()),
+            )
+        )
     # a limit no card carries binds the whole government: every card shows it
     carried = {c for card in cards for c in card.caveats}
     for m in mods:

@@ -1,12 +1,25 @@
 """Questions an analyst asks of one assessment: why X, why not X, and what single change would alter it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import Analyzer, describe_test
-from .compiler import (AtLeast, Compiled, Concluded, Distinction, FlagsAll, FlagsAny, FlagsNone, RankBetween,
-                       ScalarIn, StateCount, StatesOnly, compile_rulebase)
+from .compiler import (
+    AtLeast,
+    Compiled,
+    Concluded,
+    Distinction,
+    FlagsAll,
+    FlagsAny,
+    FlagsNone,
+    RankBetween,
+    ScalarIn,
+    StateCount,
+    StatesOnly,
+    compile_rulebase,
+)
 from .diff import diff_assessments
 from .errors import InputError, nearest
 from .models import Descriptor
@@ -31,8 +44,14 @@ def resolve(rulebase: Rulebase, text: str) -> Target:
     raw = str(text).strip()
     if raw.isdigit() and int(raw) in cat.recommendations:
         return Target("recommendation", raw)
-    tables = (("framework", cat.frameworks), ("agency", cat.agencies), ("state", cat.states),
-              ("derived", cat.vocabulary.derived), ("caveat", cat.caveats), ("measure", cat.measures))
+    tables = (
+        ("framework", cat.frameworks),
+        ("agency", cat.agencies),
+        ("state", cat.states),
+        ("derived", cat.vocabulary.derived),
+        ("caveat", cat.caveats),
+        ("measure", cat.measures),
+    )
     for kind, table in tables:
         if raw in table or (kind == "state" and raw.upper() in table):
             return Target(kind, raw.upper() if kind == "state" else raw)
@@ -40,8 +59,7 @@ def resolve(rulebase: Rulebase, text: str) -> Target:
     if code:
         return Target("state", code)
     pool = [k for _, table in tables for k in table]
-    raise InputError(f"unknown name '{raw}' (did you mean {nearest(raw, pool)}?)",
-                     loc="--why/--why-not")
+    raise InputError(f"unknown name '{raw}' (did you mean {nearest(raw, pool)}?)", loc="--why/--why-not")
 
 
 def concludes(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:
@@ -50,6 +68,7 @@ def concludes(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:
 
 
 # --- why -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Node:
@@ -61,7 +80,7 @@ class Node:
     quote: str | None = None
     note: str | None = None
     descriptor: dict[str, Any] = field(default_factory=dict)
-    needs: list[tuple[str, list["Node"]]] = field(default_factory=list)  # (what, the rules that gave it)
+    needs: list[tuple[str, list[Node]]] = field(default_factory=list)  # (what, the rules that gave it)
     repeated: bool = False
 
 
@@ -85,8 +104,7 @@ def why(threat: Descriptor, rulebase: Rulebase) -> tuple[Any, Any]:
             if key in ("derived", "frameworks", "agencies"):
                 for ref, producers in value.items():
                     label = {"derived": "derived fact", "frameworks": "framework", "agencies": "agency"}[key]
-                    node.needs.append((f"{label} {ref}",
-                                       [chain(p, seen) for p in producers]))
+                    node.needs.append((f"{label} {ref}", [chain(p, seen) for p in producers]))
             else:
                 node.descriptor[key] = value
         return node
@@ -99,12 +117,13 @@ def why(threat: Descriptor, rulebase: Rulebase) -> tuple[Any, Any]:
 
 # --- why not ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Check:
     condition: str
     holds: bool
     now: str = ""
-    producers: list["Miss"] = field(default_factory=list)  # for an earlier conclusion: how it could come
+    producers: list[Miss] = field(default_factory=list)  # for an earlier conclusion: how it could come
 
 
 @dataclass
@@ -156,8 +175,12 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
 
     def miss(rule: Rule, depth: int) -> Miss:
         c: Compiled = compiled[rule.id]
-        checks = [distinction_check(t, depth) if isinstance(t, Distinction) else
-                  Check(describe_test(t), t.holds(view), _now(t, view, threat)) for t in c.tests]
+        checks = [
+            distinction_check(t, depth)
+            if isinstance(t, Distinction)
+            else Check(describe_test(t), t.holds(view), _now(t, view, threat))
+            for t in c.tests
+        ]
         if c.branches:
             held = [all(t.holds(view) for t in b) for b in c.branches]
             text = " OR ".join("(" + "; ".join(describe_test(t) for t in b) + ")" for b in c.branches)
@@ -173,13 +196,15 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
             checks.append(check)
         return Miss(rule, checks)
 
-    misses = [miss(rule, 0) for rule in rulebase.rules
-              if rule.id not in result.fired and concludes(rule, target, threat, cat)]
+    misses = [
+        miss(rule, 0) for rule in rulebase.rules if rule.id not in result.fired and concludes(rule, target, threat, cat)
+    ]
     misses.sort(key=lambda m: (len(m.failing), rulebase.rules.index(m.rule)))
     return present, misses
 
 
 # --- what if --------------------------------------------------------------------------------
+
 
 def variants(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str, Any]]]:
     """Every one-value change of the descriptor that the rules could notice."""
@@ -190,18 +215,27 @@ def variants(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str
     for value in v.types:
         if value != threat.type:
             out.append((f"type = {value}", {**base, "type": value}))
-    for value in [*v.regions, None]:
-        if value != threat.region:
-            out.append((f"region = {value}", {**base, "region": value}))
+    for region in [*v.regions, None]:
+        if region != threat.region:
+            out.append((f"region = {region}", {**base, "region": region}))
     for value in v.actors:
         if value != threat.actor:
             out.append((f"actor = {value}", {**base, "actor": value}))
     for value in v.severities:
         if value != threat.severity:
             out.append((f"severity = {value}", {**base, "severity": value}))
-    mentioned = sorted({c for r in rulebase.rules for c in cat.expand_states(
-        [*(r.when.states.values if r.when.states else []),
-         *[s for b in r.when.any or [] if b.states for s in b.states.values]])})
+    mentioned = sorted(
+        {
+            c
+            for r in rulebase.rules
+            for c in cat.expand_states(
+                [
+                    *(r.when.states.values if r.when.states else []),
+                    *[s for b in r.when.any or [] if b.states for s in b.states.values],
+                ]
+            )
+        }
+    )
     for code in threat.states:
         out.append((f"states - {code}", {**base, "states": [s for s in threat.states if s != code]}))
     for code in mentioned:
@@ -214,8 +248,12 @@ def variants(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str
             out.append((f"targets + {target}", {**base, "targets": [*threat.targets, target]}))
     for attr in v.attributes:
         flag = threat.attributes.get(attr, False)
-        out.append((f"attributes.{attr} = {str(not flag).lower()}",
-                    {**base, "attributes": {**threat.attributes, attr: not flag}}))
+        out.append(
+            (
+                f"attributes.{attr} = {str(not flag).lower()}",
+                {**base, "attributes": {**threat.attributes, attr: not flag}},
+            )
+        )
     return out
 
 
@@ -233,5 +271,3 @@ def what_if(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str,
         if changes:
             out.append((label, changes))
     return out
-
-

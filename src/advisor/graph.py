@@ -5,6 +5,7 @@ and which agency leads), then written as Graphviz DOT, as Mermaid, as SVG laid o
 `dot` program when it is installed, or as a membership matrix (Markdown) when a picture is too
 dense to read. A scenario with injects has one picture per stage.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,12 @@ from .models import Assessment
 from .render import printable
 
 LAYER_TITLES = {
-    "alliances": "Alliances", "cooperative_security": "Cooperative security",
-    "other_arrangements": "Other security arrangements", "coalitions_of_the_willing": "Coalitions of the willing",
-    "japanese_coordination": "Japan's coordination bodies", "long_term_goal": "Long-term goal",
+    "alliances": "Alliances",
+    "cooperative_security": "Cooperative security",
+    "other_arrangements": "Other security arrangements",
+    "coalitions_of_the_willing": "Coalitions of the willing",
+    "japanese_coordination": "Japan's coordination bodies",
+    "long_term_goal": "Long-term goal",
 }
 # A picture with more edges per node than this is grouped (with --group unset), and the command
 # suggests the matrix if it is still this dense once grouped. The Korean scenarios have about 2 when
@@ -32,10 +36,10 @@ EDGE_KINDS = ("member", "takes part", "leads", "acts in", "part of")
 
 @dataclass
 class Graph:
-    states: list[tuple[str, str]] = field(default_factory=list)               # (code, label)
+    states: list[tuple[str, str]] = field(default_factory=list)  # (code, label)
     frameworks: list[tuple[str, str, str, str]] = field(default_factory=list)  # (id, label, layer, status)
-    agencies: list[tuple[str, str, str]] = field(default_factory=list)        # (id, label, role)
-    edges: list[tuple[str, str, str]] = field(default_factory=list)           # (from, to, kind)
+    agencies: list[tuple[str, str, str]] = field(default_factory=list)  # (id, label, role)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, kind)
     new: set[str] = field(default_factory=set)  # bodies that arrived with this stage (ids and codes)
     grouped: bool = False
     per_node: float = 0.0  # edges per node with every edge drawn (before grouping)
@@ -135,9 +139,14 @@ def _filtered(g: Graph, states=(), layers=()) -> Graph:
         keep_states = {src for src, dst, kind in g.edges if dst in keep_fw and kind in ("member", "takes part")}
     keep_agencies = {src for src, dst, kind in g.edges if dst in keep_fw and kind in ("leads", "acts in")}
     keep = keep_fw | keep_states | keep_agencies
-    return replace(g, states=[s for s in g.states if s[0] in keep_states], frameworks=fws,
-                   agencies=[x for x in g.agencies if x[0] in keep_agencies],
-                   edges=[e for e in g.edges if e[0] in keep and e[1] in keep], new=g.new & keep)
+    return replace(
+        g,
+        states=[s for s in g.states if s[0] in keep_states],
+        frameworks=fws,
+        agencies=[x for x in g.agencies if x[0] in keep_agencies],
+        edges=[e for e in g.edges if e[0] in keep and e[1] in keep],
+        new=g.new & keep,
+    )
 
 
 def grouped(g: Graph) -> Graph:
@@ -161,8 +170,9 @@ def grouped(g: Graph) -> Graph:
         edges = [e for e in edges if e[2] != "part of"] + [(AGENCIES, part_of[0][1], "part of")]
     # states linked to the same frameworks in the same way, and to nothing else, become one node
     targets = {code for _, dst, _ in edges for code in [dst] if code in codes}
-    signature: dict[str, frozenset] = {c: frozenset((dst, kind) for src, dst, kind in edges if src == c)
-                                       for c in codes if c not in targets}
+    signature: dict[str, frozenset] = {
+        c: frozenset((dst, kind) for src, dst, kind in edges if src == c) for c in codes if c not in targets
+    }
     together: dict[frozenset, list[str]] = {}
     for code, sig in signature.items():
         if sig:
@@ -204,11 +214,11 @@ def drawn_edges(g: Graph) -> list[tuple[str, str, str]]:
                 whole.setdefault(agency, []).append(layer)
     out, done = [], set()
     for src, dst, kind in g.edges:
-        layer = next((f[2] for f in g.frameworks if f[0] == dst), None) if kind == "leads" else None
-        if layer in whole.get(src, []):
-            if (src, layer) not in done:
-                done.add((src, layer))
-                out.append((src, LAYER + layer, kind))
+        lead_layer = next((f[2] for f in g.frameworks if f[0] == dst), None) if kind == "leads" else None
+        if lead_layer in whole.get(src, []):
+            if (src, lead_layer) not in done:
+                done.add((src, lead_layer))
+                out.append((src, LAYER + str(lead_layer), kind))
             continue
         out.append((src, dst, kind))
     return out
@@ -226,12 +236,12 @@ def density(g: Graph) -> Density:
         degree[src] += 1
         degree[dst] += 1
     nodes = len(_nodes(g))
-    return Density(nodes, len(edges), round(len(edges) / nodes, 2) if nodes else 0.0,
-                   max(degree.values(), default=0))
+    return Density(nodes, len(edges), round(len(edges) / nodes, 2) if nodes else 0.0, max(degree.values(), default=0))
 
 
-def build(a: Assessment, names=None, *, states=(), layers=(), group: bool | None = None,
-          before: Assessment | None = None) -> Graph:
+def build(
+    a: Assessment, names=None, *, states=(), layers=(), group: bool | None = None, before: Assessment | None = None
+) -> Graph:
     """Nodes and edges of the network for one assessment, in a stable order.
 
     `states` and `layers` keep only those states' frameworks, or those layers'; `group` draws one
@@ -265,30 +275,48 @@ def stage_assessment(a: Assessment, n: int) -> Assessment:
     """The answer at stage n (0: the start, before any inject)."""
     if n == 0:
         return a.model_copy(update={"stages": None})
+    assert a.stages is not None and n <= len(a.stages)
     return Assessment.model_validate(a.stages[n - 1].assessment)
 
 
-def pictures(a: Assessment, names=None, *, stage: int | None = None, every: bool = False, states=(), layers=(),
-             group: bool | None = None, title: str = "") -> list[Picture]:
+def pictures(
+    a: Assessment,
+    names=None,
+    *,
+    stage: int | None = None,
+    every: bool = False,
+    states=(),
+    layers=(),
+    group: bool | None = None,
+    title: str = "",
+) -> list[Picture]:
     """The pictures to draw: the whole assessment, one stage, or every stage in order (new bodies marked)."""
     from .errors import InputError
 
     count = len(a.stages or [])
     if stage is not None and stage > count:
-        raise InputError(f"there is no stage {stage}: this scenario has stages 0 to {count} "
-                         f"(0 is the start, then one per inject)", loc="--stage")
+        raise InputError(
+            f"there is no stage {stage}: this scenario has stages 0 to {count} (0 is the start, then one per inject)",
+            loc="--stage",
+        )
     if stage is None and not every:
         return [Picture(title, build(a, names, states=states, layers=layers, group=group))]
-    numbers = range(count + 1) if every else [stage]
+    numbers = range(count + 1) if every or stage is None else [stage]
     say = Graph(titles=_titles(names)).say
     out = []
     for n in numbers:
         here = stage_assessment(a, n)
         before = stage_assessment(a, n - 1) if n else None
-        head = say("graph_start") if n == 0 else a.stages[n - 1].title
-        out.append(Picture(say("graph_stage_titled", title=title, number=str(n), head=head) if title
-                           else say("graph_stage", number=str(n), head=head),
-                           build(here, names, states=states, layers=layers, group=group, before=before), n))
+        head = say("graph_start") if n == 0 or not a.stages else a.stages[n - 1].title
+        out.append(
+            Picture(
+                say("graph_stage_titled", title=title, number=str(n), head=head)
+                if title
+                else say("graph_stage", number=str(n), head=head),
+                build(here, names, states=states, layers=layers, group=group, before=before),
+                n,
+            )
+        )
     return out
 
 
@@ -302,7 +330,7 @@ def _node(ref: str, g: Graph) -> str:
     if ref == AGENCIES:
         return "agencies"
     if ref.startswith(LAYER):
-        return ref[len(LAYER):]
+        return ref[len(LAYER) :]
     if any(ref == c for c, _ in g.states):
         return _id("s_", ref)
     if any(ref == a for a, _, _ in g.agencies):
@@ -329,8 +357,13 @@ def _new(ref: str, g: Graph, label: str) -> str:
 
 
 _NEW_DOT = ', penwidth=3, color="#c0392b"'
-_EDGE_DOT = {"member": "style=solid", "takes part": "style=dashed", "acts in": "style=dotted",
-             "part of": "style=solid", "leads": 'style=bold, color="#b35900", penwidth=2'}
+_EDGE_DOT = {
+    "member": "style=solid",
+    "takes part": "style=dashed",
+    "acts in": "style=dotted",
+    "part of": "style=solid",
+    "leads": 'style=bold, color="#b35900", penwidth=2',
+}
 
 
 def _clusters_linked(g: Graph) -> bool:
@@ -339,35 +372,49 @@ def _clusters_linked(g: Graph) -> bool:
 
 def to_dot(g: Graph, title: str = "", name: str = "network") -> str:
     """Graphviz DOT: frameworks clustered by layer, states and agencies apart; new bodies in a thick red frame."""
-    lines = [f"digraph {name} {{", "  rankdir=LR;", '  graph [fontname="Helvetica", fontsize=11, nodesep=0.25, ranksep=1.2'
-             + (", compound=true" if _clusters_linked(g) else "")
-             + (f", label={_dot_quote(title)}, labelloc=t" if title else "") + "];",
-             '  node [fontname="Helvetica", fontsize=10];', '  edge [color="#888888", arrowsize=0.6];']
-    lines.append(f'  subgraph cluster_agencies {{ label={_dot_quote(g.title("agencies", "Japanese agencies"))}; '
-                 'color="#b0b0b0";')
+    lines = [
+        f"digraph {name} {{",
+        "  rankdir=LR;",
+        '  graph [fontname="Helvetica", fontsize=11, nodesep=0.25, ranksep=1.2'
+        + (", compound=true" if _clusters_linked(g) else "")
+        + (f", label={_dot_quote(title)}, labelloc=t" if title else "")
+        + "];",
+        '  node [fontname="Helvetica", fontsize=10];',
+        '  edge [color="#888888", arrowsize=0.6];',
+    ]
+    lines.append(
+        f'  subgraph cluster_agencies {{ label={_dot_quote(g.title("agencies", "Japanese agencies"))}; color="#b0b0b0";'
+    )
     for ref, label, role in g.agencies:
         shown = f"{label} ({g.title('role_' + role, role)})"
-        lines.append(f'    {_id("a_", ref)} [label={_dot_quote(_new(ref, g, shown), 34)}, shape=box, '
-                     f'style="rounded,filled", fillcolor="{"#f6d38a" if role == "lead" else "#fbeccb"}"'
-                     f'{_NEW_DOT if ref in g.new else ""}];')
+        lines.append(
+            f"    {_id('a_', ref)} [label={_dot_quote(_new(ref, g, shown), 34)}, shape=box, "
+            f'style="rounded,filled", fillcolor="{"#f6d38a" if role == "lead" else "#fbeccb"}"'
+            f"{_NEW_DOT if ref in g.new else ''}];"
+        )
     lines.append("  }")
     lines.append(f'  subgraph cluster_states {{ label={_dot_quote(g.title("states", "States"))}; color="#b0b0b0";')
     for ref, label in g.states:
         shown = label if "+" in ref else f"{label} ({ref})"
-        lines.append(f'    {_id("s_", ref)} [label={_dot_quote(_new(ref, g, shown), 34)}, shape=ellipse, style=filled, '
-                     f'fillcolor="#d7e8f7"{_NEW_DOT if ref in g.new else ""}];')
+        lines.append(
+            f"    {_id('s_', ref)} [label={_dot_quote(_new(ref, g, shown), 34)}, shape=ellipse, style=filled, "
+            f'fillcolor="#d7e8f7"{_NEW_DOT if ref in g.new else ""}];'
+        )
     lines.append("  }")
     for layer in LAYER_TITLES:
         members = [f for f in g.frameworks if f[2] == layer]
         if not members:
             continue
-        lines.append(f'  subgraph cluster_{layer} {{ label={_dot_quote(g.title(layer, LAYER_TITLES[layer]))}; '
-                     'color="#b0b0b0";')
+        lines.append(
+            f'  subgraph cluster_{layer} {{ label={_dot_quote(g.title(layer, LAYER_TITLES[layer]))}; color="#b0b0b0";'
+        )
         for ref, label, _, status in members:
             style = '"filled,dashed"' if status == "proposed" else "filled"
-            lines.append(f'    {_id("f_", ref)} [label={_dot_quote(_new(ref, g, label), 34)}, shape=box, style={style}, '
-                         f'fillcolor="{"#ffffff" if status == "proposed" else "#e3f1df"}"'
-                         f'{_NEW_DOT if ref in g.new else ""}];')
+            lines.append(
+                f"    {_id('f_', ref)} [label={_dot_quote(_new(ref, g, label), 34)}, shape=box, style={style}, "
+                f'fillcolor="{"#ffffff" if status == "proposed" else "#e3f1df"}"'
+                f"{_NEW_DOT if ref in g.new else ''}];"
+            )
         lines.append("  }")
     for src, dst, kind in drawn_edges(g):
         extra = ""
@@ -376,7 +423,7 @@ def to_dot(g: Graph, title: str = "", name: str = "network") -> str:
         elif src == AGENCIES:
             src, extra = g.agencies[0][0], ", ltail=cluster_agencies"
         if dst.startswith(LAYER):
-            layer = dst[len(LAYER):]
+            layer = dst[len(LAYER) :]
             dst, extra = next(f[0] for f in g.frameworks if f[2] == layer), extra + f", lhead=cluster_{layer}"
         lines.append(f"  {_node(src, g)} -> {_node(dst, g)} [{_EDGE_DOT[kind]}{extra}];")
     lines.append("}")
@@ -409,7 +456,7 @@ def to_mermaid(g: Graph) -> str:
         members = [f for f in g.frameworks if f[2] == layer]
         if members:
             lines.append(f"  subgraph {layer}[{_mermaid_label(g.title(layer, title))}]")
-            for ref, label, _, status in members:
+            for ref, label, _, _status in members:
                 lines.append(f"    {_id('f_', ref)}[{_mermaid_label(_new(ref, g, label))}]")
             lines.append("  end")
     arrows = {"member": "-->", "takes part": "-.->", "acts in": "-.->", "part of": "-->", "leads": "==>"}
@@ -438,13 +485,14 @@ def to_svg(g: Graph, title: str = "") -> str | None:
     if out.returncode != 0:
         return None
     svg = out.stdout
-    return svg[svg.index("<svg"):]  # drop the XML prolog and doctype, so it can sit inside HTML
+    return svg[svg.index("<svg") :]  # drop the XML prolog and doctype, so it can sit inside HTML
 
 
 # --- a sequence of pictures, the matrix ------------------------------------------------------
 
+
 def _svg_size(svg: str) -> tuple[float, float]:
-    head = svg[:svg.index(">")]
+    head = svg[: svg.index(">")]
     width = re.search(r'\swidth="([\d.]+)pt"', head)
     height = re.search(r'\sheight="([\d.]+)pt"', head)
     return (float(width.group(1)) if width else 0.0), (float(height.group(1)) if height else 0.0)
@@ -455,14 +503,16 @@ def stack_svg(svgs: list[str], gap: float = 24.0) -> str:
     parts, y, width = [], 0.0, 0.0
     for svg in svgs:
         w, h = _svg_size(svg)
-        head, rest = svg[:svg.index(">")], svg[svg.index(">"):]
+        head, rest = svg[: svg.index(">")], svg[svg.index(">") :]
         head = re.sub(r'\s(width|height)="([\d.]+)pt"', r' \1="\2"', head)
         parts.append(head.replace("<svg", f'<svg x="0" y="{y:g}"', 1) + rest.rstrip() + "\n")
         y += h + gap
         width = max(width, w)
     height = max(y - gap, 0.0)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}pt" height="{height:g}pt" '
-            f'viewBox="0 0 {width:g} {height:g}">\n' + "".join(parts) + "</svg>\n")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}pt" height="{height:g}pt" '
+        f'viewBox="0 0 {width:g} {height:g}">\n' + "".join(parts) + "</svg>\n"
+    )
 
 
 def _initials(label: str) -> str:
@@ -479,25 +529,41 @@ def to_matrix(g: Graph, title: str = "", short: dict[str, str] | None = None) ->
     agencies = [x[0] for x in g.agencies]
     mark = {"member": "M", "takes part": "p", "leads": "L", "acts in": "a"}
     say = g.say
-    headers = [say("graph_framework"), say("graph_layer")] + \
-        [say("graph_new", name=c) if c in g.new else c for c in states] + \
-        [short.get(x) or _initials(label) for x, label, _ in g.agencies]
+    headers = (
+        [say("graph_framework"), say("graph_layer")]
+        + [say("graph_new", name=c) if c in g.new else c for c in states]
+        + [short.get(x) or _initials(label) for x, label, _ in g.agencies]
+    )
     rows = []
     for layer in LAYER_TITLES:
-        for ref, label, lay, status in [f for f in g.frameworks if f[2] == layer]:
+        for ref, label, _layer, status in [f for f in g.frameworks if f[2] == layer]:
             name = say("graph_proposed", name=label) if status == "proposed" else label
             name = say("graph_new", name=name) if ref in g.new else name
-            rows.append([name, g.title(layer, LAYER_TITLES[layer])] + [mark.get(links.get((c, ref), ""), "") for c in states]
-                        + [mark.get(links.get((x, ref), ""), "") for x in agencies])
+            rows.append(
+                [name, g.title(layer, LAYER_TITLES[layer])]
+                + [mark.get(links.get((c, ref), ""), "") for c in states]
+                + [mark.get(links.get((x, ref), ""), "") for x in agencies]
+            )
     out = [f"## {_md_escape(title)}", ""] if title else []
     out.append(_md_table(headers, rows) if rows else say("graph_no_frameworks"))
-    key = [say("graph_agency_key", short=short.get(x) or _initials(label), name=label,
-               role=say("graph_role_new", role=g.title("role_" + role, role)) if x in g.new
-               else g.title("role_" + role, role))
-           for x, label, role in g.agencies]
+    key = [
+        say(
+            "graph_agency_key",
+            short=short.get(x) or _initials(label),
+            name=label,
+            role=say("graph_role_new", role=g.title("role_" + role, role))
+            if x in g.new
+            else g.title("role_" + role, role),
+        )
+        for x, label, role in g.agencies
+    ]
     marks = say("graph_marks")
-    out += ["", _md_escape(say("graph_marks_agencies", marks=marks, agencies=say("graph_sep").join(key)) if key
-                           else marks, False)]
+    out += [
+        "",
+        _md_escape(
+            say("graph_marks_agencies", marks=marks, agencies=say("graph_sep").join(key)) if key else marks, False
+        ),
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -514,8 +580,9 @@ def filters(catalog, states=(), layers=()) -> tuple[list[str], list[str]]:
     for value in layers:
         found = value.strip().lower().replace("-", "_").replace(" ", "_")
         if found not in catalog.vocabulary.layers:
-            raise InputError(f"unknown layer '{value}' (did you mean {nearest(found, catalog.vocabulary.layers)}?)",
-                             loc="--layer")
+            raise InputError(
+                f"unknown layer '{value}' (did you mean {nearest(found, catalog.vocabulary.layers)}?)", loc="--layer"
+            )
         ids.append(found)
     return list(dict.fromkeys(codes)), list(dict.fromkeys(ids))
 
@@ -528,9 +595,10 @@ def render(pics: list[Picture], fmt: str, short: dict[str, str] | None = None) -
 
     if fmt == "svg":
         svgs = [to_svg(p.graph, p.title) for p in pics]
-        if any(s is None for s in svgs):
+        drawn = [s for s in svgs if s is not None]
+        if len(drawn) < len(svgs):
             return None
-        return svgs[0] if len(svgs) == 1 else stack_svg(svgs)
+        return drawn[0] if len(drawn) == 1 else stack_svg(drawn)
     if fmt == "dot":
         return "\n".join(to_dot(p.graph, p.title, "network" if p.stage is None else f"stage_{p.stage}") for p in pics)
     if fmt == "matrix":
@@ -542,15 +610,18 @@ def render(pics: list[Picture], fmt: str, short: dict[str, str] | None = None) -
 
 # --- measuring a layout ---------------------------------------------------------------------------
 
+
 def _tokens(line: str) -> list[str]:
     return re.findall(r'"(?:[^"\\]|\\.)*"|\S+', line)
 
 
 def _cross(p, q, r, s) -> bool:
     """Whether segments pq and rs cross (touching at an end does not count)."""
+
     def turn(a, b, c):
         v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
         return (v > 1e-9) - (v < -1e-9)
+
     return turn(p, q, r) * turn(p, q, s) < 0 and turn(r, s, p) * turn(r, s, q) < 0
 
 
@@ -574,7 +645,7 @@ def crossings(g: Graph) -> int | None:
             lines.append((t[1], t[2], pts))
     count = 0
     for i, (a1, b1, p1) in enumerate(lines):
-        for a2, b2, p2 in lines[i + 1:]:
+        for a2, b2, p2 in lines[i + 1 :]:
             if {a1, b1} & {a2, b2}:
                 continue
             if any(_cross(p1[j], p1[j + 1], p2[k], p2[k + 1]) for j in range(len(p1) - 1) for k in range(len(p2) - 1)):

@@ -3,10 +3,12 @@
 After the threat itself: whether it is an exercise (name, sponsor, dates, marking, objectives with
 the recommendations they test, players with the agency each stands for), then the injects.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .catalog import Catalog
 
@@ -27,6 +29,7 @@ def _one(catalog: Catalog, field: str, optional: bool):
         if found is None:
             raise click.BadParameter(f"unknown {field} '{text}' (did you mean {catalog.hint(field, text)}?)")
         return found
+
     return check
 
 
@@ -38,10 +41,13 @@ def _many(catalog: Catalog, field: str):
         for part in [p.strip() for p in re.split(r"[,;]", text or "") if p.strip()]:
             found = catalog.resolve(field, part)
             if found is None:
-                raise click.BadParameter(f"unknown {field[:-1] if field.endswith('s') else field} '{part}' "
-                                         f"(did you mean {catalog.hint(field, part)}?)")
+                raise click.BadParameter(
+                    f"unknown {field[:-1] if field.endswith('s') else field} '{part}' "
+                    f"(did you mean {catalog.hint(field, part)}?)"
+                )
             out.append(found)
         return sorted(set(out))
+
     return check
 
 
@@ -53,9 +59,12 @@ def _attributes(catalog: Catalog):
         for part in [p.strip() for p in re.split(r"[,;]", text or "") if p.strip()]:
             found = catalog.resolve("attributes", part)
             if found is None:
-                raise click.BadParameter(f"unknown attribute '{part}' (did you mean {catalog.hint('attributes', part)}?)")
+                raise click.BadParameter(
+                    f"unknown attribute '{part}' (did you mean {catalog.hint('attributes', part)}?)"
+                )
             out[found] = True
         return dict(sorted(out.items()))
+
     return check
 
 
@@ -82,21 +91,34 @@ def ask_descriptor(catalog: Catalog, ask: Ask, say: Say) -> dict[str, Any]:
     region = ask("Region (Enter to skip)", default="", show_default=False, value_proc=_one(catalog, "region", True))
     if region:
         out["region"] = region
-    states = ask("States involved, names or ISO codes, comma-separated (Enter for none)", default="",
-                 show_default=False, value_proc=_many(catalog, "states"))
+    states = ask(
+        "States involved, names or ISO codes, comma-separated (Enter for none)",
+        default="",
+        show_default=False,
+        value_proc=_many(catalog, "states"),
+    )
     if states:
         out["states"] = states
     say("Targets: " + ", ".join(v.targets))
-    targets = ask("What is threatened, comma-separated (Enter for none)", default="", show_default=False,
-                  value_proc=_many(catalog, "targets"))
+    targets = ask(
+        "What is threatened, comma-separated (Enter for none)",
+        default="",
+        show_default=False,
+        value_proc=_many(catalog, "targets"),
+    )
     if targets:
         out["targets"] = targets
     out["actor"] = ask("Actor: " + ", ".join(v.actors), default="unknown", value_proc=_one(catalog, "actor", False))
-    out["severity"] = ask("Severity: " + ", ".join(v.severities), default="moderate",
-                          value_proc=_one(catalog, "severity", False))
+    out["severity"] = ask(
+        "Severity: " + ", ".join(v.severities), default="moderate", value_proc=_one(catalog, "severity", False)
+    )
     say("Attributes the rules use: " + ", ".join(v.attributes))
-    attributes = ask("Attributes that hold, comma-separated (Enter for none)", default="", show_default=False,
-                     value_proc=_attributes(catalog))
+    attributes = ask(
+        "Attributes that hold, comma-separated (Enter for none)",
+        default="",
+        show_default=False,
+        value_proc=_attributes(catalog),
+    )
     if attributes:
         out["attributes"] = attributes
     slug = re.sub(r"[^a-z0-9]+", "_", (out.get("title") or out["type"]).lower()).strip("_")[:60] or "threat"
@@ -112,6 +134,7 @@ def ask_descriptor(catalog: Catalog, ask: Ask, say: Say) -> dict[str, Any]:
 
 # --- exercise and injects -------------------------------------------------------------------------
 
+
 def _text(limit: int, optional: bool = True):
     def check(text: str) -> str | None:
         import click
@@ -122,6 +145,7 @@ def _text(limit: int, optional: bool = True):
         if len(text) > limit:
             raise click.BadParameter(f"at most {limit} characters, got {len(text)}")
         return text or None
+
     return check
 
 
@@ -143,10 +167,12 @@ def _numbers(catalog: Catalog):
         out = []
         for part in [p.strip() for p in re.split(r"[,;\s]+", text or "") if p.strip()]:
             if not part.isdigit() or int(part) not in catalog.recommendations:
-                raise click.BadParameter(f"no recommendation '{part}' in the document "
-                                         f"(1 to {max(catalog.recommendations)})")
+                raise click.BadParameter(
+                    f"no recommendation '{part}' in the document (1 to {max(catalog.recommendations)})"
+                )
             out.append(int(part))
         return sorted(set(out))
+
     return check
 
 
@@ -160,8 +186,11 @@ def _agency(catalog: Catalog):
         text = (text or "").strip()
         if not text:
             return None
-        names = {fold(k): k for k in catalog.agencies} | {fold(a.name): k for k, a in catalog.agencies.items()} | \
-            {fold(a.short): k for k, a in catalog.agencies.items() if a.short}
+        names = (
+            {fold(k): k for k in catalog.agencies}
+            | {fold(a.name): k for k, a in catalog.agencies.items()}
+            | {fold(a.short): k for k, a in catalog.agencies.items() if a.short}
+        )
         found = names.get(fold(text))
         if found is None:
             import difflib
@@ -170,6 +199,7 @@ def _agency(catalog: Catalog):
             hint = f"'{names[close[0]]}'" if close else nearest(fold(text), catalog.agencies)
             raise click.BadParameter(f"unknown agency '{text}' (did you mean {hint}?)")
         return found
+
     return check
 
 
@@ -185,6 +215,7 @@ def _ids(known: list[str]):
                 raise click.BadParameter(f"no objective '{part}' (did you mean {nearest(part, known)}?)")
             out.append(part)
         return list(dict.fromkeys(out))
+
     return check
 
 
@@ -201,6 +232,7 @@ def _stages(number: int):
                 raise click.BadParameter(f"give stages 0 to {number - 1} (0 is the start), or 'all'")
             out.append(int(part))
         return sorted(set(out))
+
     return check
 
 
@@ -228,11 +260,14 @@ def _signed_attributes(catalog: Catalog):
             name = part.lstrip("-").strip()
             found = catalog.resolve("attributes", name)
             if found is None:
-                raise click.BadParameter(f"unknown attribute '{name}' (did you mean {catalog.hint('attributes', name)}?)")
+                raise click.BadParameter(
+                    f"unknown attribute '{name}' (did you mean {catalog.hint('attributes', name)}?)"
+                )
             out[found] = value
         if not out:
             raise click.BadParameter("name at least one attribute")
         return dict(sorted(out.items()))
+
     return check
 
 
@@ -253,8 +288,15 @@ def ask_exercise(catalog: Catalog, ask: Ask, say: Say) -> dict[str, Any] | None:
     """The exercise part: name, sponsor, dates, marking, objectives and players; None if it is no exercise."""
     from .models import MAX_LIST
 
-    if not _yes_no(_or_end(ask, "Is this an exercise? [y/N]", default="n", show_default=False,
-                            value_proc=lambda t: "y" if _yes_no(t) else "n")):
+    if not _yes_no(
+        _or_end(
+            ask,
+            "Is this an exercise? [y/N]",
+            default="n",
+            show_default=False,
+            value_proc=lambda t: "y" if _yes_no(t) else "n",
+        )
+    ):
         return None
     out: dict[str, Any] = {"name": ask("Exercise name", value_proc=_text(200, optional=False))}
     for key, question, limit in (("sponsor", "Sponsor", 200), ("dates", "Dates", 100)):
@@ -265,27 +307,38 @@ def ask_exercise(catalog: Catalog, ask: Ask, say: Say) -> dict[str, Any] | None:
     if marking != "FOR EXERCISE USE ONLY":
         out["marking"] = marking
     say(f"Objectives: each tied to the recommendations it tests (1 to {max(catalog.recommendations)}).")
-    objectives = []
+    objectives: list[dict[str, Any]] = []
     while len(objectives) < MAX_LIST:
         number = len(objectives) + 1
-        text = _or_end(ask, f"Objective O{number} (Enter when done)", default="", show_default=False,
-                       value_proc=_text(500))
+        text = _or_end(
+            ask, f"Objective O{number} (Enter when done)", default="", show_default=False, value_proc=_text(500)
+        )
         if not text:
             break
-        recs = ask(f"Recommendations O{number} tests, numbers comma-separated (Enter for none)", default="",
-                   show_default=False, value_proc=_numbers(catalog))
+        recs = ask(
+            f"Recommendations O{number} tests, numbers comma-separated (Enter for none)",
+            default="",
+            show_default=False,
+            value_proc=_numbers(catalog),
+        )
         objectives.append({"id": f"O{number}", "text": text, "recommendations": recs})
     if objectives:
         out["objectives"] = objectives
     say("Players: a role, and the Japanese agency it stands for (id, name or short name; `advisor catalog agencies`).")
-    players = []
+    players: list[dict[str, Any]] = []
     while len(players) < MAX_LIST:
-        role = _or_end(ask, f"Player {len(players) + 1} role (Enter when done)", default="", show_default=False,
-                       value_proc=_text(200))
+        role = _or_end(
+            ask,
+            f"Player {len(players) + 1} role (Enter when done)",
+            default="",
+            show_default=False,
+            value_proc=_text(200),
+        )
         if not role:
             break
-        agency = ask("Agency it stands for (Enter for none)", default="", show_default=False,
-                     value_proc=_agency(catalog))
+        agency = ask(
+            "Agency it stands for (Enter for none)", default="", show_default=False, value_proc=_agency(catalog)
+        )
         players.append({"role": role, **({"agency": agency} if agency else {})})
     if players:
         out["players"] = players
@@ -300,39 +353,65 @@ def ask_injects(catalog: Catalog, ask: Ask, say: Say, objectives: list[str]) -> 
     injects: list[dict[str, Any]] = []
     while len(injects) < MAX_INJECTS:
         number = len(injects) + 1
-        title = _or_end(ask, f"Inject {number} title (Enter for no more injects)", default="", show_default=False,
-                        value_proc=_text(200))
+        title = _or_end(
+            ask,
+            f"Inject {number} title (Enter for no more injects)",
+            default="",
+            show_default=False,
+            value_proc=_text(200),
+        )
         if not title:
             break
         inject: dict[str, Any] = {"title": title}
-        for key, question, limit in (("description", "Description", 10_000),
-                                     ("time", "Scenario time, e.g. D+1 06:00", 60),
-                                     ("delivery", "Delivery: phone, e-mail, news report, briefing, ...", 60),
-                                     ("from", "From (who sends it)", 200), ("to", "To (who receives it)", 200)):
+        for key, question, limit in (
+            ("description", "Description", 10_000),
+            ("time", "Scenario time, e.g. D+1 06:00", 60),
+            ("delivery", "Delivery: phone, e-mail, news report, briefing, ...", 60),
+            ("from", "From (who sends it)", 200),
+            ("to", "To (who receives it)", 200),
+        ):
             value = ask(f"{question} (Enter to skip)", default="", show_default=False, value_proc=_text(limit))
             if value:
                 inject[key] = value
         if objectives:
-            tested = ask(f"Objectives it tests: {', '.join(objectives)} (Enter for none)", default="",
-                         show_default=False, value_proc=_ids(objectives))
+            tested = ask(
+                f"Objectives it tests: {', '.join(objectives)} (Enter for none)",
+                default="",
+                show_default=False,
+                value_proc=_ids(objectives),
+            )
             if tested:
                 inject["objectives"] = tested
-        fields = ask(f"Fields it changes: {', '.join(CHANGEABLE)} (Enter for none)", default="", show_default=False,
-                     value_proc=_fields)
+        fields = ask(
+            f"Fields it changes: {', '.join(CHANGEABLE)} (Enter for none)",
+            default="",
+            show_default=False,
+            value_proc=_fields,
+        )
         changes: dict[str, Any] = {}
         for key in fields:
             if key in ("type", "region", "actor", "severity"):
-                hint = {"type": "", "region": "", "actor": ": " + ", ".join(v.actors),
-                        "severity": ": " + ", ".join(v.severities)}[key]
+                hint = {
+                    "type": "",
+                    "region": "",
+                    "actor": ": " + ", ".join(v.actors),
+                    "severity": ": " + ", ".join(v.severities),
+                }[key]
                 changes[key] = ask(f"New {key}{hint}", value_proc=_one(catalog, key, optional=False))
             elif key in ("states", "targets"):
                 changes[key] = ask(f"New {key}, comma-separated (the whole list)", value_proc=_many(catalog, key))
             else:
-                changes[key] = ask("Attributes that now hold, comma-separated; -name for one that no longer holds",
-                                   value_proc=_signed_attributes(catalog))
+                changes[key] = ask(
+                    "Attributes that now hold, comma-separated; -name for one that no longer holds",
+                    value_proc=_signed_attributes(catalog),
+                )
         inject["changes"] = changes
-        resolves = ask(f"Stages whose situation it ends: 0 to {number - 1} (0 is the start), or 'all' "
-                       "(Enter for none)", default="", show_default=False, value_proc=_stages(number))
+        resolves = ask(
+            f"Stages whose situation it ends: 0 to {number - 1} (0 is the start), or 'all' (Enter for none)",
+            default="",
+            show_default=False,
+            value_proc=_stages(number),
+        )
         if resolves:
             inject["resolves"] = resolves
         injects.append(inject)
@@ -361,6 +440,9 @@ def may_write(output: str, force: bool, confirm: Callable[[str], bool]) -> bool:
     if check_target(output) is None or force:
         return True
     if not stdin_is_terminal():
-        raise InputError("the file exists; advisor new overwrites a file only when asked to: give --force, "
-                         "or another -o", path=output, loc="-o")
+        raise InputError(
+            "the file exists; advisor new overwrites a file only when asked to: give --force, or another -o",
+            path=output,
+            loc="-o",
+        )
     return confirm(f"overwrite {output}?")

@@ -1,10 +1,19 @@
 """Typed models: the threat descriptor (CONTRACT.md section 1) and the assessment (section 2)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, StrictInt, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .catalog import Catalog, fold
 from .errors import DescriptorError, clip, nearest, suggest
@@ -12,14 +21,27 @@ from .errors import DescriptorError, clip, nearest, suggest
 MAX_LIST = 60
 MAX_TEXT = 10_000
 MAX_ID = 200
-FIELDS = ("id", "title", "description", "type", "region", "states", "targets", "actor", "severity",
-          "attributes", "injects", "exercise")
+FIELDS = (
+    "id",
+    "title",
+    "description",
+    "type",
+    "region",
+    "states",
+    "targets",
+    "actor",
+    "severity",
+    "attributes",
+    "injects",
+    "exercise",
+)
 CHANGEABLE = ("type", "region", "states", "targets", "actor", "severity", "attributes")
 MAX_INJECTS = 20
 TRUE_WORDS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
 
 
 def _catalog(info: ValidationInfo) -> Catalog:
+    assert info.context is not None  # descriptors are always validated with their catalog
     return info.context["catalog"]
 
 
@@ -36,7 +58,8 @@ def _split_x(raw: Any, what: str) -> Any:
     """Move the `x_` fields of a raw object under `extensions`, kept as given."""
     if not isinstance(raw, dict):
         raise ValueError(f"{what} is a JSON object, not {type(raw).__name__}")
-    known, ext = {}, {}
+    known: dict[str, Any] = {}
+    ext: dict[str, Any] = {}
     for key, value in raw.items():
         (ext if isinstance(key, str) and key.startswith("x_") else known)[key] = value
     if ext:
@@ -57,15 +80,20 @@ class Inject(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=MAX_TEXT)
     time: str | None = Field(default=None, max_length=60, description="scenario time, e.g. 'D+1 06:00'")
-    delivery: str | None = Field(default=None, max_length=60, description="how it reaches the players: phone, "
-                                 "e-mail, news report, briefing, ...")
+    delivery: str | None = Field(
+        default=None, max_length=60, description="how it reaches the players: phone, e-mail, news report, briefing, ..."
+    )
     sender: str | None = Field(default=None, alias="from", max_length=200, description="who sends it (in the scenario)")
     to: str | None = Field(default=None, max_length=200, description="who receives it")
-    objectives: list[str] = Field(default=[], max_length=MAX_LIST, description="ids of the exercise objectives it tests")
+    objectives: list[str] = Field(
+        default=[], max_length=MAX_LIST, description="ids of the exercise objectives it tests"
+    )
     changes: dict[str, Any] = Field(default={}, description="fields that change; attributes merge, others replace")
-    resolves: list[int] | Literal["all"] = Field(default=[], max_length=MAX_INJECTS + 1,
-                                                 description="earlier stages whose situation this inject ends "
-                                                 "(0: the start), or 'all'")
+    resolves: list[int] | Literal["all"] = Field(
+        default=[],
+        max_length=MAX_INJECTS + 1,
+        description="earlier stages whose situation this inject ends (0: the start), or 'all'",
+    )
     extensions: dict[str, Any] = Field(default={}, description="the x_ fields, kept as given")
 
     @model_validator(mode="before")
@@ -81,8 +109,9 @@ class Inject(BaseModel):
         if isinstance(value, int) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
-            raise ValueError(f"expected the numbers of earlier stages (0 is the start), or 'all'; got "
-                             f"{clip(json_text(value), 40)}")
+            raise ValueError(
+                f"expected the numbers of earlier stages (0 is the start), or 'all'; got {clip(json_text(value), 40)}"
+            )
         return value
 
     @field_validator("changes")
@@ -91,15 +120,20 @@ class Inject(BaseModel):
         for key in value:
             if key not in CHANGEABLE:
                 hint = suggest(key, CHANGEABLE)
-                raise ValueError(f"an inject cannot change '{key}'" + (f" (did you mean {hint}?)" if hint else "")
-                                 + "; it may change " + ", ".join(CHANGEABLE))
+                raise ValueError(
+                    f"an inject cannot change '{key}'"
+                    + (f" (did you mean {hint}?)" if hint else "")
+                    + "; it may change "
+                    + ", ".join(CHANGEABLE)
+                )
         return value
 
     def to_output(self) -> dict[str, Any]:
         """The inject as JSON data, valid input again."""
         out = self.model_dump(mode="json", by_alias=True, include={"title", "description"})
-        extra = self.model_dump(mode="json", by_alias=True, exclude={"title", "description", "extensions"},
-                                exclude_defaults=True)
+        extra = self.model_dump(
+            mode="json", by_alias=True, exclude={"title", "description", "extensions"}, exclude_defaults=True
+        )
         out.update({"changes": self.changes, **extra})
         out.update(self.extensions)
         return out
@@ -158,7 +192,7 @@ class Exercise(BaseModel):
     players: list[Player] = Field(default=[], max_length=MAX_LIST)
 
     @model_validator(mode="after")
-    def _unique(self) -> "Exercise":
+    def _unique(self) -> Exercise:
         ids = [o.id for o in self.objectives]
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
@@ -181,10 +215,12 @@ class Descriptor(BaseModel):
     actor: str = Field(default="unknown", description="state, non_state or unknown")
     severity: str = Field(default="moderate", description="low, moderate, high or critical")
     attributes: dict[str, bool] = Field(default={}, max_length=MAX_LIST, description="extra facts")
-    injects: list[Inject] = Field(default=[], max_length=MAX_INJECTS,
-                                  description="stages of an escalating scenario, in order")
-    exercise: Exercise | None = Field(default=None, description="name, sponsor, dates, objectives and players "
-                                      "of a tabletop exercise on this scenario")
+    injects: list[Inject] = Field(
+        default=[], max_length=MAX_INJECTS, description="stages of an escalating scenario, in order"
+    )
+    exercise: Exercise | None = Field(
+        default=None, description="name, sponsor, dates, objectives and players of a tabletop exercise on this scenario"
+    )
     extensions: dict[str, Any] = Field(default={}, description="the x_ fields, kept as given")
 
     @model_validator(mode="before")
@@ -193,23 +229,27 @@ class Descriptor(BaseModel):
         return _split_x(raw, "a descriptor")
 
     @model_validator(mode="after")
-    def _objectives_known(self) -> "Descriptor":
+    def _objectives_known(self) -> Descriptor:
         known = {o.id for o in self.exercise.objectives} if self.exercise else set()
         for i, inject in enumerate(self.injects):
             for ref in inject.objectives:
                 if ref not in known:
-                    raise ValueError(f"injects.{i}.objectives: no objective '{clip(ref)}' in exercise.objectives"
-                                     + (f" (did you mean {nearest(ref, known)}?)" if known else ""))
+                    raise ValueError(
+                        f"injects.{i}.objectives: no objective '{clip(ref)}' in exercise.objectives"
+                        + (f" (did you mean {nearest(ref, known)}?)" if known else "")
+                    )
             late = [n for n in inject.resolves if n < 0 or n > i] if inject.resolves != "all" else []
             if late:
-                raise ValueError(f"injects.{i}.resolves: stage {late[0]} is not before this inject (stage {i + 1}); "
-                                 f"give stages 0 to {i}")
+                raise ValueError(
+                    f"injects.{i}.resolves: stage {late[0]} is not before this inject (stage {i + 1}); "
+                    f"give stages 0 to {i}"
+                )
         return self
 
     @field_validator("type", "actor", "severity", mode="before")
     @classmethod
     def _scalar(cls, value: Any, info: ValidationInfo) -> str:
-        return _one(info.field_name, value, _catalog(info))
+        return _one(str(info.field_name), value, _catalog(info))
 
     @field_validator("region", mode="before")
     @classmethod
@@ -229,7 +269,7 @@ class Descriptor(BaseModel):
         problems, out = [], set()
         for i, item in enumerate(value):
             try:
-                out.add(_one(info.field_name, item, catalog))
+                out.add(_one(str(info.field_name), item, catalog))
             except ValueError as exc:
                 problems.append(f"[{i}] {exc}")
         if problems:
@@ -264,8 +304,9 @@ class Descriptor(BaseModel):
 
     def to_output(self) -> dict[str, Any]:
         """The normalised descriptor as JSON data, valid input again (x_ fields back at the top)."""
-        out = self.model_dump(mode="json", exclude={"extensions", "injects"} | ({"exercise"} if self.exercise is None
-                                                                               else set()))
+        out = self.model_dump(
+            mode="json", exclude={"extensions", "injects"} | ({"exercise"} if self.exercise is None else set())
+        )
         if self.exercise is not None:
             out["exercise"] = self.exercise.model_dump(mode="json")
         if self.injects:
@@ -273,14 +314,14 @@ class Descriptor(BaseModel):
         out.update(self.extensions)
         return out
 
-    def after(self, changes: dict[str, Any]) -> "Descriptor":
+    def after(self, changes: dict[str, Any]) -> Descriptor:
         """The descriptor once an inject's (normalised) changes apply: attributes merge, others replace."""
         update = dict(changes)
         if "attributes" in update:
             update["attributes"] = dict(sorted({**self.attributes, **update["attributes"]}.items()))
         return self.model_copy(update={**update, "injects": []})
 
-    def stages(self) -> list["Descriptor"]:
+    def stages(self) -> list[Descriptor]:
         """The descriptor at each inject, in order (stage 1 is after the first inject)."""
         out, current = [], self
         for inject in self.injects:
@@ -289,10 +330,14 @@ class Descriptor(BaseModel):
         return out
 
 
-
-MISSING_EXAMPLES = {"type": '"type": "cyber_attack"', "name": '"name": "Exercise Morning Calm"',
-                    "text": '"text": "Coordinate the ministries"', "role": '"role": "Defense Agency desk"',
-                    "title": '"title": "A missile is fired over Japan"', "id": '"id": "O1"'}
+MISSING_EXAMPLES = {
+    "type": '"type": "cyber_attack"',
+    "name": '"name": "Exercise Morning Calm"',
+    "text": '"text": "Coordinate the ministries"',
+    "role": '"role": "Defense Agency desk"',
+    "title": '"title": "A missile is fired over Japan"',
+    "id": '"id": "O1"',
+}
 
 
 def json_text(value: Any) -> str:
@@ -337,17 +382,24 @@ def parse_descriptor(raw: Any, catalog: Catalog, *, path: str, default_id: str) 
     for i, inject in enumerate(threat.injects):
         raw_stage = current.to_output()
         for key, value in inject.changes.items():
-            raw_stage[key] = {**current.attributes, **value} if key == "attributes" and isinstance(value, dict) \
-                else value
+            raw_stage[key] = (
+                {**current.attributes, **value} if key == "attributes" and isinstance(value, dict) else value
+            )
         try:
             stage = Descriptor.model_validate(raw_stage, context=context)
         except ValidationError as exc:
             problems.extend(_problems(exc, path, prefix=f"injects.{i}.changes."))
             continue
-        changes = {key: getattr(stage, key) if key != "attributes" else
-                   {k: stage.attributes[k] for k in sorted(stage.attributes) if k in
-                    {catalog.resolve("attributes", a) or fold(a) for a in inject.changes["attributes"]}}
-                   for key in inject.changes}
+        changes = {
+            key: getattr(stage, key)
+            if key != "attributes"
+            else {
+                k: stage.attributes[k]
+                for k in sorted(stage.attributes)
+                if k in {catalog.resolve("attributes", a) or fold(a) for a in inject.changes["attributes"]}
+            }
+            for key in inject.changes
+        }
         injects.append(inject.model_copy(update={"changes": changes}))
         current = stage
     if problems:
@@ -362,8 +414,11 @@ def descriptor_schema(catalog: Catalog) -> dict:
     props.pop("extensions", None)
     for field in ("type", "actor", "severity"):
         props[field]["enum"] = catalog.canonical(field)
-    props["region"] = {"anyOf": [{"enum": catalog.canonical("region")}, {"type": "null"}],
-                       "default": None, "description": props["region"]["description"]}
+    props["region"] = {
+        "anyOf": [{"enum": catalog.canonical("region")}, {"type": "null"}],
+        "default": None,
+        "description": props["region"]["description"],
+    }
     props["states"]["items"] = {"enum": catalog.canonical("states")}
     props["targets"]["items"] = {"enum": catalog.canonical("targets")}
     props["attributes"]["propertyNames"] = {"pattern": "^[a-z][a-z0-9_]*$"}
@@ -371,14 +426,17 @@ def descriptor_schema(catalog: Catalog) -> dict:
     schema["patternProperties"] = {"^x_": {}}
     schema["additionalProperties"] = False
     schema["title"] = "advisor threat descriptor"
-    schema["description"] = ("A threat for `advisor assess`. advisor also accepts the aliases of "
-                             "`advisor catalog` (case, spaces and hyphens are forgiven) and "
-                             "normalises them to these canonical values.")
+    schema["description"] = (
+        "A threat for `advisor assess`. advisor also accepts the aliases of "
+        "`advisor catalog` (case, spaces and hyphens are forgiven) and "
+        "normalises them to these canonical values."
+    )
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 
 
 # --- the assessment -----------------------------------------------------------
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -489,8 +547,11 @@ class StageOut(_Out):
     objectives: list[str] = []
     changes: dict[str, Any]
     resolves: list[int] = []
-    in_play: list[int] = Field(default=[], description="the stages whose situations the answer covers: the start "
-                               "(0) and each inject that began a line of events, unless resolved")
+    in_play: list[int] = Field(
+        default=[],
+        description="the stages whose situations the answer covers: the start "
+        "(0) and each inject that began a line of events, unless resolved",
+    )
     delta: dict[str, Any]
     assessment: dict[str, Any]
 

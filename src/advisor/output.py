@@ -5,6 +5,7 @@ its mode, or gets the umask's; a device, a pipe or `-` is written directly; a sy
 is refused (name its target to write there); the input is never the output. Lines of a
 batch are written whole: a line that cannot be written in full is taken back.
 """
+
 from __future__ import annotations
 
 import errno
@@ -44,14 +45,20 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
 
 
 INPUT_SUFFIXES = (".json", ".jsonl", ".yaml", ".yml")
-STANDARD = {"/dev/stdout": "stdout", "/dev/fd/1": "stdout", "/proc/self/fd/1": "stdout",
-            "/dev/stderr": "stderr", "/dev/fd/2": "stderr", "/proc/self/fd/2": "stderr"}
+STANDARD = {
+    "/dev/stdout": "stdout",
+    "/dev/fd/1": "stdout",
+    "/proc/self/fd/1": "stdout",
+    "/dev/stderr": "stderr",
+    "/dev/fd/2": "stderr",
+    "/proc/self/fd/2": "stderr",
+}
 
 
 def _inputs(paths: Iterable[str | Path]) -> list[os.stat_result]:
     """The files an output must not overwrite: every input named, and the descriptors, rule and
     catalog files inside directories given (a rule base's `catalog/` too)."""
-    found = []
+    found: list[os.stat_result] = []
     for given in paths:
         if given is None or str(given) == "-":
             continue
@@ -99,8 +106,11 @@ def check_target(output: str, inputs: Iterable[str | Path] = ()) -> os.stat_resu
         raise OutputError(f"cannot write here: {_reason(exc)}", path=output) from None
     if stat.S_ISLNK(st.st_mode):
         target = os.path.realpath(output)
-        raise OutputError(f"is a symbolic link (to {target}); advisor does not write through links: "
-                          "give the target itself to write there", path=output)
+        raise OutputError(
+            f"is a symbolic link (to {target}); advisor does not write through links: "
+            "give the target itself to write there",
+            path=output,
+        )
     if stat.S_ISDIR(st.st_mode):
         raise OutputError("is a directory; give a file name", path=output)
     if any(_same_file(st, s) for s in _inputs(inputs)):
@@ -113,9 +123,11 @@ def _stdout_bytes(text: str) -> bytes:
     try:
         return text.encode(encoding)
     except UnicodeEncodeError as exc:
-        char = exc.object[exc.start:exc.start + 1]
-        raise OutputError(f"standard output's encoding ({encoding}) cannot write {char!r}; set "
-                          "PYTHONIOENCODING=utf-8 or write to a file with -o") from None
+        char = exc.object[exc.start : exc.start + 1]
+        raise OutputError(
+            f"standard output's encoding ({encoding}) cannot write {char!r}; set "
+            "PYTHONIOENCODING=utf-8 or write to a file with -o"
+        ) from None
     except LookupError:
         return text.encode("utf-8")
 
@@ -157,8 +169,11 @@ def _bytes_to_stdout(data: bytes, buffer) -> None:
                 os.ftruncate(fd, before)
             except OSError:
                 pass
-        raise OutputError(f"cannot write: {_reason(exc)}" + ("; what this command wrote was taken back"
-                                                            if before is not None else ""), path="<stdout>") from None
+        raise OutputError(
+            f"cannot write: {_reason(exc)}"
+            + ("; what this command wrote was taken back" if before is not None else ""),
+            path="<stdout>",
+        ) from None
 
 
 def write_text(text: str, output: str | None, inputs: Iterable[str | Path] = ()) -> None:
@@ -167,6 +182,7 @@ def write_text(text: str, output: str | None, inputs: Iterable[str | Path] = ())
     if stream:
         (to_stdout if stream == "stdout" else to_stderr)(text)
         return
+    assert output is not None  # None is standard output
     _replace(text.encode("utf-8"), output, inputs)
 
 
@@ -175,10 +191,12 @@ def write_bytes(data: bytes, output: str | None, inputs: Iterable[str | Path] = 
     if _standard(output) == "stdout":
         buffer = getattr(sys.stdout, "buffer", None)
         if sys.stdout.isatty() or buffer is None:
-            raise OutputError(f"{what} is binary and would garble the terminal: give -o FILE, or pipe the output",
-                              path="<stdout>")
+            raise OutputError(
+                f"{what} is binary and would garble the terminal: give -o FILE, or pipe the output", path="<stdout>"
+            )
         _bytes_to_stdout(data, buffer)
         return
+    assert output is not None  # None is standard output
     _replace(data, output, inputs)
 
 
@@ -219,8 +237,10 @@ def _write_stream(output: str, data: bytes) -> None:
                     raise OSError(errno.ENOSPC, "no space left on the device")
                 view = view[n:]
     except OSError as exc:
-        raise OutputError(f"cannot write to {kind_of(os.stat(output).st_mode) if os.path.exists(output) else 'it'}: "
-                          f"{_reason(exc)}", path=output) from None
+        raise OutputError(
+            f"cannot write to {kind_of(os.stat(output).st_mode) if os.path.exists(output) else 'it'}: {_reason(exc)}",
+            path=output,
+        ) from None
 
 
 class LineWriter:
@@ -238,6 +258,7 @@ class LineWriter:
         self.stream = _standard(output)
         if self.stream:
             return
+        assert output is not None  # None is standard output
         st = check_target(output, inputs)
         flags = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         mode = None
@@ -268,6 +289,7 @@ class LineWriter:
 
     def _drop_partial_line(self) -> None:
         """Cut a last line that an interruption left without its newline."""
+        assert self.fd is not None
         keep, end = 0, self.offset
         while end > 0:
             start = max(0, end - (1 << 16))
@@ -296,8 +318,9 @@ class LineWriter:
                     os.ftruncate(self.fd, self.offset)  # take back the half line
                 except OSError:
                     pass
-            raise OutputError(f"cannot write: {_reason(exc)}; the lines before this one are complete",
-                              path=self.output) from None
+            raise OutputError(
+                f"cannot write: {_reason(exc)}; the lines before this one are complete", path=self.output
+            ) from None
         if self.regular:
             self.offset += len(data)
 
@@ -306,7 +329,7 @@ class LineWriter:
             os.close(self.fd)
             self.fd = None
 
-    def __enter__(self) -> "LineWriter":
+    def __enter__(self) -> LineWriter:
         return self
 
     def __exit__(self, *exc) -> None:

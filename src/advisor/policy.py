@@ -19,6 +19,7 @@ A case file:
           role_basis: {maritime_safety_agency: general_knowledge}  # the basis of an agency's role
           notes: [outside East Asia]                # text some note must contain
 """
+
 from __future__ import annotations
 
 import os
@@ -76,11 +77,18 @@ class Expect(_Strict):
     notes: list[str] = []
 
     @model_validator(mode="after")
-    def _known_ids(self, info: ValidationInfo) -> "Expect":
+    def _known_ids(self, info: ValidationInfo) -> Expect:
+        assert info.context is not None  # cases are always validated with their catalog
         catalog = info.context["catalog"]
-        pools = {"recommendations": [str(n) for n in catalog.recommendations], "frameworks": catalog.frameworks,
-                 "states": catalog.states, "agencies": catalog.agencies, "caveats": catalog.caveats,
-                 "measures": catalog.measures, "derived": catalog.vocabulary.derived}
+        pools = {
+            "recommendations": [str(n) for n in catalog.recommendations],
+            "frameworks": catalog.frameworks,
+            "states": catalog.states,
+            "agencies": catalog.agencies,
+            "caveats": catalog.caveats,
+            "measures": catalog.measures,
+            "derived": catalog.vocabulary.derived,
+        }
         for kind in KINDS:
             exp = getattr(self, kind)
             for ref in (exp.include + exp.exclude + (exp.exact or [])) if exp else []:
@@ -88,12 +96,18 @@ class Expect(_Strict):
                     raise ValueError(f"{kind}: unknown id '{ref}' (did you mean {nearest(ref, pools[kind])}?)")
         for agency in self.role_basis:
             if agency not in catalog.agencies:
-                raise ValueError(f"role_basis: unknown agency '{agency}' (did you mean {nearest(agency, catalog.agencies)}?)")
+                raise ValueError(
+                    f"role_basis: unknown agency '{agency}' (did you mean {nearest(agency, catalog.agencies)}?)"
+                )
         for agency, role in self.roles.items():
             if agency not in catalog.agencies:
-                raise ValueError(f"roles: unknown agency '{agency}' (did you mean {nearest(agency, catalog.agencies)}?)")
+                raise ValueError(
+                    f"roles: unknown agency '{agency}' (did you mean {nearest(agency, catalog.agencies)}?)"
+                )
             if role not in catalog.vocabulary.roles:
-                raise ValueError(f"roles: {agency}: unknown role '{role}' (did you mean {nearest(role, catalog.vocabulary.roles)}?)")
+                raise ValueError(
+                    f"roles: {agency}: unknown role '{role}' (did you mean {nearest(role, catalog.vocabulary.roles)}?)"
+                )
         everything = [*catalog.frameworks, *catalog.agencies, *catalog.states, *catalog.caveats, *catalog.measures]
         for ref in self.basis:
             if ref not in everything and ref not in [str(n) for n in catalog.recommendations]:
@@ -211,8 +225,9 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise PolicyFileError(msg, path=shown, loc=".".join(map(str, err["loc"])),
-                              line=line_of(data, err["loc"][:1])) from None
+        raise PolicyFileError(
+            msg, path=shown, loc=".".join(map(str, err["loc"])), line=line_of(data, err["loc"][:1])
+        ) from None
     if rules_dir is None and top.rules:
         rules_dir = str((path.parent / top.rules).resolve())
     rulebase = _rulebase(rules_dir)
@@ -226,11 +241,14 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
                 loc = tuple(p for p in err["loc"] if p not in ("str", "dict[str,any]"))
                 msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
                 name = raw.get("name", f"case {i + 1}") if isinstance(raw, dict) else f"case {i + 1}"
-                problems.append(PolicyFileError(msg, path=shown, line=line_of(raw, loc) or line,
-                                                loc=f"{name}: {'.'.join(map(str, loc))}"))
+                problems.append(
+                    PolicyFileError(
+                        msg, path=shown, line=line_of(raw, loc) or line, loc=f"{name}: {'.'.join(map(str, loc))}"
+                    )
+                )
             continue
         if isinstance(model.threat, str):
-            threat_path = (path.parent / model.threat)
+            threat_path = path.parent / model.threat
             try:
                 threat = read_json(threat_path)
             except AdvisorError as exc:  # a missing or broken descriptor is this case's problem
@@ -239,7 +257,7 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
             shown_threat = str(threat_path)
         else:
             threat, shown_threat = dict(model.threat), f"{shown}:{line}"
-        cases.append(Case(model.name, shown, line, threat, shown_threat, model.expect, rulebase, model.because))
+        cases.append(Case(model.name, shown, line or 0, threat, shown_threat, model.expect, rulebase, model.because))
     if problems:
         raise PolicyFileError("invalid policy test file", path=shown, problems=problems)
     return cases
@@ -247,11 +265,17 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
 
 # --- checking one case -----------------------------------------------------------------
 
+
 def actual_sets(a: Assessment) -> dict[str, list[str]]:
-    return {"recommendations": [str(r.number) for r in a.recommendations],
-            "frameworks": [f.id for f in a.frameworks], "states": [s.code for s in a.states],
-            "agencies": [g.id for g in a.agencies], "caveats": [c.id for c in a.caveats],
-            "measures": [m.id for m in a.measures], "derived": list(a.nature.derived)}
+    return {
+        "recommendations": [str(r.number) for r in a.recommendations],
+        "frameworks": [f.id for f in a.frameworks],
+        "states": [s.code for s in a.states],
+        "agencies": [g.id for g in a.agencies],
+        "caveats": [c.id for c in a.caveats],
+        "measures": [m.id for m in a.measures],
+        "derived": list(a.nature.derived),
+    }
 
 
 def compare(expect: Expect, a: Assessment) -> list[Mismatch]:
@@ -272,16 +296,24 @@ def compare(expect: Expect, a: Assessment) -> list[Mismatch]:
         if exp.exact is not None and sorted(exp.exact) != sorted(got):
             extra = sorted(set(got) - set(exp.exact))
             lacking = sorted(set(exp.exact) - set(got))
-            detail = "; ".join(p for p in (f"missing {', '.join(lacking)}" if lacking else "",
-                                           f"unexpected {', '.join(extra)}" if extra else "") if p)
+            detail = "; ".join(
+                p
+                for p in (
+                    f"missing {', '.join(lacking)}" if lacking else "",
+                    f"unexpected {', '.join(extra)}" if extra else "",
+                )
+                if p
+            )
             out.append(Mismatch(kind, "exactly " + ", ".join(exp.exact), ", ".join(got) + f" ({detail})"))
     roles = {g.id: g.role for g in a.agencies}
     for agency, role in expect.roles.items():
         if roles.get(agency) != role:
             out.append(Mismatch("roles", f"{agency} {role}", f"{agency} {roles.get(agency, 'absent')}"))
     justified: dict[str, list[int]] = {}
-    for item in [*a.frameworks, *a.agencies]:
-        justified[item.id] = item.recommendations
+    for framework in a.frameworks:
+        justified[framework.id] = framework.recommendations
+    for agency_out in a.agencies:
+        justified[agency_out.id] = agency_out.recommendations
     for s in a.states:
         justified[s.code] = s.recommendations
     for r in [*a.caveats, *a.measures]:
@@ -289,10 +321,16 @@ def compare(expect: Expect, a: Assessment) -> list[Mismatch]:
     for ref, numbers in expect.because.items():
         have = justified.get(ref)
         if have is None or not set(numbers) <= set(have):
-            out.append(Mismatch("because", f"{ref} justified by {numbers}",
-                                "absent" if have is None else f"{ref} justified by {have}"))
+            out.append(
+                Mismatch(
+                    "because",
+                    f"{ref} justified by {numbers}",
+                    "absent" if have is None else f"{ref} justified by {have}",
+                )
+            )
     bases = {str(r.number): r.basis for r in a.recommendations}
-    bases.update({x.id: x.basis for x in [*a.frameworks, *a.caveats, *a.measures]})
+    bases.update({x.id: x.basis for x in a.frameworks})
+    bases.update({x.id: x.basis for x in [*a.caveats, *a.measures]})
     bases.update({s.code: s.basis for s in a.states})
     bases.update({g.id: g.basis for g in a.agencies})  # an agency's part in the answer
     for ref, basis in expect.basis.items():
@@ -329,6 +367,7 @@ def run(cases: list[Case]) -> list[Result]:
 
 # --- coverage ------------------------------------------------------------------------------
 
+
 @dataclass
 class Coverage:
     rules: dict[str, bool]
@@ -344,9 +383,12 @@ class Coverage:
         out: dict[str, Any] = {}
         for what in ("rules", "recommendations", "frameworks", "agencies"):
             table = getattr(self, what)
-            out[what] = {"covered": sum(table.values()), "total": len(table),
-                         "percent": round(self.percent(what), 1),
-                         "items": {str(k): v for k, v in table.items()}}
+            out[what] = {
+                "covered": sum(table.values()),
+                "total": len(table),
+                "percent": round(self.percent(what), 1),
+                "items": {str(k): v for k, v in table.items()},
+            }
         return out
 
 
@@ -361,13 +403,16 @@ def coverage(results: list[Result], rulebase: Rulebase) -> Coverage:
         fws |= {f.id for f in r.assessment.frameworks}
         ags |= {g.id for g in r.assessment.agencies}
     cat = rulebase.catalog
-    return Coverage(rules={r.id: r.id in fired for r in rulebase.rules},
-                    recommendations={n: n in recs for n in cat.recommendations},
-                    frameworks={f: f in fws for f in cat.frameworks},
-                    agencies={g: g in ags for g in cat.agencies})
+    return Coverage(
+        rules={r.id: r.id in fired for r in rulebase.rules},
+        recommendations={n: n in recs for n in cat.recommendations},
+        frameworks={f: f in fws for f in cat.frameworks},
+        agencies={g: g in ags for g in cat.agencies},
+    )
 
 
 # --- mutation testing ------------------------------------------------------------------------
+
 
 @dataclass
 class Mutant:

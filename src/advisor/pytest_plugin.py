@@ -1,4 +1,5 @@
 """pytest plugin: collects policy case files (test_*.yaml with a `cases:` list), one item per case."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,12 +1,16 @@
 """Every output format in one place: JSON, terminal tables and Markdown."""
+
 from __future__ import annotations
 
 import json
 import re
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .models import Assessment
+
+if TYPE_CHECKING:
+    from .explain import Node
 
 WIDTH = 100
 
@@ -119,52 +123,89 @@ def _threat_line(a: Assessment) -> list[str]:
     title = printable(t.get("title") or t["id"])
     where = f" in {t['region']}" if t.get("region") else ""
     states = f"; states {', '.join(t['states'])}" if t.get("states") else ""
-    lines = [f"{title}", f"{t['type']}{where}, {a.nature.category.replace('_', '-')}, actor {t['actor']}, "
-                         f"severity {t['severity']}{states}"]
+    lines = [
+        f"{title}",
+        f"{t['type']}{where}, {a.nature.category.replace('_', '-')}, actor {t['actor']}, "
+        f"severity {t['severity']}{states}",
+    ]
     return [textwrap.fill(line, WIDTH) for line in lines]
 
 
-def assessment_table(a: Assessment, names: Names = Names()) -> str:
+def assessment_table(a: Assessment, names: Names | None = None) -> str:
     """The assessment as tables readable at 100 columns."""
+    names = names or Names()
     out = _threat_line(a)
     star = False
 
     def section(title: str, body: str) -> None:
         out.extend(["", title.upper(), body])
 
-    section("Recommendations", _table(
-        [[r.number, r.title, ", ".join(r.citations)] for r in a.recommendations],
-        ["No.", "Title", "Cited"], [None, 78, 12]) if a.recommendations else "(none)")
+    section(
+        "Recommendations",
+        _table(
+            [[r.number, r.title, ", ".join(r.citations)] for r in a.recommendations],
+            ["No.", "Title", "Cited"],
+            [None, 78, 12],
+        )
+        if a.recommendations
+        else "(none)",
+    )
     rows = []
     for f in a.frameworks:
         star |= f.basis != "document" or f.members_basis == "general_knowledge"
-        rows.append([names("frameworks", f.id, f.name) + _basis(f.basis), f.status, f.layer.replace("_", " "),
-                     _nums(f.recommendations)])
+        rows.append(
+            [
+                names("frameworks", f.id, f.name) + _basis(f.basis),
+                f.status,
+                f.layer.replace("_", " "),
+                _nums(f.recommendations),
+            ]
+        )
     section("Frameworks", _table(rows, ["Framework", "Status", "Layer", "Rec."], [52, 9, 20, 8]) if rows else "(none)")
     rows = []
     for s in a.states:
         star |= s.basis != "document"
-        rows.append([s.code, names("states", s.code, s.name) + _basis(s.basis), ", ".join(s.frameworks),
-                     _nums(s.recommendations)])
+        rows.append(
+            [
+                s.code,
+                names("states", s.code, s.name) + _basis(s.basis),
+                ", ".join(s.frameworks),
+                _nums(s.recommendations),
+            ]
+        )
     section("States", _table(rows, ["Code", "Name", "Frameworks", "Rec."], [5, 22, 52, 12]) if rows else "(none)")
     rows = []
     for g in a.agencies:
         star |= g.basis != "document" or g.role_basis != "document"
-        rows.append([names("agencies", g.id, g.name) + _basis(g.basis), g.role + _basis(g.role_basis),
-                     _nums(g.recommendations)])
+        rows.append(
+            [names("agencies", g.id, g.name) + _basis(g.basis), g.role + _basis(g.role_basis), _nums(g.recommendations)]
+        )
     section("Agencies", _table(rows, ["Agency", "Role", "Rec."], [55, 13, 20]) if rows else "(none)")
     if a.measures or a.caveats:
         rows = [["measure", m.text, m.citation] for m in a.measures]
         rows += [["caveat", c.text, c.citation] for c in a.caveats]
         section("Measures and caveats", _table(rows, ["", "Text", "Cited"], [8, 78, 6]))
-    section("Trace", _table(
-        [[e.step, e.rule + _basis(e.basis), _nums(e.recommendations), e.because] for e in a.trace],
-        ["Step", "Rule", "Rec.", "Because"], [4, 34, 6, 46]) if a.trace else "(no rule fired)")
+    section(
+        "Trace",
+        _table(
+            [[e.step, e.rule + _basis(e.basis), _nums(e.recommendations), e.because] for e in a.trace],
+            ["Step", "Rule", "Rec.", "Because"],
+            [4, 34, 6, 46],
+        )
+        if a.trace
+        else "(no rule fired)",
+    )
     if a.stages:
         section("Stages", "\n".join(_stage_lines(a)))
     if a.since_2002 is not None:
-        section("Since 2002", _table([[x.name, x.since, x.became] for x in a.since_2002],
-                                     ["Body", "Year", "What became of it"], [30, 4, 60]) if a.since_2002 else "(nothing recorded)")
+        section(
+            "Since 2002",
+            _table(
+                [[x.name, x.since, x.became] for x in a.since_2002], ["Body", "Year", "What became of it"], [30, 4, 60]
+            )
+            if a.since_2002
+            else "(nothing recorded)",
+        )
     for note in a.notes:
         out.extend(textwrap.wrap(printable(f"note: {note}"), WIDTH, subsequent_indent="      "))
     if star:
@@ -193,8 +234,9 @@ def _md_escape(text: Any, block: bool = True) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;")  # `>` makes no HTML without `<`
     text = _MD_INLINE.sub(lambda m: "\\" + m.group(), text)
     if block:
-        text = _MD_BLOCK.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3),
-                             text.lstrip(" \t"))
+        text = _MD_BLOCK.sub(
+            lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), text.lstrip(" \t")
+        )
     return text
 
 
@@ -208,14 +250,17 @@ def _md_code(text: str) -> _Markdown:
 
 def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
     # a table cell can start no block, so only the inline escapes apply
-    lines = ["| " + " | ".join(_md_escape(h, block=False) for h in headers) + " |",
-             "|" + "|".join("---" for _ in headers) + "|"]
+    lines = [
+        "| " + " | ".join(_md_escape(h, block=False) for h in headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+    ]
     lines += ["| " + " | ".join(_md_escape(c, block=False) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def assessment_markdown(a: Assessment, names: Names = Names()) -> str:
+def assessment_markdown(a: Assessment, names: Names | None = None) -> str:
     """The assessment as Markdown that renders cleanly on a code-hosting site."""
+    names = names or Names()
     t = {k: _md_escape(v, block=False) if isinstance(v, str) else v for k, v in a.threat.items()}
     out = [f"# {_md_escape(a.threat.get('title') or a.threat['id'])}", ""]
     facts = [f"**Type:** {t['type']} ({a.nature.category.replace('_', '-')})"]
@@ -225,31 +270,84 @@ def assessment_markdown(a: Assessment, names: Names = Names()) -> str:
         facts.append(f"**States:** {_md_escape(', '.join(t['states']), block=False)}")
     facts += [f"**Actor:** {t['actor']}", f"**Severity:** {t['severity']}"]
     out += [" · ".join(facts), ""]
-    out += ["## Recommendations", "", _md_table(["No.", "Title", "Cited"],
-            [[r.number, r.title, ", ".join(r.citations)] for r in a.recommendations]), ""]
-    out += ["## Frameworks", "", _md_table(["Framework", "Status", "Layer", "Recommendations", "Basis"],
-            [[names("frameworks", f.id, f.name), f.status, f.layer.replace("_", " "), _nums(f.recommendations), f.basis]
-             for f in a.frameworks]), ""]
-    out += ["## States", "", _md_table(["Code", "Name", "Frameworks", "Recommendations", "Basis"],
-            [[s.code, names("states", s.code, s.name), ", ".join(s.frameworks), _nums(s.recommendations), s.basis]
-             for s in a.states]), ""]
-    out += ["## Japanese agencies", "", _md_table(["Agency", "Role", "Recommendations", "Basis", "Role basis"],
-            [[names("agencies", g.id, g.name), g.role, _nums(g.recommendations), g.basis, g.role_basis]
-             for g in a.agencies]), ""]
+    out += [
+        "## Recommendations",
+        "",
+        _md_table(["No.", "Title", "Cited"], [[r.number, r.title, ", ".join(r.citations)] for r in a.recommendations]),
+        "",
+    ]
+    out += [
+        "## Frameworks",
+        "",
+        _md_table(
+            ["Framework", "Status", "Layer", "Recommendations", "Basis"],
+            [
+                [
+                    names("frameworks", f.id, f.name),
+                    f.status,
+                    f.layer.replace("_", " "),
+                    _nums(f.recommendations),
+                    f.basis,
+                ]
+                for f in a.frameworks
+            ],
+        ),
+        "",
+    ]
+    out += [
+        "## States",
+        "",
+        _md_table(
+            ["Code", "Name", "Frameworks", "Recommendations", "Basis"],
+            [
+                [s.code, names("states", s.code, s.name), ", ".join(s.frameworks), _nums(s.recommendations), s.basis]
+                for s in a.states
+            ],
+        ),
+        "",
+    ]
+    out += [
+        "## Japanese agencies",
+        "",
+        _md_table(
+            ["Agency", "Role", "Recommendations", "Basis", "Role basis"],
+            [
+                [names("agencies", g.id, g.name), g.role, _nums(g.recommendations), g.basis, g.role_basis]
+                for g in a.agencies
+            ],
+        ),
+        "",
+    ]
     e = _md_escape
     if a.measures:
         out += ["## Measures", ""] + [f"- {e(m.text)} ({e(m.citation, False)})" for m in a.measures] + [""]
     if a.caveats:
         out += ["## Caveats", ""] + [f"- {e(c.text)} ({e(c.citation, False)})" for c in a.caveats] + [""]
-    out += ["## Trace", "", _md_table(["Step", "Rule", "Recommendations", "Because", "Basis"],
-            [[x.step, _md_code(x.rule), ", ".join(x.citations), x.because, x.basis] for x in a.trace]), ""]
+    out += [
+        "## Trace",
+        "",
+        _md_table(
+            ["Step", "Rule", "Recommendations", "Because", "Basis"],
+            [[x.step, _md_code(x.rule), ", ".join(x.citations), x.because, x.basis] for x in a.trace],
+        ),
+        "",
+    ]
     if a.stages:
         # one line a stage: a wrapped line would start a list item of its own
-        out += ["## Stages", ""] + ["        " + e(line[4:], False) if line.startswith("    ") else f"- {e(line)}"
-                                     for line in _stage_lines(a, width=None)] + [""]
+        out += (
+            ["## Stages", ""]
+            + [
+                "        " + e(line[4:], False) if line.startswith("    ") else f"- {e(line)}"
+                for line in _stage_lines(a, width=None)
+            ]
+            + [""]
+        )
     if a.since_2002 is not None:
-        out += ["## Since 2002", ""] + [f"- **{e(x.name)}** ({x.since}): {e(x.became, False)}"
-                                        for x in a.since_2002] + [""]
+        out += (
+            ["## Since 2002", ""]
+            + [f"- **{e(x.name)}** ({x.since}): {e(x.became, False)}" for x in a.since_2002]
+            + [""]
+        )
     if a.notes:
         out += ["## Notes", ""] + [f"- {e(n)}" for n in a.notes] + [""]
     return printable("\n".join(out))
@@ -267,34 +365,58 @@ def catalog_rows(catalog, what: str) -> tuple[list[str], list[list[Any]], list[i
     """Headers, rows and column widths of one `advisor catalog` listing."""
     v = catalog.vocabulary
     if what == "recommendations":
-        return (["No.", "Group", "Title", "Items"],
-                [[r.number, r.group.replace("_", " "), r.title, ", ".join(f"{r.number}({i})" for i in r.items)]
-                 for r in catalog.recommendations.values()], [3, 14, 56, 16])
+        return (
+            ["No.", "Group", "Title", "Items"],
+            [
+                [r.number, r.group.replace("_", " "), r.title, ", ".join(f"{r.number}({i})" for i in r.items)]
+                for r in catalog.recommendations.values()
+            ],
+            [3, 14, 56, 16],
+        )
     if what == "frameworks":
-        return (["Id", "Name", "Status", "Layer"],
-                [[k, f.name, f.status, f.layer.replace("_", " ")] for k, f in catalog.frameworks.items()],
-                [41, 28, 8, 13])
+        return (
+            ["Id", "Name", "Status", "Layer"],
+            [[k, f.name, f.status, f.layer.replace("_", " ")] for k, f in catalog.frameworks.items()],
+            [41, 28, 8, 13],
+        )
     if what == "agencies":
-        return (["Id", "Name", "Cited in"],
-                [[k, a.name, _nums(a.cited_in)] for k, a in catalog.agencies.items()], [38, 48, 8])
+        return (
+            ["Id", "Name", "Cited in"],
+            [[k, a.name, _nums(a.cited_in)] for k, a in catalog.agencies.items()],
+            [38, 48, 8],
+        )
     if what == "states":
-        return (["Code", "Name", "E.A.", "Aliases"],
-                [[k, s.name, "yes" if s.east_asia else "", ", ".join(s.aliases)] for k, s in catalog.states.items()],
-                [4, 28, 4, 52])
+        return (
+            ["Code", "Name", "E.A.", "Aliases"],
+            [[k, s.name, "yes" if s.east_asia else "", ", ".join(s.aliases)] for k, s in catalog.states.items()],
+            [4, 28, 4, 52],
+        )
     if what == "types":
-        return (["Id", "Category", "Aliases"],
-                [[k, t.category, ", ".join(t.aliases)] for k, t in v.types.items()], [26, 16, 56])
+        return (
+            ["Id", "Category", "Aliases"],
+            [[k, t.category, ", ".join(t.aliases)] for k, t in v.types.items()],
+            [26, 16, 56],
+        )
     if what == "regions":
-        return (["Id", "Within", "Aliases"],
-                [[k, ", ".join(r.within), ", ".join(r.aliases)] for k, r in v.regions.items()], [18, 26, 54])
+        return (
+            ["Id", "Within", "Aliases"],
+            [[k, ", ".join(r.within), ", ".join(r.aliases)] for k, r in v.regions.items()],
+            [18, 26, 54],
+        )
     if what == "targets":
-        return (["Id", "Label", "Aliases"], [[k, t.label, ", ".join(t.aliases)] for k, t in v.targets.items()],
-                [26, 30, 40])
+        return (
+            ["Id", "Label", "Aliases"],
+            [[k, t.label, ", ".join(t.aliases)] for k, t in v.targets.items()],
+            [26, 30, 40],
+        )
     if what == "attributes":
         return (["Id", "Meaning"], [[k, text] for k, text in v.attributes.items()], [22, 76])
     if what == "derived":
-        return (["Id", "Meaning"], [[k + (" (distinction)" if e.distinction else ""), e.text]
-                                    for k, e in v.derived.items()], [34, 64])
+        return (
+            ["Id", "Meaning"],
+            [[k + (" (distinction)" if e.distinction else ""), e.text] for k, e in v.derived.items()],
+            [34, 64],
+        )
     raise KeyError(what)
 
 
@@ -303,12 +425,20 @@ def catalog_data(catalog, what: str) -> list[dict[str, Any]]:
     v = catalog.vocabulary
     if what == "recommendations":
         return [r.model_dump(mode="json") for r in catalog.recommendations.values()]
-    tables = {"frameworks": catalog.frameworks, "agencies": catalog.agencies, "states": catalog.states,
-              "types": v.types, "regions": v.regions, "targets": v.targets}
+    tables = {
+        "frameworks": catalog.frameworks,
+        "agencies": catalog.agencies,
+        "states": catalog.states,
+        "types": v.types,
+        "regions": v.regions,
+        "targets": v.targets,
+    }
     if what in tables:
         return [{"id": k, **e.model_dump(mode="json", exclude={"id", "code"})} for k, e in tables[what].items()]
     if what == "derived":
-        return [{"id": k, "meaning": e.text, "distinction": e.distinction, "note": e.note} for k, e in v.derived.items()]
+        return [
+            {"id": k, "meaning": e.text, "distinction": e.distinction, "note": e.note} for k, e in v.derived.items()
+        ]
     return [{"id": k, "meaning": text} for k, text in v.attributes.items()]
 
 
@@ -322,6 +452,7 @@ def render_catalog(catalog, what: str, fmt: str) -> str:
 
 
 # --- policy tests ----------------------------------------------------------------------
+
 
 def trace_lines(a: Assessment, indent: str = "    ") -> list[str]:
     """The trace, one line a rule: step, rule, recommendations, and what matched."""
@@ -347,8 +478,9 @@ def policy_failure(result) -> str:
     case = result.case
     lines = [f"FAIL {case.where} {case.name}"]
     if case.because:
-        lines.extend(textwrap.wrap(f"because: {case.because}", WIDTH, initial_indent="    ",
-                                   subsequent_indent="      "))
+        lines.extend(
+            textwrap.wrap(f"because: {case.because}", WIDTH, initial_indent="    ", subsequent_indent="      ")
+        )
     if result.error:
         lines.append(f"    error: {result.error}")
         return printable("\n".join(lines))
@@ -374,44 +506,71 @@ def policy_report(results, verbose: bool = False) -> str:
 
 
 def policy_json(results, cov=None, plan=None, rulebase=None) -> str:
-    data: dict[str, Any] = {"cases": [
-        {"file": r.case.path, "line": r.case.line, "name": r.case.name, "passed": r.passed,
-         "error": r.error or None,
-         "mismatches": [{"what": m.what, "expected": m.expected, "actual": m.actual} for m in r.mismatches]}
-        for r in results]}
+    data: dict[str, Any] = {
+        "cases": [
+            {
+                "file": r.case.path,
+                "line": r.case.line,
+                "name": r.case.name,
+                "passed": r.passed,
+                "error": r.error or None,
+                "mismatches": [{"what": m.what, "expected": m.expected, "actual": m.actual} for m in r.mismatches],
+            }
+            for r in results
+        ]
+    }
     data["passed"] = sum(r.passed for r in results)
     data["failed"] = len(results) - data["passed"]
     if cov is not None:
         data["coverage"] = cov.to_dict()
     if plan is not None:
-        data["mutants"] = [{"name": m.name, "removed": m.removed, "recommendations": m.recommendations,
-                            "killed_by": m.killed_by or None} for m in plan]
+        data["mutants"] = [
+            {
+                "name": m.name,
+                "removed": m.removed,
+                "recommendations": m.recommendations,
+                "killed_by": m.killed_by or None,
+            }
+            for m in plan
+        ]
     return to_json(data)
 
 
 def coverage_table(cov) -> str:
     """Coverage of the suite: every rule, recommendation, framework and agency, with totals."""
     out = []
-    for what, label in (("rules", "Rule"), ("recommendations", "Recommendation"), ("frameworks", "Framework"),
-                        ("agencies", "Agency")):
+    for what, label in (
+        ("rules", "Rule"),
+        ("recommendations", "Recommendation"),
+        ("frameworks", "Framework"),
+        ("agencies", "Agency"),
+    ):
         table = getattr(cov, what)
         rows = [[k, "yes" if v else "NEVER"] for k, v in table.items()]
-        out += ["", f"{what.upper()}  {sum(table.values())}/{len(table)} ({cov.percent(what):.1f}%)",
-                _table(rows, [label, "Covered"], [60, 8])]
+        out += [
+            "",
+            f"{what.upper()}  {sum(table.values())}/{len(table)} ({cov.percent(what):.1f}%)",
+            _table(rows, [label, "Covered"], [60, 8]),
+        ]
     return printable("\n".join(out).lstrip("\n") + "\n")
 
 
 def mutation_table(plan, strength: dict[int, tuple[int, int]]) -> str:
-    rows = [[n, f"{k}/{t}", ", ".join(m.name for m in plan if n in m.recommendations and m.survived)]
-            for n, (k, t) in strength.items()]
-    out = ["MUTANTS (one rule, or every rule of one recommendation, switched off)",
-           _table(rows, ["Rec.", "Killed", "Survivors: no case notices their removal"], [4, 7, 80])]
+    rows = [
+        [n, f"{k}/{t}", ", ".join(m.name for m in plan if n in m.recommendations and m.survived)]
+        for n, (k, t) in strength.items()
+    ]
+    out = [
+        "MUTANTS (one rule, or every rule of one recommendation, switched off)",
+        _table(rows, ["Rec.", "Killed", "Survivors: no case notices their removal"], [4, 7, 80]),
+    ]
     survivors = [m for m in plan if m.survived]
     out.append(f"{len(plan)} mutants, {len(plan) - len(survivors)} killed, {len(survivors)} survived")
     return printable("\n".join(out) + "\n")
 
 
 # --- explain and query ----------------------------------------------------------------------
+
 
 def render_why(target, nodes) -> str:
     if not nodes:
@@ -420,16 +579,30 @@ def render_why(target, nodes) -> str:
 
     def walk(node: Node, depth: int) -> None:
         pad = "  " * depth
-        lines.append(f"{pad}- {node.rule} [{', '.join(node.citations)}] (step {node.step})"
-                     + (" (see above)" if node.repeated else f": {node.because}"))
+        lines.append(
+            f"{pad}- {node.rule} [{', '.join(node.citations)}] (step {node.step})"
+            + (" (see above)" if node.repeated else f": {node.because}")
+        )
         if node.repeated:
             return
         if node.quote:
-            lines.extend(textwrap.wrap(f"the document: \u201c{node.quote}\u201d", WIDTH,
-                                       initial_indent=f"{pad}    ", subsequent_indent=f"{pad}      "))
+            lines.extend(
+                textwrap.wrap(
+                    f"the document: \u201c{node.quote}\u201d",
+                    WIDTH,
+                    initial_indent=f"{pad}    ",
+                    subsequent_indent=f"{pad}      ",
+                )
+            )
         if node.basis != "document":
-            lines.extend(textwrap.wrap(f"general knowledge, not the document: {node.note}", WIDTH,
-                                       initial_indent=f"{pad}    ", subsequent_indent=f"{pad}      "))
+            lines.extend(
+                textwrap.wrap(
+                    f"general knowledge, not the document: {node.note}",
+                    WIDTH,
+                    initial_indent=f"{pad}    ",
+                    subsequent_indent=f"{pad}      ",
+                )
+            )
         for key, value in node.descriptor.items():
             if key == "unless":
                 lines.append(f"{pad}    and no exception (unless) applies")
@@ -452,8 +625,10 @@ def render_why_not(target, present: bool, misses) -> str:
         return printable(f"{target.label()} is in this assessment (ask --why)\n")
     if not misses:
         return printable(f"{target.label()}: no rule of this rule base can conclude it\n")
-    lines = [f"{target.label()} is not concluded; {len(misses)} rule{'s' if len(misses) > 1 else ''} "
-             "could conclude it, nearest miss first:"]
+    lines = [
+        f"{target.label()} is not concluded; {len(misses)} rule{'s' if len(misses) > 1 else ''} "
+        "could conclude it, nearest miss first:"
+    ]
 
     def walk(m, pad: str) -> None:
         n = len(m.failing)
@@ -505,6 +680,7 @@ def render_query(target, answers, summary) -> str:
 
 
 # --- tabletop: the brief, the MSEL, the matrix --------------------------------------------
+
 
 def _nums_or_dash(numbers: list[int]) -> str:
     return _nums(numbers) if numbers else "-"
@@ -559,9 +735,9 @@ BRIEF_LABELS = {
     "since_2002": "Since 2002 (as of today)",
     "network": "The network",
     "network_caption": "States, frameworks and Japanese agencies; solid arrows: membership; dashed: taking part; "
-                       "dotted: an agency acting in a framework; dashed boxes: proposed frameworks.",
+    "dotted: an agency acting in a framework; dashed boxes: proposed frameworks.",
     "network_missing": "The picture of the network needs Graphviz's dot program, which is not installed here "
-                       "(apt-get install graphviz).",
+    "(apt-get install graphviz).",
     "participants": "Participants",
     "parties": "The parties",
     "state": "State",
@@ -573,8 +749,8 @@ BRIEF_LABELS = {
     "basis_document": "document",
     "basis_general_knowledge": "general knowledge",
     "basis_legend": "Each answer is marked with its basis: “document” where the 2002 document says it, "
-                    "“general knowledge” where advisor goes beyond the document's text (the JSON assessment "
-                    "says why); a quotation is the document's words the rule rests on.",
+    "“general knowledge” where advisor goes beyond the document's text (the JSON assessment "
+    "says why); a quotation is the document's words the rule rests on.",
     "page_of": "Page {page} of {pages}",
     # the catalog's words that the packet shows as labels
     "fact_type": "Type",
@@ -666,8 +842,14 @@ def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
     L = lambda k: _brief_label(p, k)  # noqa: E731
     sep = "：" if p.lang == "ja" else ": "
     marking = f"**{e(p.marking, False)}**"
-    out = [marking, "", f"# {e(p.exercise or p.title)}", "",
-           f"## {L('facilitator_guide' if facilitator else 'participant_manual')}", ""]
+    out = [
+        marking,
+        "",
+        f"# {e(p.exercise or p.title)}",
+        "",
+        f"## {L('facilitator_guide' if facilitator else 'participant_manual')}",
+        "",
+    ]
     facts = [(L("scenario_title"), p.title)] if p.exercise else []
     facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
     out += [f"- **{e(k)}:** {e(v, False)}" for k, v in facts] + ([""] if facts else [])
@@ -675,8 +857,12 @@ def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
     if p.objectives:
         out += [f"## {L('objectives')}", ""] + [f"- **{e(i)}** {e(text, False)}" for i, text in p.objectives] + [""]
     if facilitator and p.players:
-        out += [f"## {L('players')}", "", _md_table([L("player_role"), L("player_agency")],
-                                                     [[r, g or "-"] for r, g in p.players]), ""]
+        out += [
+            f"## {L('players')}",
+            "",
+            _md_table([L("player_role"), L("player_agency")], [[r, g or "-"] for r, g in p.players]),
+            "",
+        ]
     out += [f"## {L('starting_situation')}", ""]
     if p.description:
         out += [e(p.description), ""]
@@ -705,7 +891,9 @@ def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
             out += _brief_answers_markdown(p, m, mermaid, sep)
     if facilitator and p.msel:
         out += [f"## {L('msel')}", "", msel_markdown(p.msel, L), ""]
-    out += [f"## {L('references')}", ""] + [f"- {L('recommendation')} {n}: “{e(title, False)}”" for n, title in p.references]
+    out += [f"## {L('references')}", ""] + [
+        f"- {L('recommendation')} {n}: “{e(title, False)}”" for n, title in p.references
+    ]
     out += ["", marking, ""]
     return printable("\n".join(out))
 
@@ -724,18 +912,31 @@ def _brief_answers_markdown(p, m, mermaid: str, sep: str) -> list[str]:
     if m.stage == 0:
         out += [f"**{L('nature')}:** {e(p.nature, False)}", ""] + [f"- {e(d)}" for d in p.derived] + [""]
         if p.families:
-            out += [f"**{L('side_by_side')}**", "", _md_table([L("deterrence"), L("cooperation")],
-                    [[a, b] for a, b in _zip_longest(p.families["deterrence"], p.families["cooperation"])]), ""]
+            out += [
+                f"**{L('side_by_side')}**",
+                "",
+                _md_table(
+                    [L("deterrence"), L("cooperation")],
+                    [[a, b] for a, b in _zip_longest(p.families["deterrence"], p.families["cooperation"])],
+                ),
+                "",
+            ]
     else:
         if m.changes:
             out += [f"**{L('changes')}:** {e(m.changes, False)}", ""]
         out += [f"**{L('in_play')}:** " + "; ".join(e(x, False) for x in m.in_play), ""]
         for key, rows in (("added", m.added), ("kept", m.kept), ("dropped", m.dropped)):
             if rows:
-                out += [f"**{L(key)}**", ""] + [f"- {L('kind_' + kind)}: " + "; ".join(e(x, False) for x in refs)
-                                                for kind, refs in rows] + [""]
+                out += (
+                    [f"**{L(key)}**", ""]
+                    + [f"- {L('kind_' + kind)}: " + "; ".join(e(x, False) for x in refs) for kind, refs in rows]
+                    + [""]
+                )
         if m.roles_changed:
-            out += [f"**{L('roles_changed')}:** " + "; ".join(f"{e(g, False)}: {b} → {a}" for g, b, a in m.roles_changed), ""]
+            out += [
+                f"**{L('roles_changed')}:** " + "; ".join(f"{e(g, False)}: {b} → {a}" for g, b, a in m.roles_changed),
+                "",
+            ]
         if not m.added and not m.dropped and not m.roles_changed:
             out += [e(L("nothing_changed")), ""]
     if m.frameworks:
@@ -749,13 +950,25 @@ def _brief_answers_markdown(p, m, mermaid: str, sep: str) -> list[str]:
         out += [""]
     for key, new_key, items in (("measures", "new_measures", m.measures), ("caveats", "new_caveats", m.caveats)):
         if items:
-            out += [f"#### {L(key if m.stage == 0 else new_key)}", ""] + [line for a in items for line in answer(a)] + [""]
+            out += (
+                [f"#### {L(key if m.stage == 0 else new_key)}", ""] + [line for a in items for line in answer(a)] + [""]
+            )
     if m.since:
-        out += [f"#### {L('since_2002')}", ""] + [f"- **{e(name, False)}** ({year}): {e(text, False)}"
-                                                  for name, year, text in m.since] + [""]
+        out += (
+            [f"#### {L('since_2002')}", ""]
+            + [f"- **{e(name, False)}** ({year}): {e(text, False)}" for name, year, text in m.since]
+            + [""]
+        )
     if m.stage == 0:
-        out += [f"#### {L('participants')}", "", _md_table([L("state"), L("sits_in")],
-                [[f"{name} ({code})", ", ".join(fws) or "-"] for code, name, fws in p.participants]), ""]
+        out += [
+            f"#### {L('participants')}",
+            "",
+            _md_table(
+                [L("state"), L("sits_in")],
+                [[f"{name} ({code})", ", ".join(fws) or "-"] for code, name, fws in p.participants],
+            ),
+            "",
+        ]
         out += [f"#### {L('network')}", "", "```mermaid", mermaid.rstrip(), "```", ""]
     return out
 
@@ -772,8 +985,18 @@ def brief_handout_markdown(p) -> str:
         out += [f"## {L('objectives')}", ""] + [f"- **{e(i)}** {e(text, False)}" for i, text in p.objectives] + [""]
     out += [f"## {L('starting_situation')}", ""] + ([e(p.description), ""] if p.description else [])
     out += [f"- **{e(k)}:** {e(v, False)}" for k, v in p.scenario] + [""]
-    out += [f"## {L('schedule')}", "", _md_table([L("module"), L("time"), L("delivery"), L("from"), L("to"), L("title")],
-            [[_brief_module_number(p, m), m.time or "-", m.delivery or "-", m.sender or "-", m.to or "-", m.title] for m in p.modules]), ""]
+    out += [
+        f"## {L('schedule')}",
+        "",
+        _md_table(
+            [L("module"), L("time"), L("delivery"), L("from"), L("to"), L("title")],
+            [
+                [_brief_module_number(p, m), m.time or "-", m.delivery or "-", m.sender or "-", m.to or "-", m.title]
+                for m in p.modules
+            ],
+        ),
+        "",
+    ]
     out += [marking, ""]
     return printable("\n".join(out))
 
@@ -837,8 +1060,11 @@ def _css_string(text: str) -> str:
     so no quote, backslash or `</style>` can end it. Each escape ends with a space, which CSS takes as
     part of the escape: a real space after it survives (without it, "(REL JPN) & NOFORN" printed as
     "(REL JPN)&NOFORN")."""
-    return '"' + "".join(c if c.isalnum() and c.isascii() or c == " " else f"\\{ord(c):06x} "
-                         for c in printable(text)) + '"'
+    return (
+        '"'
+        + "".join(c if c.isalnum() and c.isascii() or c == " " else f"\\{ord(c):06x} " for c in printable(text))
+        + '"'
+    )
 
 
 def _brief_page_css(p, paper: str) -> str:
@@ -846,21 +1072,32 @@ def _brief_page_css(p, paper: str) -> str:
     L = lambda k: _brief_label(p, k)  # noqa: E731
     mark = _css_string(p.marking)
     # "Page {page} of {pages}" -> "Page " counter(page) " of " counter(pages)
-    numbers = " ".join(f"counter({part[1:-1]})" if part in ("{page}", "{pages}") else _css_string(part)
-                       for part in re.split(r"(\{pages?\})", L("page_of")) if part)
-    return (f"@page {{ size: {BRIEF_PAPER[paper]}; margin: 18mm 16mm 18mm;\n"
-            f"  @top-center {{ content: {mark}; font: 700 8pt sans-serif; letter-spacing: .05em; }}\n"
-            f"  @bottom-left {{ content: {mark}; font: 700 8pt sans-serif; }}\n"
-            f"  @bottom-right {{ content: {numbers}; font: 8pt sans-serif; }}\n}}\n")
+    numbers = " ".join(
+        f"counter({part[1:-1]})" if part in ("{page}", "{pages}") else _css_string(part)
+        for part in re.split(r"(\{pages?\})", L("page_of"))
+        if part
+    )
+    return (
+        f"@page {{ size: {BRIEF_PAPER[paper]}; margin: 18mm 16mm 18mm;\n"
+        f"  @top-center {{ content: {mark}; font: 700 8pt sans-serif; letter-spacing: .05em; }}\n"
+        f"  @bottom-left {{ content: {mark}; font: 700 8pt sans-serif; }}\n"
+        f"  @bottom-right {{ content: {numbers}; font: 8pt sans-serif; }}\n}}\n"
+    )
 
 
 def _brief_html_head(p, title: str, paper: str) -> list[str]:
     from html import escape
 
-    return ["<!DOCTYPE html>", f'<html lang="{escape(p.lang)}">', "<head>", '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(printable(title))}</title>", f"<style>{BRIEF_CSS}{_brief_page_css(p, paper)}</style>",
-            "</head>"]
+    return [
+        "<!DOCTYPE html>",
+        f'<html lang="{escape(p.lang)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(printable(title))}</title>",
+        f"<style>{BRIEF_CSS}{_brief_page_css(p, paper)}</style>",
+        "</head>",
+    ]
 
 
 def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: str = "a4") -> str:
@@ -873,21 +1110,36 @@ def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: s
 
     L = lambda k: e(_brief_label(p, k))  # noqa: E731
     doc = L("facilitator_guide" if facilitator else "participant_manual")
-    out = _brief_html_head(p, f"{p.exercise or p.title}: {_brief_label(p, 'facilitator_guide' if facilitator else 'participant_manual')}", paper)
-    out += ['<body class="brief">', '<section class="cover">', f'<p class="marking">{e(p.marking)}</p>',
-            f"<h1>{e(p.exercise or p.title)}</h1>", f'<p class="doc">{doc}</p>']
+    out = _brief_html_head(
+        p,
+        f"{p.exercise or p.title}: {_brief_label(p, 'facilitator_guide' if facilitator else 'participant_manual')}",
+        paper,
+    )
+    out += [
+        '<body class="brief">',
+        '<section class="cover">',
+        f'<p class="marking">{e(p.marking)}</p>',
+        f"<h1>{e(p.exercise or p.title)}</h1>",
+        f'<p class="doc">{doc}</p>',
+    ]
     facts = [(L("scenario_title"), p.title)] if p.exercise else []
     facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
     if facts:
         out.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
     out.append(f'<p class="sub">{L("prepared")}</p>')
     if p.objectives:
-        out.append(f"<h2>{L('objectives')}</h2><ul class=\"objectives\">"
-                   + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives) + "</ul>")
+        out.append(
+            f'<h2>{L("objectives")}</h2><ul class="objectives">'
+            + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives)
+            + "</ul>"
+        )
     if facilitator and p.players:
-        out.append(f"<h2>{L('players')}</h2><table><thead><tr><th>{L('player_role')}</th><th>{L('player_agency')}"
-                   "</th></tr></thead><tbody>" + "".join(f"<tr><td>{e(r)}</td><td>{e(g or '-')}</td></tr>"
-                                                        for r, g in p.players) + "</tbody></table>")
+        out.append(
+            f"<h2>{L('players')}</h2><table><thead><tr><th>{L('player_role')}</th><th>{L('player_agency')}"
+            "</th></tr></thead><tbody>"
+            + "".join(f"<tr><td>{e(r)}</td><td>{e(g or '-')}</td></tr>" for r, g in p.players)
+            + "</tbody></table>"
+        )
     out.append("</section>")
     out.append(f'<section class="situation"><h2>{L("starting_situation")}</h2>')
     if p.description:
@@ -906,30 +1158,43 @@ def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: s
         if m.stage and m.description:
             out.append(f"<p>{e(m.description)}</p>")
         if m.objectives:
-            out.append(f"<p class=\"caption\"><strong>{L('objectives_tested')}:</strong></p><ul>"
-                       + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in m.objectives) + "</ul>")
+            out.append(
+                f'<p class="caption"><strong>{L("objectives_tested")}:</strong></p><ul>'
+                + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in m.objectives)
+                + "</ul>"
+            )
         out.append(f"<h3>{L('key_issues')}</h3>")
         if m.issues:
             out.append("<ul>" + "".join(f"<li>{n}. {e(t)}</li>" for n, t in m.issues) + "</ul>")
             out.append(f"<h3>{L('questions')}</h3>")
             for n, title, qs in m.questions:
-                out.append(f'<h4>{n}. {e(title)}</h4><ol class="questions">'
-                           + "".join(f"<li>{e(q)}</li>" for q in qs) + "</ol>")
+                out.append(
+                    f'<h4>{n}. {e(title)}</h4><ol class="questions">'
+                    + "".join(f"<li>{e(q)}</li>" for q in qs)
+                    + "</ol>"
+                )
         else:
             out.append(f"<p>{L('no_new_issues')}</p>")
         if facilitator:
             out += _brief_answers_html(p, m, svg)
         out.append("</section>")
     if facilitator and p.msel:
-        out.append(f"<section><h2>{L('msel')}</h2><table><thead><tr>"
-                   + "".join(f"<th>{L(k)}</th>" for k in ("msel_stage", "msel_inject", "msel_action", "msel_who",
-                                                           "msel_rec")) + "</tr></thead><tbody>")
+        out.append(
+            f"<section><h2>{L('msel')}</h2><table><thead><tr>"
+            + "".join(f"<th>{L(k)}</th>" for k in ("msel_stage", "msel_inject", "msel_action", "msel_who", "msel_rec"))
+            + "</tr></thead><tbody>"
+        )
         for x in p.msel:
-            out.append(f"<tr><td>{x.stage}</td><td>{e(x.inject)}</td><td>{e(x.action)}</td><td>{e(x.actor)}</td>"
-                       f"<td>{_nums_or_dash(x.recommendations)}</td></tr>")
+            out.append(
+                f"<tr><td>{x.stage}</td><td>{e(x.inject)}</td><td>{e(x.action)}</td><td>{e(x.actor)}</td>"
+                f"<td>{_nums_or_dash(x.recommendations)}</td></tr>"
+            )
         out.append("</tbody></table></section>")
-    out.append(f"<section><h2>{L('references')}</h2><ul>" + "".join(
-        f"<li>{L('recommendation')} {n}: “{e(title)}”</li>" for n, title in p.references) + "</ul></section>")
+    out.append(
+        f"<section><h2>{L('references')}</h2><ul>"
+        + "".join(f"<li>{L('recommendation')} {n}: “{e(title)}”</li>" for n, title in p.references)
+        + "</ul></section>"
+    )
     out += [f'<p class="marking screen-marking">{e(p.marking)}</p>', "</body>", "</html>"]
     return "\n".join(out) + "\n"
 
@@ -944,19 +1209,25 @@ def _brief_answers_html(p, m, svg: str | None) -> list[str]:
 
     def answer(a, lead: str = "", cls: str = "") -> str:
         basis = f'<span class="tag basis-{e(a.basis)}">{e(_brief_basis(p, a.basis))}</span>'
-        note = f" — <span class=\"note\">{e(a.note)}</span>" if a.note and a.basis != "document" else ""
+        note = f' — <span class="note">{e(a.note)}</span>' if a.note and a.basis != "document" else ""
         quote = f"<blockquote>{L('source')}: “{e(a.quote)}”</blockquote>" if a.quote else ""
         return f'<li{cls}>{lead}{e(a.text)} <span class="tag">{e(a.detail)}</span>{basis}{note}{quote}</li>'
 
     out = [f'<div class="key"><h3>{L("answer_key")}</h3>']
     if m.stage == 0:
-        out.append(f"<p><strong>{L('nature')}:</strong> {e(p.nature)}</p><ul>"
-                   + "".join(f"<li>{e(d)}</li>" for d in p.derived) + "</ul>")
+        out.append(
+            f"<p><strong>{L('nature')}:</strong> {e(p.nature)}</p><ul>"
+            + "".join(f"<li>{e(d)}</li>" for d in p.derived)
+            + "</ul>"
+        )
         if p.families:
             out.append(f'<h4>{L("side_by_side")}</h4><div class="columns">')
             for fam in ("deterrence", "cooperation"):
-                out.append(f"<div><strong>{L(fam)}</strong><ul>" + "".join(f"<li>{e(x)}</li>" for x in p.families[fam])
-                           + "</ul></div>")
+                out.append(
+                    f"<div><strong>{L(fam)}</strong><ul>"
+                    + "".join(f"<li>{e(x)}</li>" for x in p.families[fam])
+                    + "</ul></div>"
+                )
             out.append("</div>")
     else:
         if m.changes:
@@ -964,17 +1235,25 @@ def _brief_answers_html(p, m, svg: str | None) -> list[str]:
         out.append(f"<p><strong>{L('in_play')}:</strong> " + "; ".join(e(x) for x in m.in_play) + "</p>")
         for key, rows in (("added", m.added), ("kept", m.kept), ("dropped", m.dropped)):
             if rows:
-                out.append(f'<p class="delta delta-{key}"><strong>{L(key)}:</strong></p><ul>' + "".join(
-                    f"<li>{L('kind_' + kind)}: {e('; '.join(refs))}</li>" for kind, refs in rows) + "</ul>")
+                out.append(
+                    f'<p class="delta delta-{key}"><strong>{L(key)}:</strong></p><ul>'
+                    + "".join(f"<li>{L('kind_' + kind)}: {e('; '.join(refs))}</li>" for kind, refs in rows)
+                    + "</ul>"
+                )
         if m.roles_changed:
-            out.append(f"<p><strong>{L('roles_changed')}:</strong> "
-                       + "; ".join(f"{e(g)}: {e(b)} → {e(a)}" for g, b, a in m.roles_changed) + "</p>")
+            out.append(
+                f"<p><strong>{L('roles_changed')}:</strong> "
+                + "; ".join(f"{e(g)}: {e(b)} → {e(a)}" for g, b, a in m.roles_changed)
+                + "</p>"
+            )
         if not m.added and not m.dropped and not m.roles_changed:
             out.append(f"<p>{L('nothing_changed')}</p>")
     if m.frameworks:
         out.append(f"<h4>{L('frameworks' if m.stage == 0 else 'new_frameworks')}</h4>")
         for layer, answers in m.frameworks:
-            out.append(f'<p class="caption"><em>{e(layer)}</em></p><ul>' + "".join(answer(a) for a in answers) + "</ul>")
+            out.append(
+                f'<p class="caption"><em>{e(layer)}</em></p><ul>' + "".join(answer(a) for a in answers) + "</ul>"
+            )
     if m.agencies:
         out.append(f"<h4>{L('agencies')}</h4><ul>")
         for role, answers in m.agencies:
@@ -982,17 +1261,30 @@ def _brief_answers_html(p, m, svg: str | None) -> list[str]:
         out.append("</ul>")
     for key, new_key, items in (("measures", "new_measures", m.measures), ("caveats", "new_caveats", m.caveats)):
         if items:
-            out.append(f"<h4>{L(key if m.stage == 0 else new_key)}</h4><ul>" + "".join(answer(a) for a in items) + "</ul>")
+            out.append(
+                f"<h4>{L(key if m.stage == 0 else new_key)}</h4><ul>" + "".join(answer(a) for a in items) + "</ul>"
+            )
     if m.since:
-        out.append(f'<h4>{L("since_2002")}</h4><ul class="since">' + "".join(
-            f"<li><strong>{e(name)}</strong> ({year}): {e(text)}</li>" for name, year, text in m.since) + "</ul>")
+        out.append(
+            f'<h4>{L("since_2002")}</h4><ul class="since">'
+            + "".join(f"<li><strong>{e(name)}</strong> ({year}): {e(text)}</li>" for name, year, text in m.since)
+            + "</ul>"
+        )
     if m.stage == 0:
-        out.append(f"<h4>{L('participants')}</h4><table><thead><tr><th>{L('state')}</th><th>{L('sits_in')}</th></tr>"
-                   "</thead><tbody>" + "".join(f"<tr><td>{e(name)} ({e(code)})</td><td>{e(', '.join(fws) or '-')}</td></tr>"
-                                               for code, name, fws in p.participants) + "</tbody></table>")
+        out.append(
+            f"<h4>{L('participants')}</h4><table><thead><tr><th>{L('state')}</th><th>{L('sits_in')}</th></tr>"
+            "</thead><tbody>"
+            + "".join(
+                f"<tr><td>{e(name)} ({e(code)})</td><td>{e(', '.join(fws) or '-')}</td></tr>"
+                for code, name, fws in p.participants
+            )
+            + "</tbody></table>"
+        )
         out.append(f"<h4>{L('network')}</h4>")
         if svg:
-            out.append(f'<figure id="network">{svg}<figcaption class="note">{L("network_caption")}</figcaption></figure>')
+            out.append(
+                f'<figure id="network">{svg}<figcaption class="note">{L("network_caption")}</figcaption></figure>'
+            )
         else:
             out.append(f'<p class="note" id="network-missing">{L("network_missing")}</p>')
     out.append("</div>")
@@ -1009,30 +1301,45 @@ def brief_handout_html(p, paper: str = "a4") -> str:
 
     L = lambda k: e(_brief_label(p, k))  # noqa: E731
     out = _brief_html_head(p, f"{p.exercise or p.title}: {_brief_label(p, 'handout')}", paper)
-    out += ['<body class="brief handout">', f'<p class="marking">{e(p.marking)}</p>',
-            f"<h1>{e(p.exercise or p.title)}</h1>", f'<p class="doc">{L("handout")}</p>']
+    out += [
+        '<body class="brief handout">',
+        f'<p class="marking">{e(p.marking)}</p>',
+        f"<h1>{e(p.exercise or p.title)}</h1>",
+        f'<p class="doc">{L("handout")}</p>',
+    ]
     facts = [(L("scenario_title"), p.title)] if p.exercise else []
     facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
     if facts:
         out.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
     if p.objectives:
-        out.append(f"<h2>{L('objectives')}</h2><ul>"
-                   + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives) + "</ul>")
+        out.append(
+            f"<h2>{L('objectives')}</h2><ul>"
+            + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives)
+            + "</ul>"
+        )
     out.append(f"<h2>{L('starting_situation')}</h2>" + (f"<p>{e(p.description)}</p>" if p.description else ""))
     out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in p.scenario) + "</dl>")
-    out.append(f"<h2>{L('schedule')}</h2><table><thead><tr>" + "".join(
-        f"<th>{L(k)}</th>" for k in ("module", "time", "delivery", "from", "to", "title")) + "</tr></thead><tbody>")
+    out.append(
+        f"<h2>{L('schedule')}</h2><table><thead><tr>"
+        + "".join(f"<th>{L(k)}</th>" for k in ("module", "time", "delivery", "from", "to", "title"))
+        + "</tr></thead><tbody>"
+    )
     for m in p.modules:
-        out.append(f"<tr><td>{e(_brief_module_number(p, m))}</td>" + "".join(f"<td>{e(x or '-')}</td>" for x in
-                                                        (m.time, m.delivery, m.sender, m.to, m.title)) + "</tr>")
+        out.append(
+            f"<tr><td>{e(_brief_module_number(p, m))}</td>"
+            + "".join(f"<td>{e(x or '-')}</td>" for x in (m.time, m.delivery, m.sender, m.to, m.title))
+            + "</tr>"
+        )
     out += ["</tbody></table>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
 
 
 def msel_markdown(actions, label=BRIEF_LABELS.__getitem__) -> str:
     """The guide's MSEL as a Markdown table; `label` gives the headers (a brief's labels, English by default)."""
-    return _md_table([label(k) for k in ("msel_stage", "msel_inject", "msel_action", "msel_who", "msel_recommendations")],
-                     [[x.stage, x.inject, x.action, x.actor, _nums_or_dash(x.recommendations)] for x in actions])
+    return _md_table(
+        [label(k) for k in ("msel_stage", "msel_inject", "msel_action", "msel_who", "msel_recommendations")],
+        [[x.stage, x.inject, x.action, x.actor, _nums_or_dash(x.recommendations)] for x in actions],
+    )
 
 
 _CSV_BREAK = re.compile("\r\n?")
@@ -1055,9 +1362,10 @@ def to_csv(rows: list[list[Any]]) -> str:
 
 
 def msel_csv(actions) -> str:
-    return to_csv([["stage", "inject", "expected_action", "who", "recommendations"]]
-                  + [[x.stage, x.inject, x.action, x.actor, " ".join(str(n) for n in x.recommendations)]
-                     for x in actions])
+    return to_csv(
+        [["stage", "inject", "expected_action", "who", "recommendations"]]
+        + [[x.stage, x.inject, x.action, x.actor, " ".join(str(n) for n in x.recommendations)] for x in actions]
+    )
 
 
 def matrix_rows(rows, catalog, names) -> tuple[list[str], list[list[str]]]:
@@ -1067,8 +1375,10 @@ def matrix_rows(rows, catalog, names) -> tuple[list[str], list[list[str]]]:
     headers = ["Type"] + (["Region"] if show_region else []) + short + ["Flag"]
     body = []
     for r in rows:
-        cells = [{"lead": "L", "coordinate": "C", "support": "S", "participate": "P"}.get(r.roles.get(a, ""), "")
-                 for a in agencies]
+        cells = [
+            {"lead": "L", "coordinate": "C", "support": "S", "participate": "P"}.get(r.roles.get(a, ""), "")
+            for a in agencies
+        ]
         body.append([r.type] + ([r.region or "-"] if show_region else []) + cells + [r.flag])
     return headers, body
 
@@ -1082,9 +1392,12 @@ def matrix_text(rows, catalog, names, fmt: str) -> str:
     headers, body = matrix_rows(rows, catalog, names)
     if fmt == "csv":
         return to_csv([headers, *body])
-    key = ("L lead, C coordinate, S support, P takes part (named by the document, no role). Leads are general "
-           "knowledge: the document assigns none. ") + ", ".join(
-        f"{catalog.agencies[a].short or a} = {names('agencies', a, catalog.agencies[a].name)}" for a in catalog.agencies)
+    key = (
+        "L lead, C coordinate, S support, P takes part (named by the document, no role). Leads are general "
+        "knowledge: the document assigns none. "
+    ) + ", ".join(
+        f"{catalog.agencies[a].short or a} = {names('agencies', a, catalog.agencies[a].name)}" for a in catalog.agencies
+    )
     gaps = sum(1 for r in rows if r.flag == "no lead")
     overlaps = sum(1 for r in rows if r.flag.endswith("leads"))
     summary = f"{len(rows)} combinations: {gaps} with no lead, {overlaps} with more than one lead"

@@ -4,6 +4,7 @@ User text (titles, descriptions, inject fields, x_ fields, players' roles, notes
 on: Markdown and HTML escaped as `render` does, terminal controls made visible in every format, and a
 spreadsheet cell that could start a formula gets a leading apostrophe (and is stored as text in XLSX).
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,14 +35,23 @@ def _nums(numbers) -> str:
 def _head(exercise: dict[str, Any], title: str, what: str, words: Words = ENGLISH) -> list[str]:
     """The document's heading lines (Markdown): marking, exercise, scenario."""
     marking = exercise.get("marking", "FOR EXERCISE USE ONLY") if exercise else "FOR EXERCISE USE ONLY"
-    lines = [f"**{_md_escape(marking, block=False)}**", "", f"# {what}: {_md_escape(exercise.get('name') or title, block=False)}", ""]
-    facts = [(words("scenario"), title), (words("sponsor"), exercise.get("sponsor")),
-             (words("dates"), exercise.get("dates"))]
+    lines = [
+        f"**{_md_escape(marking, block=False)}**",
+        "",
+        f"# {what}: {_md_escape(exercise.get('name') or title, block=False)}",
+        "",
+    ]
+    facts = [
+        (words("scenario"), title),
+        (words("sponsor"), exercise.get("sponsor")),
+        (words("dates"), exercise.get("dates")),
+    ]
     lines += [f"- **{k}:** {_md_escape(v, block=False)}" for k, v in facts if v]
     return lines + [""]
 
 
 # --- the MSEL ----------------------------------------------------------------------------------
+
 
 def _md_lines(values: list[str]) -> _Markdown:
     """Several values in one Markdown table cell, one per line."""
@@ -122,18 +132,34 @@ def _h(value: Any) -> str:
 
 
 def _html_page(title: str, marking: str, body: list[str], words: Words = ENGLISH) -> str:
-    return "\n".join([
-        "<!DOCTYPE html>", f'<html lang="{"ja" if words.ja else "en"}">', "<head>", '<meta charset="utf-8">',
-        f"<title>{_h(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>",
-        f'<p class="marking">{_h(marking)}</p>', *body, f'<p class="marking">{_h(marking)}</p>',
-        "</body>", "</html>", ""])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{"ja" if words.ja else "en"}">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f"<title>{_h(title)}</title>",
+            f"<style>{CSS}</style>",
+            "</head>",
+            "<body>",
+            f'<p class="marking">{_h(marking)}</p>',
+            *body,
+            f'<p class="marking">{_h(marking)}</p>',
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
     out = ["<table>", "<tr>" + "".join(f"<th>{_h(h)}</th>" for h in headers) + "</tr>"]
     for row in rows:
-        out.append("<tr>" + "".join(
-            f"<td>{'<br>'.join(_h(v) for v in c) if isinstance(c, list) else _h(c)}</td>" for c in row) + "</tr>")
+        out.append(
+            "<tr>"
+            + "".join(f"<td>{'<br>'.join(_h(v) for v in c) if isinstance(c, list) else _h(c)}</td>" for c in row)
+            + "</tr>"
+        )
     out.append("</table>")
     return "\n".join(out)
 
@@ -144,19 +170,34 @@ def _marking(exercise: dict[str, Any]) -> str:
 
 # --- Exercise Evaluation Guides ---------------------------------------------------------------------
 
+
 def _task_rows(g: Guide, words: Words = ENGLISH) -> list[list[Any]]:
-    return [[i, t.module, words("continuing", action=t.action) if t.continuing else t.action, _nums(t.recommendations),
-             ", ".join(t.rules), words.basis(t.basis), "", ""] for i, t in enumerate(g.tasks, start=1)]
+    return [
+        [
+            i,
+            t.module,
+            words("continuing", action=t.action) if t.continuing else t.action,
+            _nums(t.recommendations),
+            ", ".join(t.rules),
+            words.basis(t.basis),
+            "",
+            "",
+        ]
+        for i, t in enumerate(g.tasks, start=1)
+    ]
 
 
 def _task_headers(words: Words = ENGLISH) -> list[str]:
-    return ["#"] + [words(k) for k in ("col_module", "task_action", "rec", "rule", "task_basis", "observations",
-                                       "task_rating")]
+    return ["#"] + [
+        words(k) for k in ("col_module", "task_action", "rec", "rule", "task_basis", "observations", "task_rating")
+    ]
 
 
 def _rating_key(words: Words = ENGLISH) -> str:
-    return words("rating_key", ratings=words("sep").join(
-        words("rating_item", letter=k, text=words(f"rating_{k.lower()}")) for k in RATINGS))
+    return words(
+        "rating_key",
+        ratings=words("sep").join(words("rating_item", letter=k, text=words(f"rating_{k.lower()}")) for k in RATINGS),
+    )
 
 
 def eeg_markdown(guides: list[Guide], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
@@ -166,9 +207,13 @@ def eeg_markdown(guides: list[Guide], exercise: dict[str, Any], title: str, word
     if not guides:
         out += [w("no_objectives"), ""]
     for g in guides:
-        out += [f"## {_md_escape(w('objective', id=g.id, text=g.text), block=False)}", "",
-                f"- **{w('recommendations')}:** {_nums(g.recommendations) or '-'}",
-                f"- **{w('modules')}:** {_md_escape(w('comma').join(g.modules) or '-', block=False)}", ""]
+        out += [
+            f"## {_md_escape(w('objective', id=g.id, text=g.text), block=False)}",
+            "",
+            f"- **{w('recommendations')}:** {_nums(g.recommendations) or '-'}",
+            f"- **{w('modules')}:** {_md_escape(w('comma').join(g.modules) or '-', block=False)}",
+            "",
+        ]
         out += [_md_table(_task_headers(w), _task_rows(g, w)) if g.tasks else w("no_tasks"), ""]
         out += [f"**{w('reasons')}**", ""]
         seen = set()
@@ -177,32 +222,50 @@ def eeg_markdown(guides: list[Guide], exercise: dict[str, Any], title: str, word
                 if rule not in seen and t.because:
                     seen.add(rule)
                     out.append(f"- `{rule}`: {_md_escape(t.because, block=False)}")
-        out += ["", f"**{w('observations_write_in')}**", "", "&nbsp;", "", "&nbsp;", "",
-                f"**{w('overall_rating')}** ____  **{w('evaluator')}** ____________", ""]
+        out += [
+            "",
+            f"**{w('observations_write_in')}**",
+            "",
+            "&nbsp;",
+            "",
+            "&nbsp;",
+            "",
+            f"**{w('overall_rating')}** ____  **{w('evaluator')}** ____________",
+            "",
+        ]
     return "\n".join(out)
 
 
 def eeg_html(guides: list[Guide], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
     w = words
     name = exercise.get("name") or title
-    body = [f"<h1>{_h(w('page_title', what=w('eeg_title'), name=name))}</h1>",
-            f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=title))}</p>',
-            f"<p><em>{_h(_rating_key(w))}</em></p>"]
+    body = [
+        f"<h1>{_h(w('page_title', what=w('eeg_title'), name=name))}</h1>",
+        f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=title))}</p>',
+        f"<p><em>{_h(_rating_key(w))}</em></p>",
+    ]
     for g in guides:
-        body += ['<section class="guide">', f"<h2>{_h(w('objective', id=g.id, text=g.text))}</h2>",
-                 f'<p class="meta">{_h(_guide_meta(g, w))}</p>',
-                 _html_table(_task_headers(w), _task_rows(g, w)),
-                 f"<h3>{_h(w('observations'))}</h3>", '<div class="write-in"></div>',
-                 f"<p>{_h(w('overall_rating_short'))} ____ &nbsp; {_h(w('evaluator'))} ____________</p>", "</section>"]
+        body += [
+            '<section class="guide">',
+            f"<h2>{_h(w('objective', id=g.id, text=g.text))}</h2>",
+            f'<p class="meta">{_h(_guide_meta(g, w))}</p>',
+            _html_table(_task_headers(w), _task_rows(g, w)),
+            f"<h3>{_h(w('observations'))}</h3>",
+            '<div class="write-in"></div>',
+            f"<p>{_h(w('overall_rating_short'))} ____ &nbsp; {_h(w('evaluator'))} ____________</p>",
+            "</section>",
+        ]
     return _html_page(w("page_title", what=w("eeg_page"), name=name), _marking(exercise), body, w)
 
 
 def _guide_meta(g: Guide, words: Words = ENGLISH) -> str:
-    return words("guide_meta", recommendations=_nums(g.recommendations) or "-",
-                 modules=words("comma").join(g.modules) or "-")
+    return words(
+        "guide_meta", recommendations=_nums(g.recommendations) or "-", modules=words("comma").join(g.modules) or "-"
+    )
 
 
 # --- DOCX ---------------------------------------------------------------------------------------
+
 
 def _docx_text(value: Any) -> str:
     """Text for Word: controls visible (XML cannot hold most of them anyway)."""
@@ -267,6 +330,7 @@ def eeg_docx(guides: list[Guide], exercise: dict[str, Any], title: str, words: W
 
 # --- the hot wash: scores, AAR and Improvement Plan ----------------------------------------------------
 
+
 def _score_headers(words: Words = ENGLISH) -> list[str]:
     return [words(k) for k in ("col_module", "result", "action", "rec", "rule")]
 
@@ -283,13 +347,21 @@ def _score_rows(r: Report, words: Words = ENGLISH) -> list[list[Any]]:
         for x in s.done:
             rows.append([m.label, w("result_done"), x.action, _nums(x.recommendations), ", ".join(x.rules[:2])])
         for x, when in s.late:
-            rows.append([m.label, w("result_late", when=when), x.action, _nums(x.recommendations),
-                         ", ".join(x.rules[:2])])
+            rows.append(
+                [m.label, w("result_late", when=when), x.action, _nums(x.recommendations), ", ".join(x.rules[:2])]
+            )
         for x in s.missed:
             rows.append([m.label, w("result_missed"), x.action, _nums(x.recommendations), ", ".join(x.rules[:2])])
         for u in s.unexpected:
-            rows.append([m.label, w("result_unexpected"), w("with_role", name=u.name, role=w.role(u.role)) if u.role
-                         else u.name, _nums(u.recommendations), ", ".join(u.rules[:2]) or w("no_rule")])
+            rows.append(
+                [
+                    m.label,
+                    w("result_unexpected"),
+                    w("with_role", name=u.name, role=w.role(u.role)) if u.role else u.name,
+                    _nums(u.recommendations),
+                    ", ".join(u.rules[:2]) or w("no_rule"),
+                ]
+            )
     return rows
 
 
@@ -305,33 +377,55 @@ def _summary(r: Report, words: Words = ENGLISH) -> str:
 def hotwash_markdown(r: Report, words: Words = ENGLISH) -> str:
     w = words
     out = _head(r.exercise, r.title, w("aar_title"), w)
-    out += [f"## {w('hotwash')}", "", _md_escape(_summary(r, w)), "",
-            _md_table(_score_headers(w), _score_rows(r, w)), ""]
+    out += [
+        f"## {w('hotwash')}",
+        "",
+        _md_escape(_summary(r, w)),
+        "",
+        _md_table(_score_headers(w), _score_rows(r, w)),
+        "",
+    ]
     notes = [(s.module.label, s.notes) for s in r.scores if s.notes]
     if notes:
-        out += [f"### {w('players_notes')}", ""] + [f"- **{_md_escape(k, block=False)}:** {_md_escape(v, block=False)}"
-                                                    for k, v in notes] + [""]
-    out += [f"## {w('strengths')}", ""] + ([f"- {_md_escape(x, block=False)}" for x in r.strengths]
-                                          or [f"- {w('none_recorded')}"])
+        out += (
+            [f"### {w('players_notes')}", ""]
+            + [f"- **{_md_escape(k, block=False)}:** {_md_escape(v, block=False)}" for k, v in notes]
+            + [""]
+        )
+    out += [f"## {w('strengths')}", ""] + (
+        [f"- {_md_escape(x, block=False)}" for x in r.strengths] or [f"- {w('none_recorded')}"]
+    )
     out += ["", f"## {w('improvements')}", ""]
     out += [f"- {_md_escape(x, block=False)}" for x in r.improvements] or [f"- {w('none')}"]
-    out += ["", f"## {w('improvement_plan')}", "",
-            _md_table(_plan_headers(w), _plan_rows(r)) if r.plan else w("no_corrective"),
-            "", f"_{w('due_note')}_", ""]
+    out += [
+        "",
+        f"## {w('improvement_plan')}",
+        "",
+        _md_table(_plan_headers(w), _plan_rows(r)) if r.plan else w("no_corrective"),
+        "",
+        f"_{w('due_note')}_",
+        "",
+    ]
     return "\n".join(out)
 
 
 def hotwash_html(r: Report, words: Words = ENGLISH) -> str:
     w = words
     name = r.exercise.get("name") or r.title
-    body = [f"<h1>{_h(w('page_title', what=w('aar_title'), name=name))}</h1>",
-            f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=r.title))}</p>',
-            f"<h2>{_h(w('hotwash'))}</h2>", f"<p>{_h(_summary(r, w))}</p>",
-            _html_table(_score_headers(w), _score_rows(r, w)), f"<h2>{_h(w('strengths'))}</h2>",
-            "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in r.strengths) + "</ul>",
-            f"<h2>{_h(w('improvements'))}</h2>", "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in r.improvements) + "</ul>",
-            f"<h2>{_h(w('improvement_plan'))}</h2>", _html_table(_plan_headers(w), _plan_rows(r)),
-            f"<p><em>{_h(w('due_note'))}</em></p>"]
+    body = [
+        f"<h1>{_h(w('page_title', what=w('aar_title'), name=name))}</h1>",
+        f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=r.title))}</p>',
+        f"<h2>{_h(w('hotwash'))}</h2>",
+        f"<p>{_h(_summary(r, w))}</p>",
+        _html_table(_score_headers(w), _score_rows(r, w)),
+        f"<h2>{_h(w('strengths'))}</h2>",
+        "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in r.strengths) + "</ul>",
+        f"<h2>{_h(w('improvements'))}</h2>",
+        "<ul>" + "".join(f"<li>{_h(x)}</li>" for x in r.improvements) + "</ul>",
+        f"<h2>{_h(w('improvement_plan'))}</h2>",
+        _html_table(_plan_headers(w), _plan_rows(r)),
+        f"<p><em>{_h(w('due_note'))}</em></p>",
+    ]
     return _html_page(w("page_title", what=w("aar_page"), name=name), _marking(r.exercise), body, w)
 
 
@@ -356,18 +450,20 @@ def hotwash_docx(r: Report, words: Words = ENGLISH) -> bytes:
 
 # --- role cards ----------------------------------------------------------------------------------
 
+
 def _card_sections(c: Card, words: Words = ENGLISH) -> list[tuple[str, list[str]]]:
     w = words
     roles = []
     for module, role, rule, basis, recs, note in c.roles:
         text = w("card_role", module=module, role=w.role(role), rule=rule, numbers=_nums(recs), basis=w.basis(basis))
         roles.append(w("card_note", text=text, note=note) if note else text)
-    return [(w("card_asks"), roles),
-            (w("card_measures"), [w("card_cited", text=t, citation=cit) for t, cit in c.measures] or [w("none")]),
-            (w("card_frameworks"), c.frameworks or [w("none_named")]),
-            (w("card_states"), c.states or [w("none_named")]),
-            (w("card_limits"), [w("card_cited", text=t, citation=cit) for t, cit in c.caveats]
-             or [w("none_in_scenario")])]
+    return [
+        (w("card_asks"), roles),
+        (w("card_measures"), [w("card_cited", text=t, citation=cit) for t, cit in c.measures] or [w("none")]),
+        (w("card_frameworks"), c.frameworks or [w("none_named")]),
+        (w("card_states"), c.states or [w("none_named")]),
+        (w("card_limits"), [w("card_cited", text=t, citation=cit) for t, cit in c.caveats] or [w("none_in_scenario")]),
+    ]
 
 
 def rolecards_markdown(cards: list[Card], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
@@ -387,8 +483,10 @@ def rolecards_markdown(cards: list[Card], exercise: dict[str, Any], title: str, 
 def rolecards_html(cards: list[Card], exercise: dict[str, Any], title: str, words: Words = ENGLISH) -> str:
     w = words
     name = exercise.get("name") or title
-    body = [f"<h1>{_h(w('page_title', what=w('cards_title'), name=name))}</h1>",
-            f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=title))}</p>']
+    body = [
+        f"<h1>{_h(w('page_title', what=w('cards_title'), name=name))}</h1>",
+        f'<p class="meta">{_h(w("labelled", label=w("scenario"), value=title))}</p>',
+    ]
     for c in cards:
         body += ['<section class="card">', f"<h2>{_h(c.name)}</h2>"]
         if c.player:

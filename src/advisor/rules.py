@@ -1,12 +1,12 @@
 """The rule language: loading and validating rule files, and what each condition means."""
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
-import os
 import re
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from .catalog import Catalog, load_catalog
 from .errors import AuthoringError, RuleFileError, nearest
-from .source import LineDict, line_of, read_yaml
+from .source import line_of, read_yaml
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 MAX_VALUES = 100  # alternatives in one test; the engine breaks at 512 (DURABLE_RULES.md)
@@ -31,6 +31,7 @@ def _as_list(value: Any) -> Any:
 
 
 def _catalog(info: ValidationInfo) -> Catalog:
+    assert info.context is not None  # rules are always validated with their catalog
     return info.context["catalog"]
 
 
@@ -76,7 +77,7 @@ class SetTest(_Strict):
     at_most: int | None = Field(default=None, ge=0, le=MAX_VALUES)
 
     @model_validator(mode="after")
-    def _some_mode(self) -> "SetTest":
+    def _some_mode(self) -> SetTest:
         if all(getattr(self, m) is None for m in SET_MODES):
             raise ValueError("give at least one of " + ", ".join(f"'{m}'" for m in SET_MODES))
         return self
@@ -125,8 +126,12 @@ class Tests(_Strict):
     @classmethod
     def _vocabulary(cls, v, info):
         vocabulary = _catalog(info).vocabulary
-        pool = {"type": vocabulary.types, "category": vocabulary.categories, "region": vocabulary.regions,
-                "actor": vocabulary.actors}[info.field_name]
+        pool = {
+            "type": vocabulary.types,
+            "category": vocabulary.categories,
+            "region": vocabulary.regions,
+            "actor": vocabulary.actors,
+        }[info.field_name]
         if v is not None:
             _some(v)
         return None if v is None else _known(v, pool, info.field_name)
@@ -151,9 +156,11 @@ class Tests(_Strict):
         if v is None:
             return v
         cat = _catalog(info)
-        pool, what = {"states": (list(cat.states) + list(cat.state_groups), "state"),
-                      "targets": (cat.vocabulary.targets, "target"),
-                      "attributes": (cat.vocabulary.attributes, "attribute")}[info.field_name]
+        pool, what = {
+            "states": (list(cat.states) + list(cat.state_groups), "state"),
+            "targets": (cat.vocabulary.targets, "target"),
+            "attributes": (cat.vocabulary.attributes, "attribute"),
+        }[info.field_name]
         if info.field_name == "attributes":
             _some(v)
         for mode in ("any", "all", "none") if info.field_name != "attributes" else ():
@@ -166,8 +173,9 @@ class Tests(_Strict):
             raise ValueError("'only', 'at_least' and 'at_most' are tests on states")
         if info.field_name == "states":
             if v.only is not None and v.only not in cat.state_groups:
-                raise ValueError(f"only: '{v.only}' is not a group of states "
-                                 f"(did you mean {nearest(v.only, cat.state_groups)}?)")
+                raise ValueError(
+                    f"only: '{v.only}' is not a group of states (did you mean {nearest(v.only, cat.state_groups)}?)"
+                )
             if v.at_least is not None and v.at_most is not None and v.at_least > v.at_most:
                 raise ValueError("at_least is more than at_most")
         return v
@@ -261,14 +269,16 @@ class When(Tests):
         return v
 
     @model_validator(mode="after")
-    def _blocks_name_distinctions(self, info: ValidationInfo) -> "When":
+    def _blocks_name_distinctions(self, info: ValidationInfo) -> When:
         distinctions = _catalog(info).vocabulary.distinctions
         for where, blocks in (("any", self.any or []), ("unless", self.unless or [])):
             for i, block in enumerate(blocks):
                 for name in block.derived or []:
                     if name not in distinctions:
-                        raise ValueError(f"{where}.{i}.derived: '{name}' is not one of the document's distinctions; "
-                                         f"only those may be tested inside '{where}' (others only as 'when: derived')")
+                        raise ValueError(
+                            f"{where}.{i}.derived: '{name}' is not one of the document's distinctions; "
+                            f"only those may be tested inside '{where}' (others only as 'when: derived')"
+                        )
         return self
 
     def descriptor_tests(self) -> Tests:
@@ -338,7 +348,9 @@ class Then(_Strict):
         _known(list(v), cat.agencies, "agency")
         for agency, role in v.items():
             if role not in cat.vocabulary.roles:
-                raise ValueError(f"{agency}: unknown role '{role}' (did you mean {nearest(str(role), cat.vocabulary.roles)}?)")
+                raise ValueError(
+                    f"{agency}: unknown role '{role}' (did you mean {nearest(str(role), cat.vocabulary.roles)}?)"
+                )
         return v
 
     @field_validator("measures")
@@ -352,7 +364,7 @@ class Then(_Strict):
         return _known(v, _catalog(info).caveats, "caveat")
 
     @model_validator(mode="after")
-    def _something(self) -> "Then":
+    def _something(self) -> Then:
         if not any(getattr(self, f) for f in Then.model_fields):
             raise ValueError("a rule must conclude something")
         for agency, note in self.role_notes.items():
@@ -396,7 +408,7 @@ class Rule(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _has_condition(self, info: ValidationInfo) -> "Rule":
+    def _has_condition(self, info: ValidationInfo) -> Rule:
         w = self.when
         if w.descriptor_tests().is_empty() and not (w.any or w.unless or w.frameworks or w.agencies or w.count):
             raise ValueError("a rule needs at least one condition")
@@ -404,8 +416,10 @@ class Rule(_Strict):
             raise ValueError("a rule with basis general_knowledge needs a 'note' saying what goes beyond the document")
         if self.basis == "document":
             if not self.quote:
-                raise ValueError("a rule with basis document needs a 'quote': a short verbatim span of the "
-                                 "document's sentence it rests on (a rule with none is general_knowledge)")
+                raise ValueError(
+                    "a rule with basis document needs a 'quote': a short verbatim span of the "
+                    "document's sentence it rests on (a rule with none is general_knowledge)"
+                )
             if len(self.quote.split()) > MAX_QUOTE_WORDS:
                 raise ValueError(f"quote: at most {MAX_QUOTE_WORDS} words of the sentence the rule rests on")
         cat = _catalog(info)
@@ -416,25 +430,37 @@ class Rule(_Strict):
                         raise ValueError(
                             f"then.agencies.{agency}: the document does not name the {cat.agencies[agency].name}, or "
                             f"its kind of body, in what this rule cites (agencies.yaml named_in); give its part "
-                            f"in a general_knowledge rule with a note saying why")
+                            f"in a general_knowledge rule with a note saying why"
+                        )
                     continue
                 if not set(cat.agencies[agency].assigned.get(role, [])) & set(self.numbers):
                     raise ValueError(
                         f"then.agencies.{agency}: the document does not give the {cat.agencies[agency].name} the "
                         f"role '{role}' in what this rule cites; a document rule may say it takes part "
-                        f"('participate'): give the role in a general_knowledge rule with a note saying why")
+                        f"('participate'): give the role in a general_knowledge rule with a note saying why"
+                    )
             if self.then.role_notes:
                 raise ValueError("then.agencies: notes on roles belong to general_knowledge rules")
         distinctions = cat.vocabulary.distinctions
         made = [d for d in self.then.derive if d in distinctions]
         if made:
             then = self.then
-            if len(made) != len(then.derive) or then.frameworks or then.states or then.involved_states \
-                    or then.members_of or then.agencies or then.measures or then.caveats:
+            if (
+                len(made) != len(then.derive)
+                or then.frameworks
+                or then.states
+                or then.involved_states
+                or then.members_of
+                or then.agencies
+                or then.measures
+                or then.caveats
+            ):
                 raise ValueError("a rule that derives one of the document's distinctions derives only distinctions")
             if w.frameworks or w.agencies or w.count or any(d not in distinctions for d in w.derived or []):
-                raise ValueError("a distinction is decided by the descriptor alone: its rule cannot wait for "
-                                 "frameworks, agencies, counts or derived facts that are not distinctions")
+                raise ValueError(
+                    "a distinction is decided by the descriptor alone: its rule cannot wait for "
+                    "frameworks, agencies, counts or derived facts that are not distinctions"
+                )
         return self
 
     @property
@@ -443,8 +469,7 @@ class Rule(_Strict):
         return _numbers_of(tuple(self.cites))
 
 
-
-def states_of(rule: Rule, catalog: Catalog, involved: list[str] = (), basis: str | None = None) -> dict[str, str]:
+def states_of(rule: Rule, catalog: Catalog, involved: Sequence[str] = (), basis: str | None = None) -> dict[str, str]:
     """The states a rule brings in (given the descriptor's states), each with the basis for it.
 
     `basis` is the firing's own (general knowledge when a premise rests on it); default the rule's.
@@ -466,7 +491,7 @@ def states_of(rule: Rule, catalog: Catalog, involved: list[str] = (), basis: str
     return out
 
 
-def concludes(rule: Rule, kind: str, ref: str, catalog: Catalog, involved: list[str] = ()) -> bool:
+def concludes(rule: Rule, kind: str, ref: str, catalog: Catalog, involved: Sequence[str] = ()) -> bool:
     """Whether the rule, when it fires, concludes `ref` of `kind` (a recommendation it cites counts)."""
     then = rule.then
     if kind == "recommendation":  # a rule that only decides distinctions is a premise, not an answer
@@ -474,13 +499,21 @@ def concludes(rule: Rule, kind: str, ref: str, catalog: Catalog, involved: list[
         return not premise and int(ref) in rule.numbers
     if kind == "state":
         return ref in states_of(rule, catalog, involved)
-    return ref in {"framework": then.frameworks, "agency": then.agencies, "derived": then.derive,
-                   "caveat": then.caveats, "measure": then.measures}[kind]
+    return (
+        ref
+        in {
+            "framework": then.frameworks,
+            "agency": then.agencies,
+            "derived": then.derive,
+            "caveat": then.caveats,
+            "measure": then.measures,
+        }[kind]
+    )
 
 
 @functools.lru_cache(maxsize=4096)
 def _numbers_of(cites: tuple[str, ...]) -> list[int]:
-    return sorted({int(re.match(r"\d+", c).group()) for c in cites})
+    return sorted({int(c[: len(c) - len(c.lstrip("0123456789"))]) for c in cites})  # the leading digits
 
 
 class RuleFile(_Strict):
@@ -507,7 +540,9 @@ class Rulebase:
             digest = hashlib.sha256()
             digest.update(json.dumps(self.catalog.model_dump(mode="json", exclude={"source"}), sort_keys=True).encode())
             for rule in self.rules:
-                digest.update(json.dumps(rule.model_dump(mode="json", exclude={"file", "line"}), sort_keys=True).encode())
+                digest.update(
+                    json.dumps(rule.model_dump(mode="json", exclude={"file", "line"}), sort_keys=True).encode()
+                )
             self.digest = digest.hexdigest()
 
     def producers(self, fact: str) -> list[Rule]:
@@ -520,8 +555,9 @@ class Rulebase:
         out: dict[str, list[str]] = {}
         for rule in self.rules:
             w = rule.when
-            for name in dict.fromkeys(a for block in [w, *(w.any or []), *(w.unless or [])]
-                                      for a in (block.attributes or {})):
+            for name in dict.fromkeys(
+                a for block in [w, *(w.any or []), *(w.unless or [])] for a in (block.attributes or {})
+            ):
                 out.setdefault(name, []).append(rule.id)
         return {name: tuple(ids) for name, ids in out.items()}
 
@@ -543,16 +579,22 @@ class Rulebase:
         """Every attribute some rule's conditions test (the others are noted as unused in an answer)."""
         return frozenset(self.weighing)
 
-    def without(self, rule_ids: set[str]) -> "Rulebase":
+    def without(self, rule_ids: set[str]) -> Rulebase:
         """The same rule base with some rules switched off (a mutant, for mutation testing)."""
-        return Rulebase(catalog=self.catalog, rules=[r for r in self.rules if r.id not in rule_ids],
-                        directory=self.directory, files=self.files)
+        return Rulebase(
+            catalog=self.catalog,
+            rules=[r for r in self.rules if r.id not in rule_ids],
+            directory=self.directory,
+            files=self.files,
+        )
 
 
-def _rule_problems(exc: ValidationError, raw: LineDict, path: str, rule_id: str) -> list[RuleFileError]:
+def _rule_problems(exc: ValidationError, raw: dict[str, Any], path: str, rule_id: str) -> list[RuleFileError]:
     out = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("list[str]", "SeverityTest", "list[Tests]")))
+        loc = tuple(
+            p for p in err["loc"] if not (isinstance(p, str) and p in ("list[str]", "SeverityTest", "list[Tests]"))
+        )
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             name = str(loc[-1])
@@ -561,20 +603,29 @@ def _rule_problems(exc: ValidationError, raw: LineDict, path: str, rule_id: str)
             if parent is not None:
                 msg += f" (did you mean {nearest(name, parent.model_fields)}?)"
         where = ".".join(str(p) for p in loc)
-        out.append(RuleFileError(msg, path=path, line=line_of(raw, loc), loc=f"{rule_id}: {where}" if where else rule_id))
+        out.append(
+            RuleFileError(msg, path=path, line=line_of(raw, loc), loc=f"{rule_id}: {where}" if where else rule_id)
+        )
     return out
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
     """The model class that a location inside a rule points into (for 'did you mean')."""
-    model: type[BaseModel] | None = Rule
+    model: Any = Rule
     for part in loc:
         if isinstance(part, int):
             continue
         if model is None or part not in model.model_fields:
             return None
-        model = {"when": When, "then": Then, "any": Tests, "unless": Tests, "states": SetTest,
-                 "targets": SetTest, "severity": SeverityTest}.get(part)
+        model = {
+            "when": When,
+            "then": Then,
+            "any": Tests,
+            "unless": Tests,
+            "states": SetTest,
+            "targets": SetTest,
+            "severity": SeverityTest,
+        }.get(part)
     return model
 
 
@@ -588,8 +639,11 @@ def parse_rule_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[Rule
         RuleFile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        return [], [RuleFileError(err["msg"], path=shown, loc=".".join(map(str, err["loc"])),
-                                  line=line_of(data, err["loc"][:1]))]
+        return [], [
+            RuleFileError(
+                err["msg"], path=shown, loc=".".join(map(str, err["loc"])), line=line_of(data, err["loc"][:1])
+            )
+        ]
     rules, problems = [], []
     for raw in data["rules"]:
         rule_id = str(raw.get("id", "?")) if isinstance(raw, dict) else "?"
@@ -613,13 +667,15 @@ def parse_rule_file(path: Path, catalog: Catalog) -> tuple[list[Rule], list[Rule
     return rules, problems
 
 
-def _engine_limit_problems(rule: Rule, raw: LineDict, catalog: Catalog) -> list[RuleFileError]:
+def _engine_limit_problems(rule: Rule, raw: dict[str, Any], catalog: Catalog) -> list[RuleFileError]:
     """Where a rule, compiled, goes past the engine's limits (a rule base that loads can run)."""
     from .compiler import compile_rule, rule_limit_problems
 
     compiled = compile_rule(rule, catalog, {})  # distinctions as flags, as in the rule base
-    return [RuleFileError(message, path=rule.file, line=line_of(raw, ("when",)), loc=f"{rule.id}: when")
-            for message in rule_limit_problems(compiled)]
+    return [
+        RuleFileError(message, path=rule.file, line=line_of(raw, ("when",)), loc=f"{rule.id}: when")
+        for message in rule_limit_problems(compiled)
+    ]
 
 
 def default_rules_dir() -> Path:
@@ -663,8 +719,9 @@ def load_rulebase(directory: str | Path | None = None) -> Rulebase:
 
 def _load(root: Path, catalog_dir: Path) -> Rulebase:
     catalog = load_catalog(catalog_dir)
-    files = sorted(p for p in root.glob("*.yaml") if not p.is_dir()) + \
-        sorted(p for p in root.glob("*.yml") if not p.is_dir())  # a pipe or device is refused when read, not skipped
+    files = sorted(p for p in root.glob("*.yaml") if not p.is_dir()) + sorted(
+        p for p in root.glob("*.yml") if not p.is_dir()
+    )  # a pipe or device is refused when read, not skipped
     if not files:
         raise RuleFileError("no rule files (*.yaml) in this directory", path=str(root))
     rules: list[Rule] = []
@@ -676,8 +733,14 @@ def _load(root: Path, catalog_dir: Path) -> Rulebase:
         for rule in found:
             if rule.id in seen:
                 first = seen[rule.id]
-                problems.append(RuleFileError(f"duplicate rule id (first defined at {first.file}:{first.line})",
-                                              path=rule.file, line=rule.line, loc=rule.id))
+                problems.append(
+                    RuleFileError(
+                        f"duplicate rule id (first defined at {first.file}:{first.line})",
+                        path=rule.file,
+                        line=rule.line,
+                        loc=rule.id,
+                    )
+                )
                 continue
             seen[rule.id] = rule
             rules.append(rule)
@@ -719,7 +782,7 @@ def distinction_order(rules: list[Rule], catalog: Catalog) -> list[str]:
         if state.get(d) == 2:
             return
         if state.get(d) == 1:
-            raise ValueError(" -> ".join(path[path.index(d):] + [d]))
+            raise ValueError(" -> ".join(path[path.index(d) :] + [d]))
         state[d] = 1
         for n in sorted(needs[d], key=names.index):
             visit(n, path + [d])
@@ -750,15 +813,23 @@ def _chain_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileError]:
         for kind, refs in (("framework", rule.then.frameworks), ("agency", rule.then.agencies)):
             for ref in refs:
                 makers.setdefault((kind, ref), []).append(rule.id)
-    needs = {r.id: [k for k in [("derived", d) for d, on in distinctions_named(r) if on and d not in distinctions]
-                    + [("framework", f) for f in r.when.frameworks or []]
-                    + [("agency", a) for a in r.when.agencies or []] if k in makers]
-             for r in rules}
+    needs = {
+        r.id: [
+            k
+            for k in [("derived", d) for d, on in distinctions_named(r) if on and d not in distinctions]
+            + [("framework", f) for f in r.when.frameworks or []]
+            + [("agency", a) for a in r.when.agencies or []]
+            if k in makers
+        ]
+        for r in rules
+    }
     step: dict[str, int] = {}
     via: dict[str, str] = {}
     for _ in range(len(rules) + 1):  # relax until settled (Bellman-Ford over the earliest firings)
         changed = False
-        first = {k: min((step[m], m) for m in ms if m in step) for k, ms in makers.items() if any(m in step for m in ms)}
+        first = {
+            k: min((step[m], m) for m in ms if m in step) for k, ms in makers.items() if any(m in step for m in ms)
+        }
         for rule in rules:
             if any(k not in first for k in needs[rule.id]):
                 continue
@@ -775,10 +846,16 @@ def _chain_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileError]:
             while via.get(at):
                 at = via[at]
                 path.append(at)
-            return [RuleFileError(f"it ends a chain of {n} rules, each needing what the one before concludes "
-                                  f"({path[-1]} -> ... -> {path[0]}), over the limit of {MAX_CHAIN}: forward "
-                                  "chaining would not settle; derive fewer steps", path=rule.file, line=rule.line,
-                                  loc=rule.id)]
+            return [
+                RuleFileError(
+                    f"it ends a chain of {n} rules, each needing what the one before concludes "
+                    f"({path[-1]} -> ... -> {path[0]}), over the limit of {MAX_CHAIN}: forward "
+                    "chaining would not settle; derive fewer steps",
+                    path=rule.file,
+                    line=rule.line,
+                    loc=rule.id,
+                )
+            ]
     return []
 
 
@@ -787,6 +864,9 @@ def _distinction_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileE
         distinction_order(rules, catalog)
     except ValueError as exc:
         first = next(r for r in rules if str(exc).split(" -> ")[0] in r.then.derive)
-        return [RuleFileError(f"distinctions depend on each other in a ring: {exc}", path=first.file,
-                              line=first.line, loc=first.id)]
+        return [
+            RuleFileError(
+                f"distinctions depend on each other in a ring: {exc}", path=first.file, line=first.line, loc=first.id
+            )
+        ]
     return []

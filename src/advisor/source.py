@@ -1,4 +1,5 @@
 """Reading the files advisor is given: strict JSON for descriptors, safe line-aware YAML for rules."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ def setting(name: str, default: int) -> int:
         return default
     number = int(value) if re.fullmatch(r"[1-9][0-9]{0,17}", value) else 0  # plain ASCII digits only
     if number <= 0:
-        raise SettingError(f"not a positive whole number of bytes: '{clip(value)}' (the default is {default})",
-                           loc=name)
+        raise SettingError(
+            f"not a positive whole number of bytes: '{clip(value)}' (the default is {default})", loc=name
+        )
     return number
 
 
@@ -40,8 +42,13 @@ def batch_limit() -> int:
     return setting("ADVISOR_MAX_BATCH_BYTES", MAX_BATCH_BYTES)
 
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def kind_of(mode: int) -> str:
@@ -59,8 +66,9 @@ def read_bytes(path: Path, *, limit: int, error=FileReadError) -> bytes:
     try:
         ahead = os.stat(path)
         if stat.S_ISSOCK(ahead.st_mode):  # opening one fails with an unhelpful "no such device"
-            raise error(f"is {kind_of(ahead.st_mode)}, not a regular file (give '-' to read standard input)",
-                        path=shown)
+            raise error(
+                f"is {kind_of(ahead.st_mode)}, not a regular file (give '-' to read standard input)", path=shown
+            )
     except OSError:
         pass
     try:
@@ -151,8 +159,9 @@ def _check(value: Any, shown: str, limit: int, where: str = "", level: int = 1) 
         raise FileReadError(f"nested more than {limit} levels deep", path=shown)
     if isinstance(value, str):
         if _SURROGATE.search(value):
-            raise FileReadError("not valid text: a lone surrogate escape (\\ud800-\\udfff)", path=shown,
-                                loc=where or None)
+            raise FileReadError(
+                "not valid text: a lone surrogate escape (\\ud800-\\udfff)", path=shown, loc=where or None
+            )
     elif isinstance(value, dict):
         for k, v in value.items():
             _check(k, shown, limit, where, level)
@@ -166,22 +175,23 @@ def parse_json(text: str, shown: str) -> Any:
     """Strict JSON: one document, no duplicate keys, no NaN, Infinity or numbers out of range,
     no lone surrogates, nested at most MAX_DEPTH deep."""
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants,
-                          parse_float=_finite, parse_int=_whole)
+        data = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite, parse_int=_whole
+        )
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
-            raise FileReadError(f"more than one JSON value (line {exc.lineno}, column {exc.colno}); "
-                                "give one object per file", path=shown) from None
-        raise FileReadError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                            path=shown) from None
+            raise FileReadError(
+                f"more than one JSON value (line {exc.lineno}, column {exc.colno}); give one object per file",
+                path=shown,
+            ) from None
+        raise FileReadError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=shown) from None
     except ValueError as exc:
         raise FileReadError(f"not valid JSON: {exc}", path=shown) from None
     except RecursionError:
         raise FileReadError(f"nested more than {MAX_DEPTH} levels deep", path=shown) from None
     # a lone surrogate comes from the text itself or a \ud800-\udfff escape, and nesting needs
     # brackets: text with none of them (nearly every descriptor) need not be walked
-    if (_SURROGATE.search(text) or _SURROGATE_ESCAPE.search(text)
-            or text.count("{") + text.count("[") > MAX_DEPTH):
+    if _SURROGATE.search(text) or _SURROGATE_ESCAPE.search(text) or text.count("{") + text.count("[") > MAX_DEPTH:
         _check(data, shown, MAX_DEPTH)
     return data
 
@@ -202,6 +212,7 @@ def read_json_stream(stream, shown: str = "<stdin>") -> Any:
 
 # --- YAML with line numbers -------------------------------------------------------
 
+
 class LineDict(dict):
     """A mapping from YAML that remembers the line of itself and of each key."""
 
@@ -216,10 +227,10 @@ class LineList(list):
     item_lines: list
 
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it: 10x faster
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: 10x faster
 
 
-class _Loader(_Base):
+class _Loader(_Base):  # type: ignore[valid-type,misc]  # a base chosen at import
     """A safe loader (no object-building tags) that records lines and refuses duplicate keys."""
 
     def __init__(self, stream: str, shown: str):
@@ -235,11 +246,11 @@ class _Loader(_Base):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, bool)):
-                raise RuleFileError("a mapping key must be a plain value", path=self.shown,
-                                    line=key_node.start_mark.line + 1)
+                raise RuleFileError(
+                    "a mapping key must be a plain value", path=self.shown, line=key_node.start_mark.line + 1
+                )
             if key in out:
-                raise RuleFileError(f"duplicate key '{key}'", path=self.shown,
-                                    line=key_node.start_mark.line + 1)
+                raise RuleFileError(f"duplicate key '{key}'", path=self.shown, line=key_node.start_mark.line + 1)
             out[key] = self.construct_object(value_node, deep=True)
             out.key_lines[key] = key_node.start_mark.line + 1
         return out
