@@ -4,10 +4,11 @@ import re
 import shutil
 
 import pytest
-from conftest import ROOT
 
 import advisor
 from advisor.errors import CatalogError
+
+from conftest import ROOT
 
 SOURCE = ROOT.parent / "shared" / "source" / "jfir-2002-east-asia-security-recommendations.txt"
 

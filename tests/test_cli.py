@@ -3,10 +3,11 @@
 import json
 
 import pytest
-from conftest import ROOT
 
 from advisor import __version__
 from advisor.cli import main
+
+from conftest import ROOT
 
 PIRACY = ROOT / "threats" / "malacca_piracy.json"
 

@@ -2,9 +2,10 @@
 
 import pytest
 import yaml
-from conftest import DATA, threat_files
 
 import advisor
+
+from conftest import DATA, threat_files
 
 EXPECT = yaml.safe_load((DATA / "expectations.yaml").read_text())
 CONTRACT_TYPES = [

@@ -1,10 +1,11 @@
 """Normalising the forgiving input of CONTRACT.md section 1, and its errors."""
 
 import pytest
-from conftest import threat_files
 
 import advisor
 from advisor.errors import DescriptorError
+
+from conftest import threat_files
 
 
 def parse(rulebase, raw):

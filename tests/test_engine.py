@@ -8,12 +8,13 @@ import sys
 import threading
 
 import pytest
-from conftest import QUOTE, ROOT, threat_files
 
 import advisor
 from advisor import engine
 from advisor.compiler import CATCH_ALL, View, compile_rulebase, threat_fact
 from advisor.errors import EngineError, EngineUnavailable
+
+from conftest import QUOTE, ROOT, threat_files
 
 PIRACY = {"type": "piracy", "region": "malacca_strait", "states": ["IDN"], "targets": ["shipping"]}
 KOREA = {"type": "missile_launch", "region": "korean_peninsula", "states": ["PRK"], "severity": "high"}

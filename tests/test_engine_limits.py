@@ -17,7 +17,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +30,8 @@ from advisor.compiler import (
     compile_rulebase,
 )
 from advisor.errors import RuleFileError
+
+from conftest import ROOT
 
 RB = advisor.load_rulebase()
 CAT = RB.catalog

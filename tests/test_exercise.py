@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+
 from conftest import DATA, THREATS
 
 EXERCISE = THREATS / "korean_peninsula_exercise.json"

@@ -6,13 +6,14 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
-from conftest import SUPPORTS_THE_LEAD_OF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import advisor
 from advisor import engine, reference
 from advisor.cli import main
+
+from conftest import SUPPORTS_THE_LEAD_OF
 
 RB = advisor.load_rulebase()
 CAT = RB.catalog

@@ -6,10 +6,11 @@ When a rule changes on purpose, regenerate and review the diff:
 """
 
 import pytest
-from conftest import ROOT, threat_files
 
 import advisor
 from advisor.render import to_json
+
+from conftest import ROOT, threat_files
 
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -32,9 +33,9 @@ CORPUS = GOLDEN / "corpus.sha256"
 
 
 def _corpus_lines(rulebase):
-    from corpus import descriptors
-
     from advisor.batch import Item, assess_line
+
+    from corpus import descriptors
 
     for i, raw in enumerate(descriptors(rulebase, 400, seed=11, rich=True)):
         line, ok = assess_line(Item("corpus", raw=raw, line=i + 1, default_id=f"c{i}"), rulebase)
@@ -66,10 +67,10 @@ def test_batch_line_is_what_the_models_say(path, rulebase):
 
 
 def test_batch_line_is_what_the_models_say_on_odd_input(rulebase):
-    from corpus import descriptors
-
     from advisor.engine import assess_json
     from advisor.render import json_safe
+
+    from corpus import descriptors
 
     for raw in descriptors(rulebase, 60, seed=3, rich=True):
         threat = advisor.parse_threat(raw, rulebase)

@@ -5,10 +5,11 @@ import shutil
 import xml.dom.minidom
 
 import pytest
-from conftest import ROOT
 
 import advisor
 from advisor.graph import DENSE, Graph, build, crossings, density, drawn_edges
+
+from conftest import ROOT
 
 KOREA = ROOT / "threats" / "korean_peninsula_exercise.json"
 PIRACY = ROOT / "threats" / "malacca_piracy.json"

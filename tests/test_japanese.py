@@ -9,12 +9,13 @@ import re
 import shutil
 
 import pytest
-from conftest import DATA, ROOT
 
 import advisor
 from advisor.exercise import EXERCISE_TEXT
 from advisor.graph import LAYER_TITLES
 from advisor.render import BRIEF_LABELS
+
+from conftest import DATA, ROOT
 
 EXERCISE = ROOT / "threats" / "korean_peninsula_exercise.json"
 DECISIONS = DATA / "korean_peninsula_decisions.yaml"

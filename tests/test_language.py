@@ -9,11 +9,12 @@ import random
 import shutil
 
 import pytest
-from conftest import DATA
 
 import advisor
 from advisor import engine
 from advisor.compiler import compile_rulebase
+
+from conftest import DATA
 
 SWEEP = 400
 

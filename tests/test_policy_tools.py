@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT
 
 POLICY = ROOT / "tests" / "policy"
@@ -345,7 +346,7 @@ def test_query_recommendation_and_agency(invoke):
 
 
 def test_query_wrong_kind(invoke):
-    assert "'wpns' is a framework, not a agency" in invoke(["query", "--agency", "wpns"], exit_code=2).stderr
+    assert "'wpns' is a framework, not an agency" in invoke(["query", "--agency", "wpns"], exit_code=2).stderr
 
 
 # --- diff -------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 import advisor
 from advisor.errors import RuleFileError
+
+from conftest import ROOT
 
 GOOD = """rules:
   - id: r10-test-rule

@@ -2,6 +2,7 @@
 
 import pytest
 import yaml
+
 from conftest import DATA
 
 CASES = yaml.safe_load((DATA / "rule_cases.yaml").read_text())

@@ -11,6 +11,7 @@ import re
 import shutil
 
 import pytest
+
 from conftest import ROOT
 
 PIRACY = ROOT / "threats" / "malacca_piracy.json"

@@ -7,10 +7,11 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT
 
 import advisor
 from advisor.render import BRIEF_LABELS
+
+from conftest import ROOT
 
 EXERCISE = ROOT / "threats" / "korean_peninsula_exercise.json"
 ESCALATION = ROOT / "threats" / "malacca_piracy_escalation.json"

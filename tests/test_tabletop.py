@@ -7,10 +7,11 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT, threat_files
 
 import advisor
 from advisor.errors import DescriptorError
+
+from conftest import ROOT, threat_files
 
 PIRACY = ROOT / "threats" / "malacca_piracy.json"
 ESCALATION = ROOT / "threats" / "malacca_piracy_escalation.json"

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 import advisor
 from advisor.errors import EngineError
+
+from conftest import ROOT
 
 THREATS = ROOT / "threats"
 PIRACY = THREATS / "malacca_piracy.json"

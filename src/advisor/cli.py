@@ -8,6 +8,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -181,9 +182,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     from .errors import AdvisorWarning
 
     if issubclass(category, AdvisorWarning):
-        click.echo(_printable(f"advisor: warning: {message}"), err=True)
+        if not _quiet():
+            click.echo(_printable(f"advisor: warning: {message}"), err=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)
+
+
+def _quiet() -> bool:
+    """Whether -q/--quiet was given: results and errors only, no warnings or progress on stderr."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().meta.get("advisor.quiet"))
 
 
 def _protected(inputs=()) -> list:
@@ -272,6 +280,48 @@ def _stdin_is_one(head: bytes, whole: bool) -> bool:
     )
 
 
+class Format(click.Choice):
+    """`--format`: one vocabulary across commands. `text` and `table` both name the human-readable
+    output, `md` is `markdown`, `yml` nothing (rule files are YAML, outputs are not); a command takes
+    the formats it lists, under either name."""
+
+    ALIASES = {
+        "md": "markdown",
+        "txt": "text",
+        "table": "text",
+        "text": "table",
+        "jsonlines": "jsonl",
+        "ndjson": "jsonl",
+    }
+
+    def __init__(self, choices: list[str]):
+        super().__init__(choices, case_sensitive=False)
+        self.name = "format"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip().lower()
+        if text not in self.choices and self.ALIASES.get(text) in self.choices:
+            text = self.ALIASES[text]
+        return super().convert(text, param, ctx)
+
+    def get_metavar(self, param, ctx=None) -> str:  # click 8.1 takes (param), 8.2 (param, ctx)
+        return "[" + "|".join(map(str, self.choices)) + "]"
+
+
+def format_option(choices: list[str], default: str):
+    return click.option(
+        "--format",
+        "fmt",
+        type=Format(choices),
+        default=default,
+        show_default=True,
+        help="Output format"
+        + (" (md: markdown)" if "markdown" in choices else "")
+        + (" (table: text)" if "text" in choices else " (text: table)" if "table" in choices else "")
+        + ".",
+    )
+
+
 rules_option = click.option(
     "--rules",
     "rules_dir",
@@ -303,7 +353,7 @@ def document_options(command):
             click.option(
                 "--format",
                 "fmt",
-                type=click.Choice(["markdown", "html", "docx"]),
+                type=Format(["markdown", "html", "docx"]),
                 default="markdown",
                 show_default=True,
             ),
@@ -319,12 +369,20 @@ def document_options(command):
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="advisor")
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
-def main(debug: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Results and errors only: no warnings or progress on stderr.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
     """Assess East Asian security threats against the JFIR 2002 recommendations.
 
     Every framework, state and Japanese agency in an answer is traced to the rule
-    that concluded it and to the recommendation numbers behind that rule.
+    that concluded it and to the recommendation numbers behind that rule. advisor
+    prints no colour, so NO_COLOR is always honoured.
+
+    \b
+    Shell completion (bash; zsh and fish likewise):
+        eval "$(_ADVISOR_COMPLETE=bash_source advisor)"
     """
+    ctx.meta["advisor.quiet"] = quiet
     warnings.showwarning = _show_warning
 
 
@@ -333,7 +391,7 @@ def main(debug: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "markdown", "jsonl"]),
+    type=Format(["table", "json", "markdown", "jsonl"]),
     default=None,
     help="Output format [default: table on a terminal, json otherwise; jsonl for several descriptors].",
 )
@@ -363,8 +421,8 @@ def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
     descriptor becomes an error record and the exit code is 2. A descriptor with injects is
     assessed at every stage, with what each inject changes.
 
+    \b
     Example:
-
         advisor assess threats/malacca_piracy.json
         advisor assess threats/cyber_attack.json --format json -o cyber.json
         advisor assess threats/ --jobs 2 -o all.jsonl
@@ -424,7 +482,7 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
         if n % 20 == 0:
             click.echo(f"\r{n} assessed", err=True, nl=False)
 
-    progress = show if sys.stderr.isatty() else None
+    progress = show if sys.stderr.isatty() and not _quiet() else None
 
     append = bool(skip_done and output and output != "-" and _same(skip_done, output))
     with LineWriter(output, append=append, inputs=_protected(threats)) as out:
@@ -438,24 +496,34 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@format_option(["text", "json"], "text")
 @rules_option
 @guarded
-def validate(files: tuple[str, ...], rules_dir: str | None) -> None:
+def validate(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
     """Check threat descriptors without assessing them; report every problem.
 
+    \b
     Example:
-
         advisor validate threats/*.json
+        advisor validate threats/*.json --format json
     """
+    from .render import to_json
+
     rulebase = _rulebase(rules_dir)
     problems: list[AdvisorError] = []
+    report = []
     for name in files:
         try:
             descriptor = _read_threat(name, rulebase)
         except AdvisorError as exc:
             problems.append(exc)
+            report.append({"file": name, "valid": False, "problems": [p.render() for p in (exc.problems or [exc])]})
             continue
-        _out(_printable(f"{name}: ok ({descriptor.type})"))
+        report.append({"file": name, "valid": True, "type": descriptor.type, "id": descriptor.id})
+        if fmt == "text":
+            _out(_printable(f"{name}: ok ({descriptor.type})"))
+    if fmt == "json":
+        _out(to_json({"files": report, "valid": len(report) - len(problems), "invalid": len(problems)}), nl=False)
     if problems:
         from .errors import InputError
 
@@ -468,8 +536,8 @@ def validate(files: tuple[str, ...], rules_dir: str | None) -> None:
 def schema(rules_dir: str | None) -> None:
     """Print the JSON Schema of the threat descriptor, with the vocabularies as enums.
 
+    \b
     Example:
-
         advisor schema > descriptor.schema.json
     """
     from .models import descriptor_schema
@@ -480,14 +548,14 @@ def schema(rules_dir: str | None) -> None:
 
 @main.command()
 @click.argument("what", type=click.Choice(CATALOG_LISTS))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@format_option(["table", "json", "markdown"], "table")
 @rules_option
 @guarded
 def catalog(what: str, fmt: str, rules_dir: str | None) -> None:
     """List the knowledge base: recommendations, frameworks, agencies, states, vocabularies.
 
+    \b
     Example:
-
         advisor catalog frameworks
         advisor catalog types --format json
     """
@@ -504,7 +572,7 @@ class CheckFailed(AdvisorError):
 
 @main.command("test")
 @click.argument("paths", nargs=-1, metavar="[PATH...]")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(["text", "json", "junit"], "text")
 @click.option(
     "--coverage",
     "show_coverage",
@@ -531,14 +599,14 @@ def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_di
     PATH is a case file or a directory searched for them (default: tests/policy).
     Ends with the line "N passed, N failed"; exits 1 when a case fails.
 
+    \b
     Example:
-
         advisor test tests/policy
         advisor test --coverage --threshold 100
         advisor test --mutate --format json
     """
     from . import policy
-    from .render import coverage_table, mutation_table, policy_json, policy_report
+    from .render import coverage_table, mutation_table, policy_json, policy_junit, policy_report
 
     if not paths:
         if not Path("tests/policy").is_dir():
@@ -558,6 +626,8 @@ def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_di
     plan = policy.mutants(cases, rulebase) if mutate else None
     if fmt == "json":
         _out(policy_json(results, cov, plan), nl=False)
+    elif fmt == "junit":
+        _out(policy_junit(results), nl=False)
     else:
         text = policy_report(results, verbose)
         if cov is not None and show_coverage:
@@ -581,8 +651,8 @@ def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_di
 def rules() -> None:
     """Work on rule bases: static checks.
 
+    \b
     Example:
-
         advisor rules check --strict
     """
 
@@ -590,7 +660,7 @@ def rules() -> None:
 @rules.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(["text", "json", "sarif", "github"], "text")
 @guarded
 def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
     """Check a rule base without assessing anything (default: the shipped one).
@@ -600,18 +670,22 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
     Warnings: recommendations no rule cites, frameworks or agencies no rule concludes,
     two rules giving one agency lead and support for inputs that can both hold.
 
+    \b
     Example:
-
         advisor rules check
         advisor rules check ./my-rules --strict
     """
     from .analysis import check_directory
-    from .render import to_json
+    from .render import findings_github, findings_sarif, to_json
 
     findings = check_directory(directory)
     errors = [f for f in findings if f.level == "error"]
     warnings = [f for f in findings if f.level == "warning"]
-    if fmt == "json":
+    if fmt == "sarif":
+        _out(findings_sarif(findings, directory or "rules"), nl=False)
+    elif fmt == "github":
+        _out(findings_github(findings), nl=False)
+    elif fmt == "json":
         _out(
             to_json({"findings": [f.to_dict() for f in findings], "errors": len(errors), "warnings": len(warnings)}),
             nl=False,
@@ -622,6 +696,52 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
         _out(f"{len(errors)} errors, {len(warnings)} warnings")
     if errors or (strict and warnings):
         raise CheckFailed(f"{len(errors)} errors, {len(warnings)} warnings" + (" (--strict)" if strict else ""))
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is not in canonical form (for CI).")
+@guarded
+def fmt_command(paths: tuple[str, ...], check: bool) -> None:
+    """Rewrite rule files in the canonical layout (comments and quoting kept).
+
+    PATH is a rule file or a directory of them (default: rules/). Each rule's keys
+    go in the order id, cites, basis, note, because, quote, when, then; indentation
+    is the shipped rule base's; the data is checked to be unchanged.
+
+    \b
+    Example:
+        advisor fmt rules/
+        advisor fmt --check rules/
+    """
+    from .fmt import format_file, rule_files
+    from .output import write_text
+
+    if not paths:
+        if not Path("rules").is_dir():
+            from .errors import InputError
+
+            raise InputError("no PATH given and no rules/ directory here")
+        paths = ("rules",)
+    files = rule_files(list(paths))
+    if not files:
+        from .errors import InputError
+
+        raise InputError("no rule files here (*.yaml with a top-level 'rules:' list)", path=", ".join(paths))
+    results = [format_file(f) for f in files]  # every file read and checked before any is written
+    changed = [r for r in results if r.changed]
+    for r in changed:
+        if check:
+            _out(_printable(f"would reformat {r.path}"))
+        else:
+            write_text(r.after, r.path)
+            _out(_printable(f"reformatted {r.path}"))
+    _out(
+        f"{len(changed)} of {len(results)} file{'s' if len(results) != 1 else ''} "
+        + ("would be reformatted" if check else "reformatted")
+    )
+    if check and changed:
+        raise CheckFailed(f"{len(changed)} file(s) not in canonical form")
 
 
 @main.command()
@@ -646,38 +766,48 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
     is_flag=True,
     help="Every one-value change of the descriptor that adds or removes frameworks, agencies or recommendations.",
 )
+@format_option(["text", "json"], "text")
 @rules_option
 @guarded
-def explain(threat: str, why_x: str | None, why_not_x: str | None, what_if_: bool, rules_dir: str | None) -> None:
+def explain(
+    threat: str, why_x: str | None, why_not_x: str | None, what_if_: bool, fmt: str, rules_dir: str | None
+) -> None:
     """Answer why, why not, and what if for one threat.
 
     X is a framework, agency, state, recommendation number, derived fact, caveat or
     measure id (see advisor catalog).
 
+    \b
     Example:
-
         advisor explain threats/malacca_piracy.json --why wpns
         advisor explain threats/cyber_attack.json --why-not tcog
         advisor explain threats/terrorism.json --what-if
     """
     from . import explain as ex
-    from .render import render_what_if, render_why, render_why_not
+    from .render import render_what_if, render_why, render_why_not, to_json, what_if_data, why_data, why_not_data
 
     if not (why_x or why_not_x or what_if_):
         raise click.UsageError("give --why X, --why-not X or --what-if")
     rulebase = _rulebase(rules_dir)
     descriptor = _read_threat(threat, rulebase)
-    out = []
+    out: list[str] = []
+    data: dict[str, Any] = {}
     if why_x:
-        target = ex.resolve(rulebase, why_x)
+        target = ex.resolve(rulebase, why_x, "--why")
         answer, _ = ex.why(descriptor, rulebase)
-        out.append(render_why(target, answer(target)))
+        nodes = answer(target)
+        out.append(render_why(target, nodes))
+        data["why"] = why_data(target, nodes)
     if why_not_x:
-        target = ex.resolve(rulebase, why_not_x)
-        out.append(render_why_not(target, *ex.why_not(descriptor, rulebase, target)))
+        target = ex.resolve(rulebase, why_not_x, "--why-not")
+        present, misses = ex.why_not(descriptor, rulebase, target)
+        out.append(render_why_not(target, present, misses))
+        data["why_not"] = why_not_data(target, present, misses)
     if what_if_:
-        out.append(render_what_if(ex.what_if(descriptor, rulebase)))
-    _out("\n".join(out), nl=False)
+        rows = ex.what_if(descriptor, rulebase)
+        out.append(render_what_if(rows))
+        data["what_if"] = what_if_data(rows)
+    _out(to_json(data) if fmt == "json" else "\n".join(out), nl=False)
 
 
 @main.command()
@@ -685,20 +815,21 @@ def explain(threat: str, why_x: str | None, why_not_x: str | None, what_if_: boo
 @click.option("--agency", default=None, metavar="ID")
 @click.option("--recommendation", default=None, metavar="N")
 @click.option("--derived", default=None, metavar="NAME")
+@format_option(["text", "json"], "text")
 @rules_option
 @guarded
-def query(framework, agency, recommendation, derived, rules_dir) -> None:
+def query(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
     """From the rules alone: which threat types, regions and conditions lead to a conclusion.
 
+    \b
     Example:
-
         advisor query --framework wpns
         advisor query --agency maritime_safety_agency
         advisor query --recommendation 7
     """
     from .analysis import query as run
     from .explain import resolve
-    from .render import render_query
+    from .render import query_data, render_query, to_json
 
     given = [
         (k, v)
@@ -714,12 +845,12 @@ def query(framework, agency, recommendation, derived, rules_dir) -> None:
         raise click.UsageError("give exactly one of --framework, --agency, --recommendation, --derived")
     rulebase = _rulebase(rules_dir)
     kind, ref = given[0]
-    target = resolve(rulebase, ref)
-    if target.kind != kind:
-        from .errors import InputError
-
-        raise InputError(f"'{ref}' is a {target.kind}, not a {kind}", loc=f"--{kind}")
-    _out(render_query(target, *run(rulebase, target)), nl=False)
+    target = resolve(rulebase, ref, f"--{kind}", kind=kind)
+    answers, summary = run(rulebase, target)
+    _out(
+        to_json(query_data(target, answers, summary)) if fmt == "json" else render_query(target, answers, summary),
+        nl=False,
+    )
 
 
 @main.command()
@@ -731,19 +862,19 @@ def query(framework, agency, recommendation, derived, rules_dir) -> None:
     type=click.Path(file_okay=False),
     help="Give twice (old, then new) to compare two rule bases on the descriptors.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(["text", "json"], "text")
 @guarded
 def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
     """Show what changed: between two assessments, or for descriptors under two rule bases.
 
     Exits 1 when anything differs, so a rule change can be reviewed by its effect in CI.
 
+    \b
     Example:
-
         advisor diff old.json new.json
         advisor diff --rules rules-before/ --rules rules/ threats/
     """
-    from .diff import check_assessment, describe, diff_assessments, diff_rulebases
+    from .diff import check_assessment, describe, diff_assessments, diff_rulebases, diff_threats
     from .render import to_json
     from .source import read_json
 
@@ -757,7 +888,11 @@ def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
         old, new = (read_json(Path(p)) for p in paths)
         for p, data in zip(paths, (old, new)):
             check_assessment(data, p)
-        entries = [{"threat": f"{paths[0]} -> {paths[1]}", "changes": diff_assessments(old, new)}]
+        changes = diff_assessments(old, new)
+        threat = diff_threats(old["threat"], new["threat"])
+        if threat:
+            changes = {"threat": threat, **changes}
+        entries = [{"threat": f"{paths[0]} -> {paths[1]}", "changes": changes}]
     changed = [e for e in entries if e["changes"]]
     if fmt == "json":
         _out(to_json({"entries": entries, "changed": len(changed)}), nl=False)
@@ -779,7 +914,7 @@ def _assessed(threat: str, rulebase, as_of: str = "2002"):
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+@format_option(["markdown", "html"], "markdown")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @click.option(
     "--facilitator",
@@ -813,8 +948,8 @@ def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_d
     answer key); --handout the one-page handout. HTML prints on A4 or Letter (--paper) with the
     marking and page numbers on every page; --lang ja writes the whole packet in Japanese.
 
+    \b
     Example:
-
         advisor brief threats/korean_peninsula_exercise.json --format html -o manual.html
         advisor brief threats/korean_peninsula_exercise.json --facilitator --as-of today -o guide.md
         advisor brief threats/korean_peninsula_exercise.json --handout --format html --paper letter -o handout.html
@@ -852,7 +987,7 @@ def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_d
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["svg", "dot", "mermaid", "matrix"]),
+    type=Format(["svg", "dot", "mermaid", "matrix"]),
     default="mermaid",
     show_default=True,
     help="'matrix': who belongs to what as a Markdown table, for a dense picture.",
@@ -903,8 +1038,8 @@ def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, 
     --stages writes DOT graphs one after another, Mermaid diagrams each under its own heading in
     Markdown, one SVG document with the pictures stacked, or one table per stage.
 
+    \b
     Example:
-
         advisor graph threats/malacca_piracy.json --format svg -o network.svg
         advisor graph threats/korean_peninsula_exercise.json --stages --format svg -o stages.svg
         advisor graph threats/korean_peninsula_exercise.json --stage 3 --state KOR --layer alliances
@@ -952,7 +1087,7 @@ def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, 
 
 @main.command()
 @click.argument("threat", metavar="FILE|-")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "xlsx"]), default="markdown", show_default=True)
+@format_option(["markdown", "csv", "xlsx"], "markdown")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
@@ -964,8 +1099,8 @@ def msel(threat, fmt, output, lang, rules_dir):
 
     CSV opens cleanly in spreadsheets (UTF-8 with BOM, CRLF); XLSX needs -o FILE or a pipe.
 
+    \b
     Example:
-
         advisor msel threats/korean_peninsula_exercise.json
         advisor msel threats/korean_peninsula_exercise.json --format xlsx -o msel.xlsx
     """
@@ -1022,8 +1157,8 @@ def eeg(threat, fmt, output, lang, rules_dir):
 
     DOCX needs -o FILE or a pipe.
 
+    \b
     Example:
-
         advisor eeg threats/korean_peninsula_exercise.json
         advisor eeg threats/korean_peninsula_exercise.json --format docx -o eeg.docx
     """
@@ -1051,8 +1186,8 @@ def hotwash(threat, decisions, fmt, output, lang, rules_dir):
     DECISIONS is YAML (per module: frameworks, lead, coordinate, support, states, measures,
     notes) or CSV (columns module, kind, id, role); ids or names. DOCX needs -o FILE or a pipe.
 
+    \b
     Example:
-
         advisor hotwash threats/korean_peninsula_exercise.json decisions.yaml
         advisor hotwash threats/korean_peninsula_exercise.json decisions.csv --format docx -o aar.docx
     """
@@ -1078,8 +1213,8 @@ def rolecards(threat, fmt, output, lang, rules_dir):
     name it or its sector, its partners (frameworks, states) and its legal limits; HTML and DOCX
     print one card a page. DOCX needs -o FILE or a pipe.
 
+    \b
     Example:
-
         advisor rolecards threats/korean_peninsula_exercise.json --format html -o cards.html
         advisor rolecards threats/korean_peninsula_exercise.json --lang ja --format docx -o cards.docx
     """
@@ -1100,7 +1235,7 @@ def rolecards(threat, fmt, output, lang, rules_dir):
 @main.command()
 @click.option("--types", "types_", multiple=True, help="Threat types (comma-separated or repeated; default: all).")
 @click.option("--regions", multiple=True, help="Regions, 'all', or 'none' (default: east_asia).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown"]), default="table", show_default=True)
+@format_option(["table", "csv", "markdown"], "table")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
@@ -1109,8 +1244,8 @@ def matrix(types_, regions, fmt, output, lang, rules_dir):
     """Show who leads: Japanese agencies against threat types (and regions), from assessing each
     combination; flags combinations with no lead or more than one lead.
 
+    \b
     Example:
-
         advisor matrix
         advisor matrix --types piracy,terrorism --regions all --format csv
     """
@@ -1156,8 +1291,8 @@ def new(output, force, then_assess, rules_dir):
     written, exit 1), or with --force; with answers from a pipe or a file and no --force, it is refused
     (exit 2).
 
+    \b
     Example:
-
         advisor new -o threats/my_threat.json
         advisor new --assess
     """
@@ -1203,3 +1338,28 @@ def new(output, force, then_assess, rules_dir):
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# The one-line summaries of `advisor --help`, whole (click would cut the docstrings' first sentences).
+SHORT_HELP = {
+    "assess": "Assess threat descriptors: frameworks, states, agencies, traced to the document.",
+    "brief": "Write a tabletop-exercise situation manual (Markdown, HTML, DOCX).",
+    "catalog": "List the knowledge base: recommendations, frameworks, agencies, vocabularies.",
+    "diff": "Compare two assessments, or descriptors under two rule bases.",
+    "eeg": "Write the Exercise Evaluation Guides, one per objective.",
+    "explain": "Answer why, why not, and what if for one threat.",
+    "fmt": "Rewrite rule files in the canonical layout; --check for CI.",
+    "graph": "Draw the network of one assessment: states, frameworks, agencies.",
+    "hotwash": "Score the players' decisions against the rule-derived answers.",
+    "matrix": "Show who leads: Japanese agencies against threat types.",
+    "msel": "Draft the master scenario events list (HSEEP columns).",
+    "new": "Build a threat descriptor by answering questions.",
+    "query": "From the rules alone: what leads to a framework, agency or recommendation.",
+    "rolecards": "Write a role card per Japanese agency taking part.",
+    "rules": "Work on rule bases: static checks.",
+    "schema": "Print the JSON Schema of the threat descriptor.",
+    "test": "Run policy test cases (YAML) against the rule base.",
+    "validate": "Check threat descriptors without assessing them.",
+}
+for _name, _text in SHORT_HELP.items():
+    main.commands[_name].short_help = _text

@@ -53,13 +53,22 @@ def diff_assessments(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def diff_threats(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """The descriptor fields two assessments' threats differ in: field -> [before, after] (None: absent).
+    Two answers to different questions differ even where their conclusions happen to agree."""
+    return {key: [old.get(key), new.get(key)] for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
+
+
 def describe(changes: dict[str, Any], label=None, kinds: tuple[str, ...] = KINDS) -> list[str]:
     """The changes as short lines: `+ frameworks: wpns`, `- agencies: defense_agency`, `~ role: ...`.
 
     `label(kind, id)` may give display names instead of ids.
     """
     name = label or (lambda kind, ref: ref)
-    lines = []
+    lines = [
+        f"~ threat {key}: {_short(before)} -> {_short(after)}"
+        for key, (before, after) in changes.get("threat", {}).items()
+    ]
     for kind in kinds:
         if kind in changes:
             for sign, key in (("+", "added"), ("-", "removed")):
@@ -94,3 +103,10 @@ def diff_rulebases(paths: list, old_rules: str, new_rules: str) -> list[dict[str
                 changes.setdefault("stages", {})[str(before["stage"])] = stage
         out.append({"threat": str(path), "changes": changes})
     return out
+
+
+def _short(value: Any) -> str:
+    import json
+
+    text = "(absent)" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."

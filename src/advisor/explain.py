@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import Analyzer, describe_test
+from .catalog import fold
 from .compiler import (
     AtLeast,
     Compiled,
@@ -38,28 +39,57 @@ class Target:
         return f"{self.kind} {self.ref}"
 
 
-def resolve(rulebase: Rulebase, text: str) -> Target:
-    """Find what `text` names in the catalog; unknown names get the nearest valid ones."""
+def resolve(rulebase: Rulebase, text: str, option: str = "--why", kind: str | None = None) -> Target:
+    """Find what `text` names in the catalog: an id, or a name or short name as people write them
+    (KEDO, Maritime Safety Agency, Japan). `kind` limits the search to one kind; an unknown name is
+    refused naming `option` and the nearest valid ones of that kind."""
     cat = rulebase.catalog
     raw = str(text).strip()
-    if raw.isdigit() and int(raw) in cat.recommendations:
-        return Target("recommendation", raw)
-    tables = (
-        ("framework", cat.frameworks),
-        ("agency", cat.agencies),
-        ("state", cat.states),
-        ("derived", cat.vocabulary.derived),
-        ("caveat", cat.caveats),
-        ("measure", cat.measures),
-    )
-    for kind, table in tables:
-        if raw in table or (kind == "state" and raw.upper() in table):
-            return Target(kind, raw.upper() if kind == "state" else raw)
-    code = cat.resolve("states", raw)
-    if code:
-        return Target("state", code)
-    pool = [k for _, table in tables for k in table]
-    raise InputError(f"unknown name '{raw}' (did you mean {nearest(raw, pool)}?)", loc="--why/--why-not")
+    if kind in (None, "recommendation") and raw.isdigit():
+        if int(raw) in cat.recommendations:
+            return Target("recommendation", raw)
+        if kind == "recommendation":
+            raise InputError(
+                f"there is no recommendation {raw} (the document has 1 to {max(cat.recommendations)})", loc=option
+            )
+    tables = [
+        (k, table)
+        for k, table in (
+            ("framework", cat.frameworks),
+            ("agency", cat.agencies),
+            ("state", cat.states),
+            ("derived", cat.vocabulary.derived),
+            ("caveat", cat.caveats),
+            ("measure", cat.measures),
+        )
+        if kind is None or k == kind
+    ]
+    for k, table in tables:
+        if raw in table or (k == "state" and raw.upper() in table):
+            return Target(k, raw.upper() if k == "state" else raw)
+    if kind in (None, "state"):
+        code = cat.resolve("states", raw)
+        if code:
+            return Target("state", code)
+    folded = fold(raw)
+    for k, table in tables:  # a name or short name, as people write it
+        for key, entry in table.items():
+            names = [key, getattr(entry, "name", None), getattr(entry, "short", None)]
+            if any(n and fold(n) == folded for n in names):
+                return Target(k, key)
+    if kind == "recommendation":
+        raise InputError(f"'{raw}' is not a recommendation number (1 to {max(cat.recommendations)})", loc=option)
+    if kind is not None:  # named, but something else: say what it is
+        try:
+            other = resolve(rulebase, raw, option)
+        except InputError:
+            other = None
+        if other is not None:
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise InputError(f"'{raw}' is a {other.kind}, not {article} {kind}", loc=option)
+    pool = [key for _, table in tables for key in table]
+    what = f"{kind} " if kind else ""
+    raise InputError(f"unknown {what}name '{raw}' (did you mean {nearest(raw, pool)}?)", loc=option)
 
 
 def concludes(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:

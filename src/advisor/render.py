@@ -679,6 +679,154 @@ def render_query(target, answers, summary) -> str:
     return printable("\n".join(lines) + "\n")
 
 
+def why_data(target, nodes) -> dict[str, Any]:
+    """`explain --why` as JSON data: the chains of rules, each with what it needed and who gave it."""
+
+    def node(n) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": n.rule, "citations": list(n.citations), "step": n.step, "basis": n.basis}
+        if n.repeated:
+            return {**out, "repeated": True}
+        out.update(because=n.because, quote=n.quote, note=n.note, descriptor=dict(n.descriptor))
+        out["needs"] = [{"what": what, "given_by": [node(p) for p in producers]} for what, producers in n.needs]
+        return out
+
+    return {"kind": target.kind, "id": target.ref, "present": bool(nodes), "rules": [node(n) for n in nodes]}
+
+
+def why_not_data(target, present: bool, misses) -> dict[str, Any]:
+    """`explain --why-not` as JSON data: each rule that could conclude the target, nearest miss first."""
+
+    def miss(m) -> dict[str, Any]:
+        return {
+            "rule": m.rule.id,
+            "citations": list(m.rule.cites),
+            "failed": len(m.failing),
+            "conditions": [
+                {
+                    "condition": c.condition,
+                    "holds": c.holds,
+                    "now": c.now or None,
+                    "would_need_one_of": [miss(p) for p in c.producers],
+                }
+                for c in m.checks
+            ],
+        }
+
+    return {"kind": target.kind, "id": target.ref, "present": present, "could_conclude": [miss(m) for m in misses]}
+
+
+def what_if_data(rows) -> list[dict[str, Any]]:
+    """`explain --what-if` as JSON data: each one-value change and what it changes."""
+    return [{"if": label, "changes": changes} for label, changes in rows]
+
+
+def query_data(target, answers, summary) -> dict[str, Any]:
+    """`advisor query` as JSON data: the rules that conclude the target and when each can fire."""
+    return {
+        "kind": target.kind,
+        "id": target.ref,
+        "rules": [
+            {"rule": rule.id, "citations": list(rule.cites), "because": rule.because, "when": list(alternatives)}
+            for rule, alternatives in answers
+        ],
+        "summary": summary,
+    }
+
+
+def policy_junit(results) -> str:
+    """Policy test results as JUnit XML (one testsuite per case file), as CI systems read it."""
+    import xml.etree.ElementTree as ET
+
+    suites = ET.Element(
+        "testsuites",
+        name="advisor policy tests",
+        tests=str(len(results)),
+        failures=str(sum(not r.passed for r in results)),
+    )
+    by_file: dict[str, list] = {}
+    for r in results:
+        by_file.setdefault(r.case.path, []).append(r)
+    for path, group in by_file.items():
+        suite = ET.SubElement(
+            suites, "testsuite", name=path, tests=str(len(group)), failures=str(sum(not r.passed for r in group))
+        )
+        for r in group:
+            case = ET.SubElement(
+                suite, "testcase", classname=path, name=_xml_text(r.case.name), file=path, line=str(r.case.line)
+            )
+            if r.error:
+                ET.SubElement(case, "failure", message=_xml_text(r.error), type="error").text = _xml_text(r.error)
+            elif r.mismatches:
+                lines = [f"{m.what}: expected {m.expected}, got {m.actual}" for m in r.mismatches]
+                ET.SubElement(case, "failure", message=_xml_text(lines[0]), type="mismatch").text = _xml_text(
+                    "\n".join(lines)
+                )
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: other control characters shown as \\xNN (as printable() shows them)."""
+    return "".join(
+        c if c in "\t\n\r" or (" " <= c and c not in "\ufffe\uffff") else f"\\x{ord(c):02x}" for c in str(text)
+    )
+
+
+def findings_sarif(findings, rules_dir: str) -> str:
+    """`rules check` findings as SARIF 2.1.0, which code-scanning tools (GitHub's among them) display."""
+    rules = sorted({f.code for f in findings})
+    results = []
+    for f in findings:
+        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": f.path or rules_dir}}}
+        if f.line:
+            location["physicalLocation"]["region"] = {"startLine": f.line}
+        results.append(
+            {
+                "ruleId": f.code,
+                "level": "error" if f.level == "error" else "warning",
+                "message": {"text": (f"{f.rule}: " if f.rule else "") + f.message},
+                "locations": [location],
+            }
+        )
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "advisor rules check",
+                        "informationUri": "https://pypi.org/project/jfir-advisor/",
+                        "rules": [{"id": code} for code in rules],
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return to_json(sarif)
+
+
+def findings_github(findings) -> str:
+    """`rules check` findings as GitHub Actions workflow commands (annotations on the lines of the rule files)."""
+
+    def data(text: str) -> str:
+        return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    lines = []
+    for f in findings:
+        where = f"file={prop(f.path)}" + (f",line={f.line}" if f.line else "")
+        title = prop(f"advisor {f.code}")
+        lines.append(
+            f"::{'error' if f.level == 'error' else 'warning'} {where},title={title}::"
+            f"{data((f.rule + ': ' if f.rule else '') + f.message)}"
+        )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 # --- tabletop: the brief, the MSEL, the matrix --------------------------------------------
 
 
