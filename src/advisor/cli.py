@@ -531,19 +531,30 @@ def validate(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--what",
+    type=click.Choice(["descriptor", "rules", "cases", "assessment"]),
+    default="descriptor",
+    show_default=True,
+    help="The threat descriptor, rule files, policy-case files, or the assessment advisor writes.",
+)
 @rules_option
 @guarded
-def schema(rules_dir: str | None) -> None:
-    """Print the JSON Schema of the threat descriptor, with the vocabularies as enums.
+def schema(what: str, rules_dir: str | None) -> None:
+    """Print a JSON Schema (2020-12, with an $id): of the descriptor, rule files, policy cases or the assessment.
+
+    Vocabularies are enums, so an editor completes and checks values. The schemas of
+    the shipped catalog are also in the package (advisor/schemas/).
 
     \b
     Example:
         advisor schema > descriptor.schema.json
+        advisor schema --what rules > rules.schema.json
     """
-    from .models import descriptor_schema
     from .render import to_json
+    from .schema import build
 
-    _out(to_json(descriptor_schema(_rulebase(rules_dir).catalog)), nl=False)
+    _out(to_json(build(what, _rulebase(rules_dir).catalog)), nl=False)
 
 
 @main.command()
@@ -1357,7 +1368,7 @@ SHORT_HELP = {
     "query": "From the rules alone: what leads to a framework, agency or recommendation.",
     "rolecards": "Write a role card per Japanese agency taking part.",
     "rules": "Work on rule bases: static checks.",
-    "schema": "Print the JSON Schema of the threat descriptor.",
+    "schema": "Print a JSON Schema: descriptor, rule files, policy cases, assessment.",
     "test": "Run policy test cases (YAML) against the rule base.",
     "validate": "Check threat descriptors without assessing them.",
 }
