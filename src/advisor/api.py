@@ -12,19 +12,30 @@ from .source import read_json
 __all__ = ["assess", "load_rulebase", "load_threat", "parse_threat", "Assessment", "Descriptor", "Rulebase"]
 
 
-def parse_threat(raw: Any, rulebase: Rulebase, *, path: str = "<input>", default_id: str = "threat") -> Descriptor:
-    """Normalise a descriptor already parsed from JSON."""
-    return parse_descriptor(raw, rulebase.catalog, path=path, default_id=default_id)
+def parse_threat(
+    raw: Any, rulebase: Rulebase | None = None, *, path: str = "<input>", default_id: str = "threat"
+) -> Descriptor:
+    """Normalise a descriptor already parsed from JSON (default: against the shipped rule base)."""
+    return parse_descriptor(raw, (rulebase or _shipped()).catalog, path=path, default_id=default_id)
 
 
-def load_threat(path: str | Path, rulebase: Rulebase) -> Descriptor:
+def load_threat(path: str | Path, rulebase: Rulebase | None = None) -> Descriptor:
     """Read and normalise one descriptor file; its id defaults to the file's stem."""
     p = Path(path)
     return parse_threat(read_json(p), rulebase, path=str(p), default_id=p.stem)
 
 
-def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> Assessment:
+def assess(
+    threat: Descriptor | dict[str, Any] | str | Path,
+    rulebase: Rulebase | None = None,
+    *,
+    as_of: str = "2002",
+) -> Assessment:
     """Assess one threat: frameworks, states, agencies and the trace behind them.
+
+    `threat` is a parsed `Descriptor`, a dict as the JSON would give it (names and aliases
+    accepted, as in a file), or the path of a JSON file; `rulebase` defaults to the shipped
+    one. A bad descriptor raises `InputError` naming the field and the nearest valid value.
 
     A threat with injects is assessed at every stage too, and stages accumulate: an inject
     that changes the type to a new kind of event starts a new line of events beside the
@@ -36,6 +47,16 @@ def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> As
     from .diff import diff_assessments
     from .engine import assess as run
     from .models import StageOut
+
+    rulebase = rulebase if rulebase is not None else _shipped()
+    if isinstance(threat, (str, Path)):
+        threat = load_threat(threat, rulebase)
+    elif isinstance(threat, dict):
+        threat = parse_threat(threat, rulebase)
+    elif not isinstance(threat, Descriptor):
+        from .errors import InputError
+
+        raise InputError(f"a threat is a descriptor, a dict or a path to a JSON file, not {type(threat).__name__}")
 
     first = run(threat, rulebase)
     if threat.injects:
@@ -79,6 +100,15 @@ def assess(threat: Descriptor, rulebase: Rulebase, *, as_of: str = "2002") -> As
     if as_of == "today":
         first.since_2002 = since_2002(first, rulebase)
     return first
+
+
+_SHIPPED: list[Rulebase] = []  # the shipped rule base, loaded on first use by the calls that default to it
+
+
+def _shipped() -> Rulebase:
+    if not _SHIPPED:
+        _SHIPPED.append(load_rulebase())
+    return _SHIPPED[0]
 
 
 def since_2002(a: Assessment, rulebase: Rulebase):
