@@ -50,6 +50,7 @@ def test_an_unknown_format_lists_the_command_s_formats(invoke):
         (["explain", PIRACY, "--why", "wpns", "--why-not", "kedo", "--what-if"], "why"),
         (["query", "--framework", "wpns"], "rules"),
         (["catalog", "agencies"], None),
+        (["matrix", "--types", "piracy"], "rows"),
         (["rules", "check"], "findings"),
         (["test", ROOT / "tests" / "policy" / "test_rec07.yaml"], None),
     ],

@@ -1246,7 +1246,7 @@ def rolecards(threat, fmt, output, lang, rules_dir):
 @main.command()
 @click.option("--types", "types_", multiple=True, help="Threat types (comma-separated or repeated; default: all).")
 @click.option("--regions", multiple=True, help="Regions, 'all', or 'none' (default: east_asia).")
-@format_option(["table", "csv", "markdown"], "table")
+@format_option(["table", "csv", "markdown", "json"], "table")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
@@ -1285,6 +1285,12 @@ def matrix(types_, regions, fmt, output, lang, rules_dir):
                 raise InputError(f"unknown region '{r}' (did you mean {cat.hint('region', r)}?)", loc="--regions")
             region_list.append(found)
     rows = compute(rulebase, types, list(dict.fromkeys(region_list)))
+    if fmt == "json":
+        from .render import to_json
+
+        data = [{"type": r.type, "region": r.region, "roles": r.roles, "leads": r.leads} for r in rows]
+        write_output(to_json({"rows": data}), output)
+        return
     write_output(matrix_text(rows, cat, Names(cat, lang), fmt), output)
 
 
