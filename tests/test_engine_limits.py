@@ -166,7 +166,9 @@ def test_repeated_alternatives_are_refused(tmp_path):
 
 
 def test_the_engine_crashes_past_the_limit_a_rule_base_cannot_reach():
-    """What the limit keeps away: 65 alternatives holding at once crash durable-rules (in a child)."""
+    """What the limit keeps away: 65 alternatives holding at once overflow durable-rules (error 303, in a
+    child process); deleting the state afterwards then corrupts memory, which killed the process on
+    Python 3.10 and 3.11 and went unnoticed on 3.12 and 3.13, so only the error is certain."""
     code = textwrap.dedent("""
         from durable import engine
         class Host(engine.Host):
@@ -184,7 +186,7 @@ def test_the_engine_crashes_past_the_limit_a_rule_base_cannot_reach():
         host.delete_state("crash", "s")
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode in (-11, 139) and "error code: 303" in out.stdout
+    assert "error code: 303" in out.stdout and out.returncode in (0, -6, -11, 134, 139), out
 
 
 # --- alternatives of one rule: MAX_AT_ONCE and MAX_EXPANSION ---------------------------------
