@@ -374,7 +374,9 @@ def test_malformed_assessments_to_diff(tmp_path):
 
 
 def test_interrupt_is_exit_130_without_a_traceback(tmp_path):
-    data = batch_file(tmp_path / "many.jsonl", 3000)
+    data = batch_file(
+        tmp_path / "many.jsonl", 60_000
+    )  # tens of seconds of work: interrupted mid-run, even on a loaded machine
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}.jsonl"
         proc = subprocess.Popen(
