@@ -35,8 +35,7 @@ from .models import (
     StateOut,
     TraceEntry,
 )
-from .render import _JSON_UNSAFE as _UNSAFE
-from .render import json_safe
+from .render import json_safe, json_unsafe
 from .rules import Rule, Rulebase, states_of
 
 SID = "assessment"
@@ -553,10 +552,10 @@ def assess_json(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: t
     # character it escapes, the descriptor's own (and the notes naming its attributes) or the rule base's
     prepared = prepare(rulebase, register=False)
     if prepared.plain_text is None:
-        prepared.plain_text = not _UNSAFE.search(
+        prepared.plain_text = not json_unsafe(
             rulebase.catalog.model_dump_json() + "".join(r.model_dump_json() for r in rulebase.rules)
         )
-    if prepared.plain_text and not _UNSAFE.search(_dumps([data["threat"], data["notes"]]).decode()):
+    if prepared.plain_text and not json_unsafe(_dumps([data["threat"], data["notes"]]).decode()):
         return text
     return json_safe(text)
 

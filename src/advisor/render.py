@@ -64,6 +64,11 @@ def json_safe(text: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def json_unsafe(text: str) -> bool:
+    """Whether `json_safe` would change anything in `text` (a search, no copy)."""
+    return _JSON_UNSAFE.search(text) is not None
+
+
 def _table(rows: list[list[Any]], headers: list[str], widths: list[int | None]) -> str:
     from tabulate import tabulate
 
