@@ -73,53 +73,56 @@ def _quiet_broken_pipe() -> None:
     sys.exit(2)
 
 
-def guarded(command):
-    """Turn advisor's errors into a message and an exit code, the machine's refusals into exit 2,
-    an interruption into exit 130, and bugs into exit 3."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            result = command(*args, **kwargs)
-            if sys.stdout is not None:
-                sys.stdout.flush()  # a full disk or a closed stdout shows here, not silently at exit
-            return result
-        except AdvisorError as exc:
-            _fail(exc)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+def _handled(ctx: click.Context, call):
+    """The one error handler at the CLI's edge, around every command: advisor's errors become a
+    message and their exit code, the machine's refusals exit 2, an interruption exits 130, and a
+    bug exits 3 (with its traceback only under --debug)."""
+    try:
+        result = call()
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a full disk or a closed stdout shows here, not silently at exit
+        return result
+    except AdvisorError as exc:
+        _fail(exc)
+    except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+        raise
+    except KeyboardInterrupt:
+        click.echo("advisor: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except UnicodeEncodeError as exc:  # stdout's encoding (PYTHONIOENCODING, a C locale) cannot hold the text
+        click.echo(
+            f"error: standard output's encoding ({exc.encoding}) cannot write "
+            f"{exc.object[exc.start : exc.start + 1]!r}; set PYTHONIOENCODING=utf-8 or write to a file "
+            "with -o",
+            err=True,
+        )
+        sys.exit(2)
+    except OSError as exc:  # the machine refused: a full disk, an unreadable terminal, ...
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        click.echo(_printable(f"error: {where}{exc.strerror or exc}"), err=True)
+        _settle_stdout()
+        sys.exit(2)
+    except Exception as exc:  # a bug: say so, show the traceback only with --debug
+        if ctx.find_root().params.get("debug"):
             raise
-        except KeyboardInterrupt:
-            click.echo("advisor: interrupted", err=True)
-            sys.exit(130)
-        except BrokenPipeError:
-            _quiet_broken_pipe()
-        except UnicodeEncodeError as exc:  # stdout's encoding (PYTHONIOENCODING, a C locale) cannot hold the text
-            click.echo(
-                f"error: standard output's encoding ({exc.encoding}) cannot write "
-                f"{exc.object[exc.start : exc.start + 1]!r}; set PYTHONIOENCODING=utf-8 or write to a file "
-                "with -o",
-                err=True,
-            )
-            sys.exit(2)
-        except OSError as exc:  # the machine refused: a full disk, an unreadable terminal, ...
-            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            click.echo(_printable(f"error: {where}{exc.strerror or exc}"), err=True)
-            _settle_stdout()
-            sys.exit(2)
-        except Exception as exc:  # a bug: say so, show the traceback only with --debug
-            if click.get_current_context().find_root().params.get("debug"):
-                raise
-            click.echo(
-                _printable(
-                    f"internal error: {type(exc).__name__}: {exc}\n"
-                    "This is a bug in advisor; please report it with the input that caused it "
-                    "(run again with --debug for the traceback)."
-                ),
-                err=True,
-            )
-            sys.exit(3)
+        click.echo(
+            _printable(
+                f"internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in advisor; please report it with the input that caused it "
+                "(run again with --debug for the traceback)."
+            ),
+            err=True,
+        )
+        sys.exit(3)
 
-    return wrapper
+
+class _Edge(click.Group):
+    """The `advisor` group: its commands (and the `rules` group's) all run inside `_handled`."""
+
+    def invoke(self, ctx: click.Context):
+        return _handled(ctx, lambda: super(_Edge, self).invoke(ctx))
 
 
 class _Closed:
@@ -366,7 +369,7 @@ def document_options(command):
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Edge, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="advisor")
 @click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 @click.option("-q", "--quiet", is_flag=True, help="Results and errors only: no warnings or progress on stderr.")
@@ -412,7 +415,6 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
 @as_of_option
 @lang_option
 @rules_option
-@guarded
 def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
     """Assess threat descriptors: recommendations, frameworks, states, agencies, trace.
 
@@ -498,7 +500,6 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @format_option(["text", "json"], "text")
 @rules_option
-@guarded
 def validate(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
     """Check threat descriptors without assessing them; report every problem.
 
@@ -539,7 +540,6 @@ def validate(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
     help="The threat descriptor, rule files, policy-case files, or the assessment advisor writes.",
 )
 @rules_option
-@guarded
 def schema(what: str, rules_dir: str | None) -> None:
     """Print a JSON Schema (2020-12, with an $id): of the descriptor, rule files, policy cases or the assessment.
 
@@ -561,7 +561,6 @@ def schema(what: str, rules_dir: str | None) -> None:
 @click.argument("what", type=click.Choice(CATALOG_LISTS))
 @format_option(["table", "json", "markdown"], "table")
 @rules_option
-@guarded
 def catalog(what: str, fmt: str, rules_dir: str | None) -> None:
     """List the knowledge base: recommendations, frameworks, agencies, states, vocabularies.
 
@@ -603,7 +602,6 @@ class CheckFailed(AdvisorError):
 )
 @click.option("-v", "--verbose", is_flag=True, help="List passing cases too.")
 @rules_option
-@guarded
 def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_dir):
     """Run policy test cases (YAML) against the rule base.
 
@@ -672,7 +670,6 @@ def rules() -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @format_option(["text", "json", "sarif", "github"], "text")
-@guarded
 def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
     """Check a rule base without assessing anything (default: the shipped one).
 
@@ -712,7 +709,6 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
 @main.command("fmt")
 @click.argument("paths", nargs=-1, metavar="PATH...")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is not in canonical form (for CI).")
-@guarded
 def fmt_command(paths: tuple[str, ...], check: bool) -> None:
     """Rewrite rule files in the canonical layout (comments and quoting kept).
 
@@ -779,7 +775,6 @@ def fmt_command(paths: tuple[str, ...], check: bool) -> None:
 )
 @format_option(["text", "json"], "text")
 @rules_option
-@guarded
 def explain(
     threat: str, why_x: str | None, why_not_x: str | None, what_if_: bool, fmt: str, rules_dir: str | None
 ) -> None:
@@ -828,7 +823,6 @@ def explain(
 @click.option("--derived", default=None, metavar="NAME")
 @format_option(["text", "json"], "text")
 @rules_option
-@guarded
 def query(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
     """From the rules alone: which threat types, regions and conditions lead to a conclusion.
 
@@ -874,7 +868,6 @@ def query(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
     help="Give twice (old, then new) to compare two rule bases on the descriptors.",
 )
 @format_option(["text", "json"], "text")
-@guarded
 def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
     """Show what changed: between two assessments, or for descriptors under two rule bases.
 
@@ -949,7 +942,6 @@ def _assessed(threat: str, rulebase, as_of: str = "2002"):
 @as_of_option
 @lang_option
 @rules_option
-@guarded
 def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_dir):
     """Write a tabletop-exercise packet: the Participant Situation Manual (cover with the handling
     marking and objectives, the starting situation, then one module per inject with its key issues
@@ -1040,7 +1032,6 @@ def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_d
 )
 @lang_option
 @rules_option
-@guarded
 def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, rules_dir):
     """Draw the network of one assessment: states, frameworks, Japanese agencies, who belongs to what,
     and which agency leads (a bold edge).
@@ -1102,7 +1093,6 @@ def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, 
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
-@guarded
 def msel(threat, fmt, output, lang, rules_dir):
     """Draft the controller's master scenario events list (HSEEP columns): one row per inject, the
     starting situation first, with the responsible player or agency, the expected actions together,
@@ -1160,7 +1150,6 @@ def _exercise_input(threat: str, rules_dir, lang: str = "en"):
 @main.command()
 @click.argument("threat", metavar="FILE|-")
 @document_options
-@guarded
 def eeg(threat, fmt, output, lang, rules_dir):
     """Write the Exercise Evaluation Guides: per objective, the rule-derived critical tasks of its
     modules (each with its recommendation, rule and basis), with room for observations and a
@@ -1189,7 +1178,6 @@ def eeg(threat, fmt, output, lang, rules_dir):
 @click.argument("threat", metavar="SCENARIO")
 @click.argument("decisions", type=click.Path(dir_okay=False))
 @document_options
-@guarded
 def hotwash(threat, decisions, fmt, output, lang, rules_dir):
     """Score the players' decisions against the rule-derived expectations, module by module, and
     draft the After-Action Report and Improvement Plan.
@@ -1218,7 +1206,6 @@ def hotwash(threat, decisions, fmt, output, lang, rules_dir):
 @main.command()
 @click.argument("threat", metavar="FILE|-")
 @document_options
-@guarded
 def rolecards(threat, fmt, output, lang, rules_dir):
     """Write a role card per Japanese agency taking part: its roles per module, the measures that
     name it or its sector, its partners (frameworks, states) and its legal limits; HTML and DOCX
@@ -1250,7 +1237,6 @@ def rolecards(threat, fmt, output, lang, rules_dir):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
-@guarded
 def matrix(types_, regions, fmt, output, lang, rules_dir):
     """Show who leads: Japanese agencies against threat types (and regions), from assessing each
     combination; flags combinations with no lead or more than one lead.
@@ -1299,7 +1285,6 @@ def matrix(types_, regions, fmt, output, lang, rules_dir):
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists, without asking.")
 @click.option("--assess", "then_assess", is_flag=True, help="Assess the new descriptor straight away.")
 @rules_option
-@guarded
 def new(output, force, then_assess, rules_dir):
     """Build a threat descriptor by answering questions, each answer checked at once: the threat,
     then (if it is an exercise) its name, sponsor, dates, objectives and players, then the injects.
@@ -1313,7 +1298,6 @@ def new(output, force, then_assess, rules_dir):
         advisor new -o threats/my_threat.json
         advisor new --assess
     """
-    import functools
     import json
 
     from .api import assess as run
