@@ -28,8 +28,25 @@ def pytest_addoption(parser):
     parser.addoption(
         "--regen-golden",
         action="store_true",
-        help="rewrite tests/golden/*.json from the current rule base (review the diff!)",
+        help="rewrite tests/golden/ from the current rule base; prints what changed in each file (review the diff!)",
     )
+
+
+# What --regen-golden changed: (golden file, a line saying what changed, or None when nothing did),
+# appended by tests/test_golden.py and printed after the run, where pytest's capture cannot hide it.
+GOLDEN_CHANGES = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    changes = config.stash.get(GOLDEN_CHANGES, None)
+    if changes is None:
+        return
+    terminalreporter.section("golden files regenerated")
+    for name, line in changes:
+        if line is not None:
+            terminalreporter.write_line(f"{name}: {line}")
+    unchanged = sum(line is None for _, line in changes)
+    terminalreporter.write_line(f"{len(changes) - unchanged} changed, {unchanged} unchanged")
 
 
 @pytest.fixture(scope="session")
