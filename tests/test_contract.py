@@ -7,7 +7,32 @@ import advisor
 
 from conftest import DATA, threat_files
 
-EXPECT = yaml.safe_load((DATA / "expectations.yaml").read_text())
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice (safe_load keeps the last: a second entry for an
+    example would silently replace the first)."""
+
+
+def _mapping_without_duplicates(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def load_expectations(text: str) -> dict:
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
+
+
+EXPECT = load_expectations((DATA / "expectations.yaml").read_text(encoding="utf-8"))
+# what test_careful_reader compares; agencies may be given as {id: role}
+READER_KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats")
 CONTRACT_TYPES = [
     "armed_attack",
     "military_tension",
@@ -139,9 +164,8 @@ def test_general_knowledge_is_marked(assessments):
     assert arf["members_basis"] == "general_knowledge"
 
 
-@pytest.mark.parametrize("stem", sorted(EXPECT))
-def test_careful_reader(stem, assessments):
-    a = assessments[stem]
+def reader_problems(entry: dict, a: dict) -> list[str]:
+    """Where an assessment (as JSON data) falls short of a careful reader's expectations."""
     got = {
         "recommendations": {r["number"] for r in a["recommendations"]},
         "frameworks": {f["id"] for f in a["frameworks"]},
@@ -149,15 +173,127 @@ def test_careful_reader(stem, assessments):
         "agencies": {g["id"]: g["role"] for g in a["agencies"]},
         "caveats": {c["id"] for c in a["caveats"]},
     }
-    for kind, want in EXPECT[stem].get("has", {}).items():
+    problems = []
+    for kind, want in entry.get("has", {}).items():
         if isinstance(want, dict):
-            for agency, role in want.items():
-                assert got[kind].get(agency) == role, (kind, agency, got[kind].get(agency))
-        else:
-            assert set(want) <= set(got[kind]), (kind, set(want) - set(got[kind]))
-    for kind, banned in EXPECT[stem].get("not", {}).items():
-        assert not set(banned) & set(got[kind]), (kind, set(banned) & set(got[kind]))
+            problems += [
+                f"has {kind}: {key} as {role}, got {got[kind].get(key)}"
+                for key, role in want.items()
+                if got[kind].get(key) != role
+            ]
+        elif set(want) - set(got[kind]):
+            problems.append(f"has {kind}: missing {sorted(set(want) - set(got[kind]), key=str)}")
+    for kind, banned in entry.get("not", {}).items():
+        if set(banned) & set(got[kind]):
+            problems.append(f"not {kind}: present {sorted(set(banned) & set(got[kind]), key=str)}")
+    return problems
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in threat_files()])
+def test_careful_reader(stem, assessments):
+    """One case per example (not per entry), so an example without expectations fails by name."""
+    assert stem in EXPECT, f"no expectations for {stem} in tests/data/expectations.yaml"
+    assert reader_problems(EXPECT[stem], assessments[stem]) == []
+
+
+def test_reader_problems_names_each_shortfall(assessments):
+    entry = {
+        "has": {
+            "recommendations": [12, 9],
+            "frameworks": ["wpns"],
+            "agencies": {"maritime_safety_agency": "support"},
+        },
+        "not": {"frameworks": ["wpns", "tcog"], "states": ["MYS"]},
+    }
+    assert reader_problems(entry, assessments["malacca_piracy"]) == [
+        "has recommendations: missing [9]",
+        "has agencies: maritime_safety_agency as support, got lead",
+        "not frameworks: present ['wpns']",
+        "not states: present ['MYS']",
+    ]
+
+
+def coverage_problems(expect: dict, stems: list[str]) -> list[str]:
+    """What keeps the expectations from covering the examples: an example without an entry, an entry
+    for no example, and an entry that does not say both which recommendations a careful reader
+    expects and which they would strike out, or says something test_careful_reader does not read."""
+    problems = [f"{stem}: no expectations" for stem in stems if stem not in expect]
+    problems += [f"{stem}: not an example in threats/" for stem in expect if stem not in stems]
+    for stem, entry in expect.items():
+        if not isinstance(entry, dict):
+            problems.append(f"{stem}: expected `has` and `not`, got {entry!r}")
+            continue
+        problems += [f"{stem}: unknown section {key!r}" for key in entry if key not in ("has", "not")]
+        for side in ("has", "not"):
+            section = entry.get(side) or {}
+            if not section.get("recommendations"):
+                problems.append(f"{stem}: no recommendations under `{side}`")
+            for kind, value in section.items():
+                if kind not in READER_KINDS:
+                    problems.append(f"{stem}: {side}: unknown kind {kind!r}")
+                elif isinstance(value, dict) and (kind != "agencies" or side != "has"):
+                    problems.append(f"{stem}: {side}: {kind}: roles are given only under `has` for agencies")
+    return problems
+
+
+def unknown_ids(expect: dict, catalog) -> list[str]:
+    """Ids the catalog does not know: a misspelt id under `not` would pass unnoticed."""
+    known = {
+        "recommendations": set(catalog.recommendations),
+        "frameworks": set(catalog.frameworks),
+        "states": set(catalog.states),
+        "agencies": set(catalog.agencies),
+        "caveats": set(catalog.caveats),
+    }
+    roles = set(catalog.vocabulary.roles)
+    out = []
+    for stem, entry in expect.items():
+        for side in ("has", "not"):
+            for kind, ids in (entry.get(side) or {}).items():
+                out += [f"{stem}: {side}: {kind}: {x!r}" for x in ids if x not in known.get(kind, ())]
+                if isinstance(ids, dict):
+                    out += [f"{stem}: {side}: {kind}: role {r!r}" for r in ids.values() if r not in roles]
+    return out
 
 
 def test_expectations_cover_every_example():
-    assert sorted(EXPECT) == sorted(p.stem for p in threat_files())
+    assert coverage_problems(EXPECT, [p.stem for p in threat_files()]) == []
+
+
+def test_expectations_name_known_ids(rulebase):
+    assert unknown_ids(EXPECT, rulebase.catalog) == []
+
+
+def test_the_coverage_check_fails_on_a_gap():
+    stems = [p.stem for p in threat_files()]
+    assert coverage_problems({k: v for k, v in EXPECT.items() if k != "pandemic"}, stems) == [
+        "pandemic: no expectations"
+    ]
+    assert coverage_problems({**EXPECT, "tsunami": EXPECT["pandemic"]}, stems) == [
+        "tsunami: not an example in threats/"
+    ]
+    hollow = {**EXPECT, "pandemic": {"has": {"frameworks": ["arf"]}, "nott": {"recommendations": [1]}}}
+    assert coverage_problems(hollow, stems) == [
+        "pandemic: unknown section 'nott'",
+        "pandemic: no recommendations under `has`",
+        "pandemic: no recommendations under `not`",
+    ]
+    assert coverage_problems({**EXPECT, "pandemic": None}, stems) == ["pandemic: expected `has` and `not`, got None"]
+    odd = {
+        "has": {"recommendations": [3], "framework": ["arf"]},
+        "not": {"recommendations": [1], "agencies": {"x": "lead"}},
+    }
+    assert coverage_problems({**EXPECT, "pandemic": odd}, stems) == [
+        "pandemic: has: unknown kind 'framework'",
+        "pandemic: not: agencies: roles are given only under `has` for agencies",
+    ]
+
+
+def test_unknown_ids_are_reported(rulebase):
+    typo = {"x": {"has": {"agencies": {"national_police_agency": "leader"}}, "not": {"frameworks": ["wnps"]}}}
+    assert unknown_ids(typo, rulebase.catalog) == ["x: has: agencies: role 'leader'", "x: not: frameworks: 'wnps'"]
+
+
+def test_an_expectation_given_twice_is_refused():
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'pandemic'"):
+        load_expectations("pandemic: {has: {recommendations: [3]}}\npandemic: {not: {recommendations: [1]}}\n")
