@@ -207,24 +207,30 @@ def test_corpus_changes_counts_missing_lines():
     assert corpus_changes(["a1 gen-0", "xx gen-1", "c3 gen-2"], lines) == "1 of 3 lines changed (gen-1)"
 
 
+def _batch_line(raw: dict, rulebase) -> str:
+    from advisor.batch import Item, assess_line
+
+    line, ok = assess_line(Item("test", raw=raw, line=1, default_id="test"), rulebase)
+    assert ok, line
+    return line
+
+
 @pytest.mark.parametrize("path", threat_files(), ids=lambda p: p.stem)
 def test_batch_line_is_what_the_models_say(path, rulebase):
-    """The batch line, built without the models, and the models' own JSON are the same bytes."""
-    from advisor.engine import assess_json
+    """The batch line of a descriptor without injects, built without the models, and the models' own
+    JSON are the same bytes."""
     from advisor.render import json_safe
 
-    threat = advisor.load_threat(path, rulebase).model_copy(update={"injects": []})
-    a = advisor.assess(threat, rulebase)
-    assert assess_json(threat, rulebase) == json_safe(a.model_dump_json(exclude={"stages", "since_2002"}))
+    raw = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if k != "injects"}
+    a = advisor.assess(advisor.parse_threat(raw, rulebase), rulebase)
+    assert _batch_line(raw, rulebase) == json_safe(a.model_dump_json(exclude={"stages", "since_2002"}))
 
 
 def test_batch_line_is_what_the_models_say_on_odd_input(rulebase):
-    from advisor.engine import assess_json
     from advisor.render import json_safe
 
     from corpus import descriptors
 
     for raw in descriptors(rulebase, 60, seed=3, rich=True):
-        threat = advisor.parse_threat(raw, rulebase)
-        expected = json_safe(advisor.assess(threat, rulebase).model_dump_json(exclude={"stages", "since_2002"}))
-        assert assess_json(threat, rulebase) == expected, raw
+        a = advisor.assess(advisor.parse_threat(raw, rulebase), rulebase)
+        assert _batch_line(raw, rulebase) == json_safe(a.model_dump_json(exclude={"stages", "since_2002"})), raw
