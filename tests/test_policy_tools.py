@@ -402,7 +402,7 @@ def test_search_examples_fire_their_rule_unless_a_count_is_needed(rulebase):
     needs tests a count (counts are taken as reachable)."""
     import advisor
     from advisor.analysis import Analyzer
-    from advisor.compiler import AtLeast, Concluded, Distinction
+    from advisor.conditions import AtLeast, Concluded, Distinction
 
     a = Analyzer(rulebase)
 

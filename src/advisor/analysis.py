@@ -14,23 +14,12 @@ constrained choice first, which is never cut short.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .compiler import (
-    AtLeast,
-    Compiled,
-    Concluded,
-    Distinction,
-    FlagsAll,
-    FlagsAny,
-    FlagsNone,
-    RankBetween,
-    ScalarIn,
-    StateCount,
-    StatesOnly,
-    compile_rulebase,
-)
+from .catalog import kind_named, word
+from .compiler import Compiled, compile_rulebase
+from .conditions import AtLeast, Concluded, Distinction, FlagsAny, ScalarIn, Space
 from .rules import Rule, Rulebase, concludes
 
 MAX_CLAUSES = 4000
@@ -46,24 +35,6 @@ Literal_ = tuple[Any, bool]  # (test, positive)
 Clause = tuple[Literal_, ...]
 
 
-@dataclass
-class Space:
-    """The descriptors a conjunction of tests allows, field by field."""
-
-    types: set[str]
-    actors: set[str]
-    severities: set[str]
-    regions: set[str | None]
-    flags: dict[str, dict[str, Any]] = field(default_factory=dict)  # prefix -> constraints
-    only: set[str] | None = None  # every state named is one of these
-    count: tuple[int, int] = (0, 10_000)  # how many states may be named
-    not_counts: list[tuple[int, int]] = field(default_factory=list)  # ranges of counts ruled out
-    reason: str = ""
-
-    def flag(self, prefix: str) -> dict[str, Any]:
-        return self.flags.setdefault(prefix, {"true": set(), "false": set(), "some_true": [], "some_false": []})
-
-
 class Analyzer:
     """Expands rules to clauses over the descriptor and decides which clauses can hold."""
 
@@ -76,9 +47,9 @@ class Analyzer:
             for d in rule.then.derive:
                 self.producers.setdefault(("derived", d), []).append(rule)
             for f in rule.then.frameworks:
-                self.producers.setdefault(("framework", f), []).append(rule)
+                self.producers.setdefault(("frameworks", f), []).append(rule)
             for a in rule.then.agencies:
-                self.producers.setdefault(("agency", a), []).append(rule)
+                self.producers.setdefault(("agencies", a), []).append(rule)
         self._dnf: dict[str, list[Clause]] = {}
         self._absent: dict[str, list[Clause]] = {}  # distinction -> the alternatives of its absence
         self._choice_cache: dict[str, list[list[tuple]]] = {}
@@ -91,8 +62,6 @@ class Analyzer:
         for i, members in enumerate(self.catalog.state_groups.values()):
             for code in members:
                 self._ranks.setdefault(code, (i, code))
-        v = self.catalog.vocabulary
-        self._within = {r: set(self.catalog.regions_around(r)) for r in v.regions}
 
     # --- clauses -------------------------------------------------------------------
 
@@ -313,18 +282,9 @@ class Analyzer:
         return found
 
     def _values(self, test) -> frozenset:
-        """The plain values a test stands for: types of a category, regions within, states of groups."""
+        """The plain values a condition stands for (`plain_values`), worked out once per condition."""
         if test not in self._expanded:
-            v = self.catalog.vocabulary
-            if isinstance(test, ScalarIn) and test.field == "category":
-                out = {t for t in v.types if v.types[t].category in test.values}
-            elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)) and test.field == "region":
-                out = {r for r, around in self._within.items() if around & set(test.values)}
-            elif getattr(test, "prefix", None) == "s_":
-                out = set(self.catalog.expand_states(list(test.values)))
-            else:
-                out = set(test.values)
-            self._expanded[test] = frozenset(out)
+            self._expanded[test] = test.plain_values(self.catalog)
         return self._expanded[test]
 
     def _space(self, clause: Clause) -> Space | None:
@@ -334,46 +294,7 @@ class Analyzer:
             types=set(v.types), actors=set(v.actors), severities=set(v.severities), regions=set(v.regions) | {None}
         )
         for test, positive in clause:
-            if isinstance(test, ScalarIn):
-                values = self._values(test)
-                if test.field == "type":
-                    s.types = s.types & values if positive else s.types - values
-                elif test.field == "category":
-                    s.types = s.types & values if positive else s.types - values
-                elif test.field == "actor":
-                    s.actors = s.actors & values if positive else s.actors - values
-                elif test.field == "severity":
-                    s.severities = s.severities & values if positive else s.severities - values
-            elif isinstance(test, RankBetween):
-                match = {k for k, e in v.severities.items() if test.low <= e.rank <= test.high}
-                s.severities = s.severities & match if positive else s.severities - match
-            elif isinstance(test, StatesOnly):
-                members = set(self.catalog.state_groups[test.group])
-                if positive:
-                    s.only = members if s.only is None else s.only & members
-                else:
-                    s.flag("s_")["some_true"].append(set(self.catalog.states) - members)
-            elif isinstance(test, StateCount):
-                high = test.high if test.high is not None else 10_000
-                if positive:
-                    s.count = (max(s.count[0], test.low), min(s.count[1], high))
-                else:
-                    s.not_counts.append((test.low, high))
-            elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)) and test.field == "region":
-                inside = self._values(test)
-                s.regions = s.regions & inside if positive else s.regions - inside
-            elif isinstance(test, (FlagsAny, FlagsAll, FlagsNone)):
-                f = s.flag(test.prefix)
-                vals = set(self._values(test))
-                kind = (type(test), positive)
-                if kind in ((FlagsAny, True), (FlagsNone, False)):
-                    f["some_true"].append(vals)
-                elif kind in ((FlagsAll, True),):
-                    f["true"] |= vals
-                elif kind in ((FlagsNone, True), (FlagsAny, False)):
-                    f["false"] |= vals
-                else:  # FlagsAll negated: at least one is not set
-                    f["some_false"].append(vals)
+            test.narrow(s, positive, self._values(test), self.catalog)
         remaining: tuple[tuple[str, set[Any]], ...] = (
             ("type", s.types),
             ("actor", s.actors),
@@ -467,51 +388,8 @@ def clause_mentions(clause: Clause, field_name: str) -> bool:
     return any(getattr(t, "field", None) == field_name for t, _ in clause)
 
 
-def describe_test(test, positive: bool = True) -> str:
-    """A test in words, as a reader of the rule file would put it."""
-    values = ", ".join(getattr(test, "values", ()) or ())
-    if isinstance(test, ScalarIn):
-        return (
-            f"{test.field} {'is' if positive else 'is not'} {values}"
-            if len(test.values) == 1
-            else f"{test.field} {'is one of' if positive else 'is none of'} {values}"
-        )
-    if isinstance(test, RankBetween):
-        return f"severity {'' if positive else 'not '}{test.label}"
-    if isinstance(test, FlagsAny):
-        if test.field == "region":
-            return f"region {'within' if positive else 'not within'} {values}"
-        if len(test.values) == 1:
-            return f"{test.field} {'include' if positive else 'exclude'} {values}"
-        return f"{test.field} {'include one of' if positive else 'include none of'} {values}"
-    if isinstance(test, FlagsAll):
-        if test.field == "attributes":
-            return f"{values} {'true' if positive else 'not all true'}"
-        return f"{test.field} {'include all of' if positive else 'lack one of'} {values}"
-    if isinstance(test, FlagsNone):
-        if test.field == "attributes":
-            return f"{values} {'false or absent' if positive else 'true'}"
-        return f"{test.field} {'include none of' if positive else 'include one of'} {values}"
-    if isinstance(test, StatesOnly):
-        return f"every state named is in {test.group}" if positive else f"a state outside {test.group} is named"
-    if isinstance(test, StateCount):
-        span = (
-            f"at least {test.low}"
-            if test.high is None
-            else (f"at most {test.high}" if test.low == 0 else f"between {test.low} and {test.high}")
-        )
-        return f"{span} states named" if positive else f"not {span} states named"
-    if isinstance(test, Distinction):
-        return f"{test.name} holds" if positive else f"{test.name} does not hold"
-    if isinstance(test, Concluded):
-        return f"{test.kind} {test.ref} concluded"
-    if isinstance(test, AtLeast):
-        return f"at least {test.n} {test.of}"
-    return str(test)
-
-
 def describe_clause(clause: Clause) -> str:
-    return "; ".join(describe_test(t, p) for t, p in clause) or "always"
+    return "; ".join(t.words(p) for t, p in clause) or "always"
 
 
 # --- rules check ------------------------------------------------------------------------
@@ -575,11 +453,11 @@ def check(rulebase: Rulebase) -> list[Finding]:
     cited = {n for r in rulebase.rules for n in r.numbers}
     for number in sorted(set(cat.recommendations) - cited):
         findings.append(Finding("W201", "warning", f"recommendation {number} is cited by no rule", rulebase.directory))
-    for kind, table in (("framework", cat.frameworks), ("agency", cat.agencies)):
+    for kind, table in (("frameworks", cat.frameworks), ("agencies", cat.agencies)):
         for ref in table:
             if (kind, ref) not in a.producers:
                 findings.append(
-                    Finding("W202", "warning", f"{kind} '{ref}' is concluded by no rule", rulebase.directory)
+                    Finding("W202", "warning", f"{word(kind)} '{ref}' is concluded by no rule", rulebase.directory)
                 )
 
     for rule in rulebase.rules:
@@ -587,7 +465,7 @@ def check(rulebase: Rulebase) -> list[Finding]:
             j for j in a.compiled[rule.id].joins if isinstance(j, Concluded) and (j.kind, j.ref) not in a.producers
         ]
         for j in missing:
-            at(rule, "E302", "error", f"needs {j.kind} '{j.ref}', which no rule concludes")
+            at(rule, "E302", "error", f"needs {word(j.kind)} '{j.ref}', which no rule concludes")
         if missing:
             continue
         if a.find(rule.id) is None:
@@ -698,13 +576,13 @@ def _cycles(rulebase: Rulebase) -> list[list[str]]:
         w = r.when
         needs[r.id] = (
             {("derived", d) for d in w.derived or []}
-            | {("framework", f) for f in w.frameworks or []}
-            | {("agency", g) for g in w.agencies or []}
+            | {("frameworks", f) for f in w.frameworks or []}
+            | {("agencies", g) for g in w.agencies or []}
         )
         gives[r.id] = (
             {("derived", d) for d in r.then.derive}
-            | {("framework", f) for f in r.then.frameworks}
-            | {("agency", g) for g in r.then.agencies}
+            | {("frameworks", f) for f in r.then.frameworks}
+            | {("agencies", g) for g in r.then.agencies}
         )
     edges = {r: sorted(s for s in needs if needs[s] & gives[r] and s != r) for r in needs}
     self_loops = [[r, r] for r in needs if needs[r] & gives[r]]
@@ -742,7 +620,7 @@ def query(rulebase: Rulebase, target) -> tuple[list[tuple[Rule, list[str]]], dic
     v = rulebase.catalog.vocabulary
     answers, types, regions, actors = [], set(), set(), set()
     for rule in rulebase.rules:
-        hit = concludes(rule, target.kind, target.ref, rulebase.catalog)
+        hit = concludes(rule, kind_named(target.kind), target.ref, rulebase.catalog)
         if not hit:
             continue
         texts: list[str] = []

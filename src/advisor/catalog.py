@@ -185,6 +185,29 @@ class Vocabulary(_Strict):
         return list(self.roles).index(role)
 
 
+# The kinds of entry a rule concludes and an answer lists, spelled as the assessment's keys spell
+# them (the one spelling in code), with the word for one of each (the spelling people read and type).
+KINDS = {
+    "recommendations": "recommendation",
+    "frameworks": "framework",
+    "agencies": "agency",
+    "states": "state",
+    "derived": "derived",
+    "caveats": "caveat",
+    "measures": "measure",
+}
+
+
+def word(kind: str) -> str:
+    """The word for one entry of a kind: "framework" for `frameworks`."""
+    return KINDS[kind]
+
+
+def kind_named(word_: str) -> str:
+    """The kind a word names: `frameworks` for "framework"."""
+    return next(k for k, w in KINDS.items() if w == word_)
+
+
 def fold(text: str) -> str:
     """Fold what a person types into the form of a canonical id (case, spaces, hyphens)."""
     out = re.sub(r"[\s\-]+", "_", str(text).strip().lower())
@@ -308,7 +331,7 @@ class Catalog(BaseModel):
 
     def tally_keys(self, kind: str, ref: str) -> list[str]:
         """The counts a concluded framework or agency adds to (what a rule's `count` may test)."""
-        if kind == "framework":
+        if kind == "frameworks":
             layer = self.frameworks[ref].layer
             keys = ["frameworks", layer]
             if self.vocabulary.layers[layer].multilateral:

@@ -1,9 +1,9 @@
-"""Compiling rules into durable-rules rulesets (its JSON form), and the meaning of each test.
+"""Compiling rules into durable-rules rulesets (its JSON form): the facts, the plan, the limits.
 
-Every condition of the rule language becomes a small `Test` that knows three things:
-its durable-rules expression, the expression of its negation (for `unless`), and how to
-check it in plain Python against a `View` (used to show what made a rule fire, and as an
-oracle in tests). Keeping all three side by side is what keeps them in agreement.
+Every condition of the rule language becomes one of the conditions of `advisor.conditions`,
+which holds every meaning of its kind (the engine's expression, its negation, the Python
+check, the words); this module puts them together per rule (`Compiled`) and per rule base
+(`Plan`: strata, levels and rulesets within the engine's limits).
 
 The rules run in two strata. First the rules that decide the document's distinctions
 (inter-state or non-traditional, in East Asia or not, ...) fire on the descriptor alone, in
@@ -15,12 +15,28 @@ plain flag test, which can also be negated (`unless`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from .catalog import Catalog
+from .conditions import (
+    AtLeast,
+    Concluded,
+    Distinction,
+    FlagsAll,
+    FlagsAny,
+    FlagsNone,
+    RankBetween,
+    ScalarIn,
+    StateCount,
+    StatesOnly,
+    View,
+    all_of,
+    either_of,
+)
 from .errors import RuleFileError
 from .models import Descriptor
+from .process import MEMORY
 from .rules import Rule, Rulebase, SeverityTest, Tests, When, distinction_order, distinctions_named
 
 CATCH_ALL = "_observed"
@@ -88,50 +104,7 @@ def tally_fact(of: str, n: int) -> dict[str, Any]:
     return {"kind": "tally", "of": of, "n": n}
 
 
-# --- the view for plain-Python checks ----------------------------------------------
-
-
-@dataclass
-class View:
-    """What a rule can see: the threat fact and what earlier rules concluded."""
-
-    fact: dict[str, Any]
-    derived: dict[str, list[str]] = field(default_factory=dict)  # name -> rules that derived it
-    frameworks: dict[str, list[str]] = field(default_factory=dict)
-    agencies: dict[str, list[str]] = field(default_factory=dict)
-    states: set[str] = field(default_factory=set)
-    counts: dict[str, int] = field(default_factory=dict)
-    sectors: set[str] = field(default_factory=set)
-    doc_counts: dict[str, int] = field(default_factory=dict)  # the same tallies, of what the document supports
-    doc_sectors: set[str] = field(default_factory=set)
-    doc_states: set[str] = field(default_factory=set)
-
-
-# --- tests ------------------------------------------------------------------------
-
-NEVER = {"$nex": {"kind": 1}}  # every fact has a kind: this holds for none
-ALWAYS = {"$ex": {"kind": 1}}
-
-
-def _all(exprs: list[dict]) -> dict:
-    # an empty $and matches every fact, the engine's own state included, and loops forever
-    if not exprs:
-        raise ValueError("empty conjunction")
-    return exprs[0] if len(exprs) == 1 else {"$and": exprs}
-
-
-def _either(exprs: list[dict]) -> dict:
-    if not exprs:
-        raise ValueError("empty disjunction")
-    return exprs[0] if len(exprs) == 1 else {"$or": exprs}
-
-
-def _flag(name: str) -> dict:
-    return {name: True}
-
-
-def _no_flag(name: str) -> dict:
-    return {"$nex": {name: 1}}
+# --- the shape of an expression ---------------------------------------------------
 
 
 def groups_in(expr: Any) -> int:
@@ -175,209 +148,6 @@ def shape_of(expr: Any) -> Shape:
 
     out.expansion = walk(expr)
     return out
-
-
-@dataclass(frozen=True)
-class ScalarIn:
-    """`field` is one of `values` (type, category, actor)."""
-
-    field: str
-    values: tuple[str, ...]
-
-    def durable(self) -> dict:
-        return _either([{self.field: v} for v in self.values])
-
-    def negated(self) -> dict:
-        return _all([{"$neq": {self.field: v}} for v in self.values])
-
-    def holds(self, view: View) -> bool:
-        return view.fact[self.field] in self.values
-
-    def evidence(self, view: View) -> Any:
-        return view.fact[self.field]
-
-
-@dataclass(frozen=True)
-class FlagsAny:
-    """At least one flag `prefix+value` is set (region, or `any` of states/targets).
-
-    A value in `groups` is a group of states, present when one of its members is (`g_`).
-    """
-
-    field: str
-    prefix: str
-    values: tuple[str, ...]
-    groups: frozenset[str] = frozenset()
-
-    def flag(self, value: str) -> str:
-        return f"g_{value}" if value in self.groups else self.prefix + value
-
-    def durable(self) -> dict:
-        return _either([_flag(self.flag(v)) for v in self.values])
-
-    def negated(self) -> dict:
-        return _all([_no_flag(self.flag(v)) for v in self.values])
-
-    def holds(self, view: View) -> bool:
-        return any(view.fact.get(self.flag(v)) for v in self.values)
-
-    def evidence(self, view: View) -> Any:
-        hits = [v for v in self.values if view.fact.get(self.flag(v))]
-        return hits[0] if self.field == "region" and len(hits) == 1 else hits
-
-
-@dataclass(frozen=True)
-class FlagsAll:
-    """Every flag is set (`all` of states/targets; attributes that must be true)."""
-
-    field: str
-    prefix: str
-    values: tuple[str, ...]
-
-    def durable(self) -> dict:
-        return _all([_flag(self.prefix + v) for v in self.values])
-
-    def negated(self) -> dict:
-        return _either([_no_flag(self.prefix + v) for v in self.values])
-
-    def holds(self, view: View) -> bool:
-        return all(view.fact.get(self.prefix + v) for v in self.values)
-
-    def evidence(self, view: View) -> Any:
-        return list(self.values) if self.field != "attributes" else {v: True for v in self.values}
-
-
-@dataclass(frozen=True)
-class FlagsNone:
-    """No flag is set (`none` of states/targets; attributes that must be false or absent)."""
-
-    field: str
-    prefix: str
-    values: tuple[str, ...]
-    groups: frozenset[str] = frozenset()
-
-    def flag(self, value: str) -> str:
-        return f"g_{value}" if value in self.groups else self.prefix + value
-
-    def durable(self) -> dict:
-        return _all([_no_flag(self.flag(v)) for v in self.values])
-
-    def negated(self) -> dict:
-        return _either([_flag(self.flag(v)) for v in self.values])
-
-    def holds(self, view: View) -> bool:
-        return not any(view.fact.get(self.flag(v)) for v in self.values)
-
-    def evidence(self, view: View) -> Any:
-        return {"none of": list(self.values)} if self.field != "attributes" else {v: False for v in self.values}
-
-
-@dataclass(frozen=True)
-class StatesOnly:
-    """Every state named belongs to `group` (so also when none is named)."""
-
-    group: str
-    field: str = "states"
-    key: str = "states only"
-
-    def durable(self) -> dict:
-        return _flag(f"o_{self.group}")
-
-    def negated(self) -> dict:
-        return _no_flag(f"o_{self.group}")
-
-    def holds(self, view: View) -> bool:
-        return bool(view.fact.get(f"o_{self.group}"))
-
-    def evidence(self, view: View) -> Any:
-        return self.group
-
-
-@dataclass(frozen=True)
-class StateCount:
-    """Between `low` and `high` states are named (`high` None: no upper bound)."""
-
-    low: int
-    high: int | None
-    field: str = "states"
-    key: str = "states named"
-
-    def _parts(self, negated: bool) -> list[dict]:
-        parts = []
-        if self.low > 0:
-            parts.append({"$lt" if negated else "$gte": {"ns": self.low}})
-        if self.high is not None:
-            parts.append({"$gt" if negated else "$lte": {"ns": self.high}})
-        return parts
-
-    def durable(self) -> dict:
-        return _all(self._parts(False)) if self._parts(False) else ALWAYS
-
-    def negated(self) -> dict:
-        return _either(self._parts(True)) if self._parts(True) else NEVER
-
-    def holds(self, view: View) -> bool:
-        n = view.fact["ns"]
-        return n >= self.low and (self.high is None or n <= self.high)
-
-    def evidence(self, view: View) -> Any:
-        return view.fact["ns"]
-
-
-@dataclass(frozen=True)
-class RankBetween:
-    """Severity rank within [low, high]."""
-
-    low: int
-    high: int
-    label: str
-    field: str = "severity"
-
-    def durable(self) -> dict:
-        exprs = []
-        if self.low > 1:
-            exprs.append({"$gte": {"sev": self.low}})
-        if self.high < 99:
-            exprs.append({"$lte": {"sev": self.high}})
-        return _all(exprs)
-
-    def negated(self) -> dict:
-        exprs = []
-        if self.low > 1:
-            exprs.append({"$lt": {"sev": self.low}})
-        if self.high < 99:
-            exprs.append({"$gt": {"sev": self.high}})
-        return _either(exprs)
-
-    def holds(self, view: View) -> bool:
-        return self.low <= view.fact["sev"] <= self.high
-
-    def evidence(self, view: View) -> Any:
-        return view.fact["severity"]
-
-
-@dataclass(frozen=True)
-class Distinction:
-    """One of the document's distinctions holds: the flag `d_<name>`, set when an earlier level of
-    the first stratum derived it. `producers` are the compiled rules that derive it (for analysis)."""
-
-    name: str
-    producers: tuple[Compiled, ...] = field(compare=False)
-    field: str = "derived"
-
-    def durable(self) -> dict:
-        return _flag(f"d_{self.name}")
-
-    def negated(self) -> dict:
-        return _no_flag(f"d_{self.name}")
-
-    def holds(self, view: View) -> bool:
-        return self.name in view.derived
-
-    def evidence(self, view: View) -> Any:
-        # the producers that derived it (a producer holds exactly when it fired: levels run to the end first)
-        by = view.derived.get(self.name, ())
-        return [p.rule.id for p in self.producers if p.rule.id in by]
 
 
 def descriptor_tests(tests: Tests, catalog: Catalog, distinctions: dict[str, tuple] | None = None) -> list:
@@ -434,43 +204,6 @@ def descriptor_tests(tests: Tests, catalog: Catalog, distinctions: dict[str, tup
 
 
 @dataclass(frozen=True)
-class Concluded:
-    """An earlier rule has concluded `ref` (a derived fact, framework or agency)."""
-
-    kind: str
-    ref: str
-
-    def durable(self) -> dict:
-        return {"$and": [{"kind": self.kind}, {"ref": self.ref}]}
-
-    def holds(self, view: View) -> bool:
-        return self.ref in getattr(view, _PLURAL[self.kind])
-
-    def evidence(self, view: View) -> Any:
-        return getattr(view, _PLURAL[self.kind]).get(self.ref, [])
-
-
-@dataclass(frozen=True)
-class AtLeast:
-    """At least `n` of something concluded: agencies, frameworks, states, sectors, or those of a layer or sector."""
-
-    of: str
-    n: int
-
-    def durable(self) -> dict:
-        return {"$and": [{"kind": "tally"}, {"of": self.of}, {"$gte": {"n": self.n}}]}
-
-    def holds(self, view: View) -> bool:
-        return view.counts.get(self.of, 0) >= self.n
-
-    def evidence(self, view: View) -> Any:
-        return view.counts.get(self.of, 0)
-
-
-_PLURAL = {"derived": "derived", "framework": "frameworks", "agency": "agencies"}
-
-
-@dataclass(frozen=True)
 class Compiled:
     """A rule's tests: on the threat fact (all, any-branches, unless) and joins on conclusions."""
 
@@ -483,9 +216,9 @@ class Compiled:
     def threat_expression(self) -> dict | None:
         exprs = [t.durable() for t in self.tests]
         if self.branches:
-            exprs.append(_either([_all([t.durable() for t in b]) for b in self.branches]))
+            exprs.append(either_of([all_of([t.durable() for t in b]) for b in self.branches]))
         for block in self.unless:
-            exprs.append(_either([t.negated() for t in block]))
+            exprs.append(either_of([t.negated() for t in block]))
         if not exprs:
             return None
         return {"$and": [{"kind": "threat"}, *exprs]}
@@ -539,7 +272,7 @@ class Compiled:
             out["unless"] = "does not hold"
         for j in self.joins:
             if isinstance(j, Concluded):
-                out.setdefault(_PLURAL[j.kind], {})[j.ref] = j.evidence(view)
+                out.setdefault(j.kind, {})[j.ref] = j.evidence(view)
             else:
                 out.setdefault("count", {})[j.of] = j.evidence(view)
         return out
@@ -564,7 +297,7 @@ def compile_rule(rule: Rule, catalog: Catalog, distinctions: dict[str, tuple] | 
     for ref in when.derived or []:
         if distinctions is None or ref not in catalog.vocabulary.distinctions:
             joins.append(Concluded("derived", ref))
-    for kind, refs in (("framework", when.frameworks), ("agency", when.agencies)):
+    for kind, refs in (("frameworks", when.frameworks), ("agencies", when.agencies)):
         joins.extend(Concluded(kind, r) for r in refs or [])
     joins.extend(AtLeast(of, n) for of, n in (when.count or {}).items())
     return Compiled(
@@ -758,9 +491,6 @@ class Plan:
         return [rid for level in self.levels for rid in level]
 
 
-_PLANS: dict[str, Plan] = {}
-
-
 def compile_rulebase(rulebase: Rulebase) -> Plan:
     """Compile every rule (once per rule base); split them into the two strata and into rulesets.
 
@@ -770,8 +500,9 @@ def compile_rulebase(rulebase: Rulebase) -> Plan:
     ruleset has a catch-all rule so that every fact is accepted (see DURABLE_RULES.md). A rule
     past the engine's limits on its own is refused here, naming it (`rule_limit_problems`).
     """
-    if rulebase.digest in _PLANS:
-        return _PLANS[rulebase.digest]
+    plans = MEMORY.plans
+    if rulebase.digest in plans:
+        return plans[rulebase.digest]
     catalog = rulebase.catalog
     producers: dict[str, tuple[Compiled, ...]] = {}
     compiled: dict[str, Compiled] = {}
@@ -818,5 +549,5 @@ def compile_rulebase(rulebase: Rulebase) -> Plan:
     if problems:
         raise RuleFileError("rule base too complex for the engine", path=rulebase.directory, problems=problems)
     plan = Plan(compiled, levels, rest, producers, rulesets, [names[f"l{i}"] for i in range(len(levels))], names["r"])
-    _PLANS[rulebase.digest] = plan
+    plans[rulebase.digest] = plan
     return plan

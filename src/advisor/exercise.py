@@ -1007,15 +1007,12 @@ class Report:
         )
 
 
-_RULE_KIND = {"frameworks": "framework", "agencies": "agency", "states": "state", "measures": "measure"}
-
-
 def _unexpected(d: Decision, catalog, names, rulebase, words: Words = ENGLISH) -> Unexpected:
     rules: list[str] = []
     if rulebase is not None:
         from .rules import concludes
 
-        rules = [r.id for r in rulebase.rules if concludes(r, _RULE_KIND[d.kind], d.id, catalog)][:5]
+        rules = [r.id for r in rulebase.rules if concludes(r, d.kind, d.id, catalog)][:5]
     if d.kind == "measures":
         recs = [catalog.citation(catalog.measures[d.id].recommendation)[0]]
     elif d.kind == "states":

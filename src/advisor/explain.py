@@ -5,22 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import Analyzer, describe_test
-from .catalog import fold
-from .compiler import (
-    AtLeast,
-    Compiled,
-    Concluded,
-    Distinction,
-    FlagsAll,
-    FlagsAny,
-    FlagsNone,
-    RankBetween,
-    ScalarIn,
-    StateCount,
-    StatesOnly,
-    compile_rulebase,
-)
+from .analysis import Analyzer
+from .catalog import fold, kind_named
+from .compiler import Compiled, compile_rulebase
+from .conditions import Concluded, Distinction
 from .diff import diff_assessments
 from .errors import InputError, nearest
 from .models import Descriptor
@@ -94,7 +82,7 @@ def resolve(rulebase: Rulebase, text: str, option: str = "--why", kind: str | No
 
 def concludes(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:
     """Whether the rule, when it fires on this threat, concludes the target."""
-    return rules_concludes(rule, target.kind, target.ref, catalog, threat.states)
+    return rules_concludes(rule, kind_named(target.kind), target.ref, catalog, threat.states)
 
 
 # --- why -----------------------------------------------------------------------------------
@@ -116,16 +104,15 @@ class Node:
 
 def why(threat: Descriptor, rulebase: Rulebase) -> tuple[Any, Any]:
     """Return a function answering `why` for targets, and the run it explains."""
-    from .engine import run
+    from .assessment import note_of
+    from .chaining import fire
 
-    result = run(threat, rulebase)
+    result = fire(threat, rulebase)
     by_rule = {f.rule.id: f for f in result.firings}
 
     def chain(rule_id: str, seen: set[str]) -> Node:
         f = by_rule[rule_id]
-        from .engine import _note
-
-        node = Node(rule_id, f.rule.cites, f.rule.because, f.step, f.basis, f.rule.quote, _note(f))
+        node = Node(rule_id, f.rule.cites, f.rule.because, f.step, f.basis, f.rule.quote, note_of(f))
         if rule_id in seen:
             node.repeated = True
             return node
@@ -166,31 +153,11 @@ class Miss:
         return [c for c in self.checks if not c.holds]
 
 
-def _now(test, view, threat: Descriptor) -> str:
-    if isinstance(test, ScalarIn):
-        return str(view.fact.get(test.field))
-    if isinstance(test, RankBetween):
-        return threat.severity
-    if isinstance(test, (FlagsAny, FlagsAll, FlagsNone)):
-        if test.field == "region":
-            return str(threat.region)
-        if test.field == "attributes":
-            return ", ".join(f"{k}={v}" for k, v in threat.attributes.items()) or "(none)"
-        return ", ".join(getattr(threat, test.field)) or "(none)"
-    if isinstance(test, (StatesOnly, StateCount)):
-        return ", ".join(threat.states) or "(none)"
-    if isinstance(test, Distinction):
-        return "holds" if test.holds(view) else "does not hold"
-    if isinstance(test, AtLeast):
-        return str(view.counts.get(test.of, 0))
-    return ""
-
-
 def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[bool, list[Miss]]:
     """Whether the target is present, and every rule that could conclude it with its failing conditions."""
-    from .engine import run
+    from .chaining import fire
 
-    result = run(threat, rulebase)
+    result = fire(threat, rulebase)
     view, cat = result.view, rulebase.catalog
     present = any(concludes(f.rule, target, threat, cat) for f in result.firings)
     producers = Analyzer(rulebase).producers  # (kind, ref) -> the rules that conclude it
@@ -198,7 +165,7 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
     compiled = compile_rulebase(rulebase).compiled
 
     def distinction_check(t: Distinction, depth: int, positive: bool = True) -> Check:
-        check = Check(describe_test(t, positive), t.holds(view) == positive, _now(t, view, threat))
+        check = Check(t.words(positive), t.holds(view) == positive, t.now(view, threat))
         if not check.holds and positive and depth < 3:
             check.producers = sorted((miss(p.rule, depth + 1) for p in t.producers), key=lambda m: len(m.failing))
         return check
@@ -208,18 +175,18 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
         checks = [
             distinction_check(t, depth)
             if isinstance(t, Distinction)
-            else Check(describe_test(t), t.holds(view), _now(t, view, threat))
+            else Check(t.words(), t.holds(view), t.now(view, threat))
             for t in c.tests
         ]
         if c.branches:
             held = [all(t.holds(view) for t in b) for b in c.branches]
-            text = " OR ".join("(" + "; ".join(describe_test(t) for t in b) + ")" for b in c.branches)
+            text = " OR ".join("(" + "; ".join(t.words() for t in b) + ")" for b in c.branches)
             checks.append(Check(f"one of: {text}", any(held)))
         for block in c.unless:
             holds = not all(t.holds(view) for t in block)
-            checks.append(Check("not (" + "; ".join(describe_test(t) for t in block) + ")", holds))
+            checks.append(Check("not (" + "; ".join(t.words() for t in block) + ")", holds))
         for j in c.joins:
-            check = Check(describe_test(j), j.holds(view), _now(j, view, threat))
+            check = Check(j.words(), j.holds(view), j.now(view, threat))
             if isinstance(j, Concluded) and not check.holds and depth < 3:
                 subs = [miss(p, depth + 1) for p in producers.get((j.kind, j.ref), [])]
                 check.producers = sorted(subs, key=lambda m: len(m.failing))
@@ -289,13 +256,14 @@ def variants(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str
 
 def what_if(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str, Any]]]:
     """For each one-value change that alters the answer: the change and what it adds or removes."""
-    from .api import assess, parse_threat
+    from .models import parse_descriptor
+    from .stages import assess_threat
 
-    base = assess(threat, rulebase).model_dump(mode="json")
+    base = assess_threat(threat, rulebase).model_dump(mode="json")
     out = []
     for label, raw in variants(threat, rulebase):
-        changed = assess(parse_threat(raw, rulebase, path="what-if"), rulebase).model_dump(mode="json")
-        changes = diff_assessments(base, changed)
+        changed = parse_descriptor(raw, rulebase.catalog, path="what-if", default_id="threat")
+        changes = diff_assessments(base, assess_threat(changed, rulebase).model_dump(mode="json"))
         for kind in ("states", "measures", "caveats"):
             changes.pop(kind, None)  # keep the answer to frameworks, agencies and recommendations
         if changes:

@@ -300,6 +300,10 @@ class Then(_Strict):
     measures: list[str] = []
     caveats: list[str] = []
 
+    def concluded(self, kind: str) -> Sequence[str]:
+        """What the rule concludes of a kind (`derived`, `frameworks`, `agencies`, `caveats`, `measures`)."""
+        return self.derive if kind == "derived" else getattr(self, kind)
+
     @model_validator(mode="before")
     @classmethod
     def _role_notes(cls, data: Any) -> Any:
@@ -492,23 +496,15 @@ def states_of(rule: Rule, catalog: Catalog, involved: Sequence[str] = (), basis:
 
 
 def concludes(rule: Rule, kind: str, ref: str, catalog: Catalog, involved: Sequence[str] = ()) -> bool:
-    """Whether the rule, when it fires, concludes `ref` of `kind` (a recommendation it cites counts)."""
+    """Whether the rule, when it fires, concludes `ref` of `kind` (a kind of `catalog.KINDS`; a
+    recommendation it cites counts)."""
     then = rule.then
-    if kind == "recommendation":  # a rule that only decides distinctions is a premise, not an answer
+    if kind == "recommendations":  # a rule that only decides distinctions is a premise, not an answer
         premise = bool(then.derive) and set(then.derive) <= set(catalog.vocabulary.distinctions)
         return not premise and int(ref) in rule.numbers
-    if kind == "state":
+    if kind == "states":
         return ref in states_of(rule, catalog, involved)
-    return (
-        ref
-        in {
-            "framework": then.frameworks,
-            "agency": then.agencies,
-            "derived": then.derive,
-            "caveat": then.caveats,
-            "measure": then.measures,
-        }[kind]
-    )
+    return ref in then.concluded(kind)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -810,15 +806,15 @@ def _chain_problems(rules: list[Rule], catalog: Catalog) -> list[RuleFileError]:
         for name in rule.then.derive:
             if name not in distinctions:
                 makers.setdefault(("derived", name), []).append(rule.id)
-        for kind, refs in (("framework", rule.then.frameworks), ("agency", rule.then.agencies)):
+        for kind, refs in (("frameworks", rule.then.frameworks), ("agencies", rule.then.agencies)):
             for ref in refs:
                 makers.setdefault((kind, ref), []).append(rule.id)
     needs = {
         r.id: [
             k
             for k in [("derived", d) for d, on in distinctions_named(r) if on and d not in distinctions]
-            + [("framework", f) for f in r.when.frameworks or []]
-            + [("agency", a) for a in r.when.agencies or []]
+            + [("frameworks", f) for f in r.when.frameworks or []]
+            + [("agencies", a) for a in r.when.agencies or []]
             if k in makers
         ]
         for r in rules
