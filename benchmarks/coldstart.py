@@ -15,12 +15,12 @@ from advisor import api, cli  # noqa: E402,F401
 marks["import advisor and its dependencies (pydantic, click, PyYAML; advisor's models, catalog, rules, CLI)"] = (
     time.perf_counter()
 )
-from advisor import engine  # noqa: E402
+from advisor import chaining  # noqa: E402
 
 marks["import the engine driver and compiler"] = time.perf_counter()
 rulebase = api.load_rulebase()
 marks["load the rule base (cache) and compile it"] = time.perf_counter()
-engine.prepare(rulebase)
+chaining.prepare(rulebase)
 marks["prepare: output parts, create the rulesets"] = time.perf_counter()
 threat = api.load_threat(sys.argv[1], rulebase)
 marks["read and validate the descriptor"] = time.perf_counter()

@@ -88,14 +88,14 @@ def items(raws: list[dict]):
 
 def pipeline(rulebase, raws: list[dict]) -> float:
     """Assessments a second through batch mode in this process: parse the line, normalise, assess,
-    build the JSON line (batch.run, as `advisor assess FILE.jsonl` runs it)."""
+    build the JSON line (batch.assess_stream, as `advisor assess FILE.jsonl` runs it)."""
     from advisor import batch
 
     work = items(raws)
-    batch.run(work[:100], rulebase, None, Sink())  # warm: the rule base prepared, the collector settled
+    batch.assess_stream(work[:100], rulebase, None, Sink())  # warm: the rule base prepared, the collector settled
     sink = Sink()
     start = time.perf_counter()
-    good, bad = batch.run(work, rulebase, None, sink)
+    good, bad = batch.assess_stream(work, rulebase, None, sink)
     elapsed = time.perf_counter() - start
     assert sink.lines == len(raws) and bad == 0, (sink.lines, bad)
     return len(raws) / elapsed
@@ -104,7 +104,7 @@ def pipeline(rulebase, raws: list[dict]) -> float:
 def stage_profile(rulebase, raws: list[dict]) -> dict[str, float]:
     """Microseconds per descriptor in each stage of the pipeline, measured by timing the stages
     one after the other on the same descriptors (no profiler: its overhead would distort them)."""
-    from advisor import engine
+    from advisor import assessment, chaining, engine
     from advisor.api import parse_threat
 
     work = items(raws)
@@ -118,7 +118,7 @@ def stage_profile(rulebase, raws: list[dict]) -> dict[str, float]:
     parse = each(lambda it: parse_threat(it.parsed().raw, rulebase), work)
     threats = [parse_threat(it.parsed().raw, rulebase) for it in work]
     inside = [0.0]
-    real = engine._assert
+    real = engine.assert_facts
 
     def counted(*args):
         start = time.perf_counter()
@@ -127,15 +127,15 @@ def stage_profile(rulebase, raws: list[dict]) -> dict[str, float]:
         finally:
             inside[0] += time.perf_counter() - start
 
-    engine._assert = counted
+    engine.assert_facts = counted
     try:
-        run = each(lambda t: engine.run(t, rulebase), threats)
+        run = each(lambda t: chaining.fire(t, rulebase), threats)
     finally:
-        engine._assert = real
+        engine.assert_facts = real
     asserts = inside[0] / len(threats) * 1e6
-    data = each(lambda t: engine.assessment_data(t, rulebase), threats)
-    line = each(lambda t: engine.assess_json(t, rulebase), threats)
-    firings = statistics.mean(len(engine.run(t, rulebase).firings) for t in threats[:500])
+    data = each(lambda t: assessment.build_data(t, rulebase), threats)
+    line = each(lambda t: assessment.build_json(t, rulebase), threats)
+    firings = statistics.mean(len(chaining.fire(t, rulebase).firings) for t in threats[:500])
     return {
         "read the line, normalise the descriptor": parse,
         "durable-rules' C engine (asserts, actions, as called)": asserts,
@@ -149,7 +149,7 @@ def stage_profile(rulebase, raws: list[dict]) -> dict[str, float]:
 def engine_vs_reference(rulebase, raws: list[dict]) -> tuple[float, float]:
     """Assessments a second, engine path only (descriptors already normalised), with durable-rules
     and with the plain-Python reference evaluator."""
-    from advisor import engine
+    from advisor import assessment
     from advisor.api import parse_threat
     from advisor.reference import ReferenceMatcher
 
@@ -158,10 +158,10 @@ def engine_vs_reference(rulebase, raws: list[dict]) -> tuple[float, float]:
     rates = []
     for m in (None, matcher):
         for t in threats[:100]:
-            engine.assess_json(t, rulebase, m)
+            assessment.build_json(t, rulebase, m)
         start = time.perf_counter()
         for t in threats:
-            engine.assess_json(t, rulebase, m)
+            assessment.build_json(t, rulebase, m)
         rates.append(len(threats) / (time.perf_counter() - start))
     return rates[0], rates[1]
 
@@ -254,7 +254,7 @@ def inert_rulebase(n: int, directory: Path, seed: int = 7) -> Path:
 
 def size_case(kind: str, n: int) -> dict:
     """One rule base's figures (shipped, or 1,000 inert or generated rules), in this process."""
-    from advisor import engine
+    from advisor import chaining
     from advisor.api import load_rulebase
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -268,7 +268,7 @@ def size_case(kind: str, n: int) -> dict:
         rb = load_rulebase(directory)
         loaded = time.perf_counter() - start
         start = time.perf_counter()
-        engine.prepare(rb)
+        chaining.prepare(rb)
         prepared = time.perf_counter() - start
         sample = descriptors(rb, n, seed=11)
         rate = pipeline(rb, sample)
@@ -278,7 +278,7 @@ def size_case(kind: str, n: int) -> dict:
         "rate": rate,
         "engine_us": profile["durable-rules' C engine (asserts, actions, as called)"],
         "firings": profile["firings per descriptor"],
-        "rulesets": len(engine.prepare(rb).plan.rulesets),
+        "rulesets": len(chaining.prepare(rb).plan.rulesets),
         "load_ms": loaded * 1000,
         "prepare_ms": prepared * 1000,
     }

@@ -168,9 +168,9 @@ def test_damaged_but_well_typed_entry_is_a_miss_and_replaced(cache_dir, damage):
     else:
         entry.write_text(json.dumps(data))
         os.chmod(entry, 0o600)
-    from advisor import compiler
+    from advisor.process import MEMORY
 
-    compiler._PLANS.clear()  # as in a new process: the plan of this digest is not made yet
+    MEMORY.plans.clear()  # as in a new process: the plan of this digest is not made yet
     again = advisor.load_rulebase()
     assert [r.model_dump() for r in again.rules] == [r.model_dump() for r in fresh.rules]
     advisor.assess(advisor.load_threat(ROOT / "threats" / "malacca_piracy.json", again), again)

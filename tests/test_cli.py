@@ -147,7 +147,7 @@ def test_internal_error_is_exit_3_without_traceback(invoke, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("advisor.engine.assess", boom)
+    monkeypatch.setattr("advisor.stages.build", boom)
     r = invoke(["assess", PIRACY], exit_code=3)
     assert "This is a bug in advisor" in r.stderr and "Traceback" not in r.stderr
     with pytest.raises(AssertionError, match="kaboom"):

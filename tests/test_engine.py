@@ -1,5 +1,5 @@
 """The engine on durable-rules: isolation, determinism, agreement with the plain-Python reading,
-and one test for each pitfall listed in ../shared/design/DURABLE_RULES.md."""
+and one test for each pitfall listed in docs/durable-rules.md."""
 
 import copy
 import json
@@ -10,9 +10,11 @@ import threading
 import pytest
 
 import advisor
-from advisor import engine
-from advisor.compiler import CATCH_ALL, View, compile_rulebase, threat_fact
+from advisor import chaining, engine
+from advisor.compiler import CATCH_ALL, compile_rulebase, threat_fact
+from advisor.conditions import View
 from advisor.errors import EngineError, EngineUnavailable
+from advisor.process import MEMORY
 
 from conftest import QUOTE, ROOT, threat_files
 
@@ -61,7 +63,7 @@ def test_byte_identical_across_processes():
 def test_engine_agrees_with_python_reading(path, rulebase):
     """Every rule that fired holds on the final conclusions, and every rule that holds fired."""
     threat = advisor.load_threat(path, rulebase)
-    run = engine.run(threat, rulebase)
+    run = chaining.fire(threat, rulebase)
     compiled = compile_rulebase(rulebase).compiled
     holding = {rid for rid, c in compiled.items() if c.holds(run.view)}
     assert holding == run.fired
@@ -83,21 +85,21 @@ def test_maximal_descriptor_stays_within_engine_limits(rulebase, assess_raw):
         assert assess_raw({**raw, "type": t}).trace
 
 
-# --- the pitfalls of DURABLE_RULES.md ---------------------------------------------
+# --- the pitfalls of docs/durable-rules.md ---------------------------------------------
 
 
 def test_ruleset_definitions_are_not_mutated(rulebase):
     """Ruleset() deletes each `run` from the dict it is given: we pass a deep copy."""
     rulesets = compile_rulebase(rulebase).rulesets
     before = copy.deepcopy(rulesets)
-    engine.prepare(rulebase)
+    chaining.prepare(rulebase)
     assert rulesets == before and all("run" in r for rs in rulesets.values() for r in rs.values())
 
 
 def test_registering_starts_no_thread(rulebase):
     """durable-rules' Python Host starts a timer thread; advisor creates its rulesets in the C engine."""
     before = {t.name for t in threading.enumerate()}
-    engine.prepare(rulebase)
+    chaining.prepare(rulebase)
     assert {t.name for t in threading.enumerate()} - before == set()
 
 
@@ -185,7 +187,7 @@ def test_state_is_deleted_even_when_an_assessment_fails(monkeypatch, assess_raw)
     def boom(*args, **kwargs):
         raise RuntimeError("fails mid-way")
 
-    monkeypatch.setattr(engine, "_conclude", boom)
+    monkeypatch.setattr(chaining, "_conclude", boom)
     with pytest.raises(RuntimeError):
         assess_raw(KOREA)
     monkeypatch.undo()
@@ -219,13 +221,13 @@ def test_direct_engine_path_starts_the_actions_durable_rules_own_layer_would(ass
     }
     host = Host()
     host.register_rulesets({"pitfall_layer": copy.deepcopy(rules)})  # durable-rules mutates what it registers
-    engine._register({"pitfall_direct": rules}, dre)
+    engine.register({"pitfall_direct": rules}, dre)
     assert all("run" in r for r in rules.values())  # advisor's registration leaves its input as it was
     facts = [{"kind": "x", "n": 2}, {"kind": "y"}, {"kind": "w"}]
-    direct = engine._assert(["pitfall_direct"], facts, dre)
+    direct = engine.assert_facts(["pitfall_direct"], facts, dre)
     host.assert_facts("pitfall_layer", [{**f, "sid": engine.SID} for f in facts])
     assert direct == fired and sorted(set(direct)) == ["a", "b", "c", "z_any"]
-    dre.delete_state(engine._HANDLES["pitfall_direct"], engine.SID)
+    dre.delete_state(MEMORY.handles["pitfall_direct"], engine.SID)
     host.delete_state("pitfall_layer", engine.SID)
 
 
@@ -303,7 +305,7 @@ def test_catch_all_never_reaches_the_trace(assess_raw):
 
 
 def test_view_counts_match_conclusions(rulebase):
-    run = engine.run(advisor.parse_threat(PIRACY, rulebase), rulebase)
+    run = chaining.fire(advisor.parse_threat(PIRACY, rulebase), rulebase)
     assert isinstance(run.view, View)
     assert run.view.counts["frameworks"] == len(run.view.frameworks)
     assert run.view.counts["agencies"] == len(run.view.agencies)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import advisor
-from advisor import engine, reference
+from advisor import assessment, chaining, compiler, reference
 from advisor.cli import main
 
 from conftest import SUPPORTS_THE_LEAD_OF
@@ -130,8 +130,8 @@ def test_durable_rules_fires_what_the_reference_fires(raw):
     """The differential test: the engine and the plain-Python evaluator of the same compiled
     conditions fire the same rules, in the same steps and order."""
     threat = advisor.parse_threat(raw, RB)
-    ours = engine.run(threat, RB)
-    ref = engine.run(threat, RB, MATCHER)
+    ours = chaining.fire(threat, RB)
+    ref = chaining.fire(threat, RB, MATCHER)
     assert [(f.rule.id, f.step) for f in ours.firings] == [(f.rule.id, f.step) for f in ref.firings]
 
 
@@ -166,7 +166,7 @@ def test_jobs_do_not_change_a_generated_batch(tmp_path):
 @given(descriptors)
 def test_a_supporting_role_has_the_lead_it_supports(raw):
     """A role that supports another body's lead is never given when that body does not lead."""
-    answer = reference.assess(advisor.parse_threat(raw, RB), RB, MATCHER)
+    answer = assessment.build(advisor.parse_threat(raw, RB), RB, MATCHER)
     fired = {e.rule for e in answer.trace}
     roles = {a.id: a.role for a in answer.agencies}
     for rule_id, agency in SUPPORTS_THE_LEAD_OF.items():
@@ -179,7 +179,7 @@ class NaiveMatcher:
     at every step with the compiled conditions' own `holds`."""
 
     def __init__(self, rulebase):
-        plan = engine.compile_rulebase(rulebase)
+        plan = compiler.compile_rulebase(rulebase)
         self.order = {i: level for i, level in enumerate(plan.levels)}
         self.order["rest"] = plan.rest
         self.by_id = plan.compiled
@@ -194,8 +194,8 @@ def test_the_reference_rechecking_only_what_new_facts_change_fires_what_rechecki
     naive = NaiveMatcher(RB)
     for raw in generated(RB, 300, seed=8, rich=True):
         threat = advisor.parse_threat(raw, RB)
-        ours = [(f.rule.id, f.step) for f in engine.run(threat, RB, MATCHER).firings]
-        assert ours == [(f.rule.id, f.step) for f in engine.run(threat, RB, naive).firings], raw
+        ours = [(f.rule.id, f.step) for f in chaining.fire(threat, RB, MATCHER).firings]
+        assert ours == [(f.rule.id, f.step) for f in chaining.fire(threat, RB, naive).firings], raw
 
 
 def test_durable_rules_and_the_reference_write_the_same_lines():
@@ -204,4 +204,4 @@ def test_durable_rules_and_the_reference_write_the_same_lines():
 
     for raw in generated(RB, 200, seed=9, rich=True):
         threat = advisor.parse_threat(raw, RB)
-        assert engine.assess_json(threat, RB) == engine.assess_json(threat, RB, MATCHER), raw
+        assert assessment.build_json(threat, RB) == assessment.build_json(threat, RB, MATCHER), raw

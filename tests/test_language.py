@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 import advisor
-from advisor import engine
+from advisor import chaining
 from advisor.compiler import compile_rulebase
 
 from conftest import DATA
@@ -47,14 +47,14 @@ def descriptors(catalog, n: int, seed: int = 2002):
 def test_every_construct_is_exercised(language_rulebase):
     fired = set()
     for raw in descriptors(language_rulebase.catalog, SWEEP):
-        fired |= engine.run(advisor.parse_threat(raw, language_rulebase), language_rulebase).fired
+        fired |= chaining.fire(advisor.parse_threat(raw, language_rulebase), language_rulebase).fired
     assert fired == set(language_rulebase.by_id)
 
 
 def test_engine_equals_plain_python_reading(language_rulebase):
     compiled = compile_rulebase(language_rulebase).compiled
     for raw in descriptors(language_rulebase.catalog, SWEEP):
-        run = engine.run(advisor.parse_threat(raw, language_rulebase), language_rulebase)
+        run = chaining.fire(advisor.parse_threat(raw, language_rulebase), language_rulebase)
         holding = {rid for rid, c in compiled.items() if c.holds(run.view)}
         assert run.fired == holding, raw
 
@@ -62,6 +62,6 @@ def test_engine_equals_plain_python_reading(language_rulebase):
 def test_shipped_rule_base_on_the_same_sweep(rulebase):
     compiled = compile_rulebase(rulebase).compiled
     for raw in descriptors(rulebase.catalog, SWEEP, seed=15):
-        run = engine.run(advisor.parse_threat(raw, rulebase), rulebase)
+        run = chaining.fire(advisor.parse_threat(raw, rulebase), rulebase)
         holding = {rid for rid, c in compiled.items() if c.holds(run.view)}
         assert run.fired == holding, raw

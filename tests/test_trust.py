@@ -396,16 +396,16 @@ def test_interrupt_is_exit_130_without_a_traceback(tmp_path):
 
 def test_engine_fault_is_exit_3_whatever_the_jobs(invoke, tmp_path, monkeypatch):
     """A fault of the engine is not the input's doing: it stops the run, in one process or several alike."""
-    import advisor.engine
+    import advisor.assessment
 
-    real = advisor.engine.run
+    real = advisor.assessment.fire
 
     def faulty(threat, rulebase, *args):
         if threat.id == "boom":
             raise EngineError("durable-rules failed (simulated)")
         return real(threat, rulebase, *args)
 
-    monkeypatch.setattr(advisor.engine, "run", faulty)
+    monkeypatch.setattr(advisor.assessment, "fire", faulty)
     data = tmp_path / "in.jsonl"
     data.write_text(
         "".join(json.dumps({"type": "piracy", "id": f"t{i}"}) + "\n" for i in range(300))

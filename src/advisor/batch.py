@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EngineError, FileReadError, InputError
+from .process import MEMORY
 from .source import batch_limit, descriptor_limit, kind_of, parse_json, read_text
 
 CHUNK = 1 << 16
@@ -283,18 +284,19 @@ def assess_line(item: Item, rulebase, as_of: str = "2002") -> tuple[str, bool]:
     A bad input is an error record; a fault of the engine is not the input's doing and
     stops the run (EngineError), in one process or several alike.
     """
-    from .api import assess, parse_threat
-    from .engine import assess_json
+    from .assessment import build_json
+    from .models import parse_descriptor
+    from .stages import assess_threat
 
     item = item.parsed()
     if item.error is not None:
         return error_line(item, item.error), False
     where = f"{item.source}:{item.line}" if item.line else item.source
     try:
-        threat = parse_threat(item.raw, rulebase, path=where, default_id=item.default_id)
+        threat = parse_descriptor(item.raw, rulebase.catalog, path=where, default_id=item.default_id)
         if not threat.injects and as_of == "2002":  # the common case: the line straight from the engine
-            return assess_json(threat, rulebase), True
-        a = assess(threat, rulebase, as_of=as_of)
+            return build_json(threat, rulebase), True
+        a = assess_threat(threat, rulebase, as_of)
     except InputError as exc:
         message = "; ".join(p.render() for p in exc.problems) if exc.problems else exc.render()
         return error_line(item, message), False
@@ -354,7 +356,7 @@ def done_keys(path: Path) -> list[tuple]:
 
 def _mismatch(item: Item, key: tuple, rulebase, as_of: str) -> str | None:
     """Why an earlier output's line is not the answer to this input (None when it is)."""
-    from .api import parse_threat
+    from .models import parse_descriptor
 
     item = item.parsed()
     error = item.error
@@ -362,7 +364,7 @@ def _mismatch(item: Item, key: tuple, rulebase, as_of: str) -> str | None:
     if error is None:
         where = f"{item.source}:{item.line}" if item.line else item.source
         try:
-            threat = parse_threat(item.raw, rulebase, path=where, default_id=item.default_id)
+            threat = parse_descriptor(item.raw, rulebase.catalog, path=where, default_id=item.default_id)
         except InputError as exc:
             error = "; ".join(p.render() for p in exc.problems) if exc.problems else exc.render()
     if key[0] == "error":
@@ -410,20 +412,18 @@ def skip_done(
 
 # --- running, in this process or in several ------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
-
 
 def _init_worker(rules_dir: str | None, as_of: str) -> None:
     import signal
 
-    from .api import load_rulebase
+    from .rules import load_rulebase
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles an interruption, once
     _die_with_parent()
-    _WORKER["as_of"] = as_of
-    if "rulebase" not in _WORKER:  # a forked worker has the parent's, prepared and settled
-        _WORKER["rulebase"] = load_rulebase(rules_dir)
-        _settle(_WORKER["rulebase"])
+    MEMORY.worker["as_of"] = as_of
+    if "rulebase" not in MEMORY.worker:  # a forked worker has the parent's, prepared and settled
+        MEMORY.worker["rulebase"] = load_rulebase(rules_dir)
+        _settle(MEMORY.worker["rulebase"])
 
 
 def _settle(rulebase) -> None:
@@ -433,10 +433,11 @@ def _settle(rulebase) -> None:
     costs 3x (the collector then runs full collections far more often)."""
     import gc
 
-    from .api import parse_threat
-    from .engine import assess_json
+    from .assessment import build_json
+    from .models import parse_descriptor
 
-    assess_json(parse_threat({"type": next(iter(rulebase.catalog.vocabulary.types))}, rulebase), rulebase)
+    first = {"type": next(iter(rulebase.catalog.vocabulary.types))}
+    build_json(parse_descriptor(first, rulebase.catalog, path="<settle>", default_id="threat"), rulebase)
     gc.collect()
     gc.freeze()
 
@@ -461,7 +462,7 @@ def _work(chunk: list[Item]) -> tuple[list[tuple[str, bool]], EngineError | None
     lines = []
     for item in chunk:
         try:
-            lines.append(assess_line(item, _WORKER["rulebase"], _WORKER["as_of"]))
+            lines.append(assess_line(item, MEMORY.worker["rulebase"], MEMORY.worker["as_of"]))
         except EngineError as exc:
             return lines, exc
     return lines, None
@@ -471,7 +472,7 @@ CHUNK_ITEMS = 32  # items a worker takes at a time: few enough to keep the outpu
 #                   make a round trip's cost small beside the assessments'
 
 
-def run(
+def assess_stream(
     items: Iterable[Item], rulebase, rules_dir: str | None, out, *, jobs: int = 1, as_of: str = "2002", progress=None
 ) -> tuple[int, int]:
     """Assess every item, writing one complete line each (out.write(line)), in input order.
@@ -492,7 +493,7 @@ def run(
 
         ctx = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
         if ctx.get_start_method() == "fork":
-            _WORKER["rulebase"] = rulebase
+            MEMORY.worker["rulebase"] = rulebase
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(rules_dir, as_of)) as pool:
             pending: deque = deque()
             try:
@@ -516,7 +517,7 @@ def run(
             finally:
                 for future in pending:
                     future.cancel()
-                _WORKER.pop("rulebase", None)
+                MEMORY.worker.pop("rulebase", None)
     else:
         for item in items:
             line, ok = assess_line(item, rulebase, as_of)

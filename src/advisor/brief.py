@@ -536,12 +536,13 @@ class MatrixRow:
 
 def matrix(rulebase, types: list[str], regions: list[str | None]) -> list[MatrixRow]:
     """Assess every type in every region (a minimal descriptor each) and record each agency's role."""
-    from .api import assess, parse_threat
+    from .models import parse_descriptor
+    from .stages import assess_threat
 
     rows = []
     for t in types:
         for region in regions:
             raw = {"type": t, **({"region": region} if region else {})}
-            a = assess(parse_threat(raw, rulebase, path="matrix", default_id="matrix"), rulebase)
+            a = assess_threat(parse_descriptor(raw, rulebase.catalog, path="matrix", default_id="matrix"), rulebase)
             rows.append(MatrixRow(t, region, {g.id: g.role for g in a.agencies}))
     return rows

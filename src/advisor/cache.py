@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .errors import CacheWarning
+from .process import MEMORY
 
 FORMAT = 1
 ENTRIES = 20  # the newest rule bases only
@@ -70,13 +71,10 @@ def _content(path: Path) -> bytes:
         return b"\1unreadable: " + exc.message.encode()
 
 
-_REFUSED: set[str] = set()
-
-
 def _refuse(where: Path, why: str) -> None:
-    if str(where) in _REFUSED:  # once a process
+    if str(where) in MEMORY.refused:  # once a process
         return
-    _REFUSED.add(str(where))
+    MEMORY.refused.add(str(where))
     warnings.warn(
         CacheWarning(
             f"{where}: not using the rule-base cache: {why}; "

@@ -389,7 +389,7 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
     warnings.showwarning = _show_warning
 
 
-@main.command()
+@main.command("assess")
 @click.argument("threats", nargs=-1, required=True, metavar="FILE|DIR|-...")
 @click.option(
     "--format",
@@ -415,7 +415,7 @@ def main(ctx: click.Context, debug: bool, quiet: bool) -> None:
 @as_of_option
 @lang_option
 @rules_option
-def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
+def assess_command(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
     """Assess threat descriptors: recommendations, frameworks, states, agencies, trace.
 
     One descriptor gives one assessment. Several (files, a directory, or `-` holding a JSON
@@ -430,7 +430,7 @@ def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
         advisor assess threats/ --jobs 2 -o all.jsonl
         advisor assess threats/korean_peninsula_escalation.json --as-of today --lang ja
     """
-    from .api import assess as run
+    from .api import assess
     from .render import render_assessment
     from .source import batch_limit, descriptor_limit
 
@@ -447,7 +447,7 @@ def assess(threats, fmt, output, jobs, skip_done, as_of, lang, rules_dir):
         descriptor = _read_threat(threats[0], rulebase, head)
         if fmt is None:
             fmt = "table" if sys.stdout.isatty() and output is None else "json"
-        assessment = run(descriptor, rulebase, as_of=as_of)
+        assessment = assess(descriptor, rulebase, as_of=as_of)
         write_output(render_assessment(assessment, fmt, rulebase.catalog, lang), output, threats)
         return
     if fmt not in (None, "jsonl"):
@@ -488,7 +488,7 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
 
     append = bool(skip_done and output and output != "-" and _same(skip_done, output))
     with LineWriter(output, append=append, inputs=_protected(threats)) as out:
-        good, bad = batch.run(items, rulebase, rules_dir, out, jobs=jobs, as_of=as_of, progress=progress)
+        good, bad = batch.assess_stream(items, rulebase, rules_dir, out, jobs=jobs, as_of=as_of, progress=progress)
     if progress and good + bad >= 20:
         click.echo(f"\r{good + bad} assessed", err=True)
     good, bad = good + earlier.get("good", 0), bad + earlier.get("bad", 0)
@@ -496,11 +496,11 @@ def _assess_batch(threats, head, rulebase, rules_dir, output, jobs, skip_done, a
         raise InputError(f"{bad} of {good + bad} inputs could not be assessed; see the error records")
 
 
-@main.command()
+@main.command("validate")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @format_option(["text", "json"], "text")
 @rules_option
-def validate(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
+def validate_command(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
     """Check threat descriptors without assessing them; report every problem.
 
     \b
@@ -531,7 +531,7 @@ def validate(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
         raise InputError("invalid input", problems=problems)
 
 
-@main.command()
+@main.command("schema")
 @click.option(
     "--what",
     type=click.Choice(["descriptor", "rules", "cases", "assessment"]),
@@ -540,7 +540,7 @@ def validate(files: tuple[str, ...], fmt: str, rules_dir: str | None) -> None:
     help="The threat descriptor, rule files, policy-case files, or the assessment advisor writes.",
 )
 @rules_option
-def schema(what: str, rules_dir: str | None) -> None:
+def schema_command(what: str, rules_dir: str | None) -> None:
     """Print a JSON Schema (2020-12, with an $id): of the descriptor, rule files, policy cases or the assessment.
 
     Vocabularies are enums, so an editor completes and checks values. The schemas of
@@ -557,11 +557,11 @@ def schema(what: str, rules_dir: str | None) -> None:
     _out(to_json(build(what, _rulebase(rules_dir).catalog)), nl=False)
 
 
-@main.command()
+@main.command("catalog")
 @click.argument("what", type=click.Choice(CATALOG_LISTS))
 @format_option(["table", "json", "markdown"], "table")
 @rules_option
-def catalog(what: str, fmt: str, rules_dir: str | None) -> None:
+def catalog_command(what: str, fmt: str, rules_dir: str | None) -> None:
     """List the knowledge base: recommendations, frameworks, agencies, states, vocabularies.
 
     \b
@@ -629,7 +629,7 @@ def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_di
         from .errors import InputError
 
         raise InputError("no policy test cases found", path=", ".join(paths))
-    results = policy.run(cases)
+    results = policy.run_cases(cases)
     rulebase = cases[0].rulebase
     cov = policy.coverage(results, rulebase) if (show_coverage or threshold is not None) else None
     plan = policy.mutants(cases, rulebase) if mutate else None
@@ -751,7 +751,7 @@ def fmt_command(paths: tuple[str, ...], check: bool) -> None:
         raise CheckFailed(f"{len(changed)} file(s) not in canonical form")
 
 
-@main.command()
+@main.command("explain")
 @click.argument("threat", metavar="FILE|-")
 @click.option(
     "--why",
@@ -775,7 +775,7 @@ def fmt_command(paths: tuple[str, ...], check: bool) -> None:
 )
 @format_option(["text", "json"], "text")
 @rules_option
-def explain(
+def explain_command(
     threat: str, why_x: str | None, why_not_x: str | None, what_if_: bool, fmt: str, rules_dir: str | None
 ) -> None:
     """Answer why, why not, and what if for one threat.
@@ -816,14 +816,14 @@ def explain(
     _out(to_json(data) if fmt == "json" else "\n".join(out), nl=False)
 
 
-@main.command()
+@main.command("query")
 @click.option("--framework", default=None, metavar="ID")
 @click.option("--agency", default=None, metavar="ID")
 @click.option("--recommendation", default=None, metavar="N")
 @click.option("--derived", default=None, metavar="NAME")
 @format_option(["text", "json"], "text")
 @rules_option
-def query(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
+def query_command(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
     """From the rules alone: which threat types, regions and conditions lead to a conclusion.
 
     \b
@@ -832,7 +832,7 @@ def query(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
         advisor query --agency maritime_safety_agency
         advisor query --recommendation 7
     """
-    from .analysis import query as run
+    from .analysis import query
     from .explain import resolve
     from .render import query_data, render_query, to_json
 
@@ -851,14 +851,14 @@ def query(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
     rulebase = _rulebase(rules_dir)
     kind, ref = given[0]
     target = resolve(rulebase, ref, f"--{kind}", kind=kind)
-    answers, summary = run(rulebase, target)
+    answers, summary = query(rulebase, target)
     _out(
         to_json(query_data(target, answers, summary)) if fmt == "json" else render_query(target, answers, summary),
         nl=False,
     )
 
 
-@main.command()
+@main.command("diff")
 @click.argument("paths", nargs=-1, required=True, metavar="OLD.json NEW.json | DESCRIPTOR...")
 @click.option(
     "--rules",
@@ -868,7 +868,7 @@ def query(framework, agency, recommendation, derived, fmt, rules_dir) -> None:
     help="Give twice (old, then new) to compare two rule bases on the descriptors.",
 )
 @format_option(["text", "json"], "text")
-def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
+def diff_command(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
     """Show what changed: between two assessments, or for descriptors under two rule bases.
 
     Exits 1 when anything differs, so a rule change can be reviewed by its effect in CI.
@@ -911,12 +911,12 @@ def diff(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) -> None:
 
 
 def _assessed(threat: str, rulebase, as_of: str = "2002"):
-    from .api import assess as run
+    from .api import assess
 
-    return run(_read_threat(threat, rulebase), rulebase, as_of=as_of)
+    return assess(_read_threat(threat, rulebase), rulebase, as_of=as_of)
 
 
-@main.command()
+@main.command("brief")
 @click.argument("threat", metavar="FILE|-")
 @format_option(["markdown", "html"], "markdown")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
@@ -942,7 +942,7 @@ def _assessed(threat: str, rulebase, as_of: str = "2002"):
 @as_of_option
 @lang_option
 @rules_option
-def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_dir):
+def brief_command(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_dir):
     """Write a tabletop-exercise packet: the Participant Situation Manual (cover with the handling
     marking and objectives, the starting situation, then one module per inject with its key issues
     and discussion questions, no answers).
@@ -985,7 +985,7 @@ def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_d
     write_output(text, output, [threat])
 
 
-@main.command()
+@main.command("graph")
 @click.argument("threat", metavar="FILE|-")
 @click.option(
     "--format",
@@ -1032,7 +1032,7 @@ def brief(threat, fmt, output, facilitator, handout, paper, as_of, lang, rules_d
 )
 @lang_option
 @rules_option
-def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, rules_dir):
+def graph_command(threat, fmt, output, stage, every_stage, states, layers, group, lang, rules_dir):
     """Draw the network of one assessment: states, frameworks, Japanese agencies, who belongs to what,
     and which agency leads (a bold edge).
 
@@ -1087,13 +1087,13 @@ def graph(threat, fmt, output, stage, every_stage, states, layers, group, lang, 
     write_output(text, output, [threat])
 
 
-@main.command()
+@main.command("msel")
 @click.argument("threat", metavar="FILE|-")
 @format_option(["markdown", "csv", "xlsx"], "markdown")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
-def msel(threat, fmt, output, lang, rules_dir):
+def msel_command(threat, fmt, output, lang, rules_dir):
     """Draft the controller's master scenario events list (HSEEP columns): one row per inject, the
     starting situation first, with the responsible player or agency, the expected actions together,
     the objectives and the recommendations.
@@ -1147,10 +1147,10 @@ def _exercise_input(threat: str, rules_dir, lang: str = "en"):
     )
 
 
-@main.command()
+@main.command("eeg")
 @click.argument("threat", metavar="FILE|-")
 @document_options
-def eeg(threat, fmt, output, lang, rules_dir):
+def eeg_command(threat, fmt, output, lang, rules_dir):
     """Write the Exercise Evaluation Guides: per objective, the rule-derived critical tasks of its
     modules (each with its recommendation, rule and basis), with room for observations and a
     P/S/M/U rating.
@@ -1174,11 +1174,11 @@ def eeg(threat, fmt, output, lang, rules_dir):
         write_output((eeg_html if fmt == "html" else eeg_markdown)(found, exercise, title, words), output, [threat])
 
 
-@main.command()
+@main.command("hotwash")
 @click.argument("threat", metavar="SCENARIO")
 @click.argument("decisions", type=click.Path(dir_okay=False))
 @document_options
-def hotwash(threat, decisions, fmt, output, lang, rules_dir):
+def hotwash_command(threat, decisions, fmt, output, lang, rules_dir):
     """Score the players' decisions against the rule-derived expectations, module by module, and
     draft the After-Action Report and Improvement Plan.
 
@@ -1203,10 +1203,10 @@ def hotwash(threat, decisions, fmt, output, lang, rules_dir):
         write_output((hotwash_html if fmt == "html" else hotwash_markdown)(report, words), output, [threat, decisions])
 
 
-@main.command()
+@main.command("rolecards")
 @click.argument("threat", metavar="FILE|-")
 @document_options
-def rolecards(threat, fmt, output, lang, rules_dir):
+def rolecards_command(threat, fmt, output, lang, rules_dir):
     """Write a role card per Japanese agency taking part: its roles per module, the measures that
     name it or its sector, its partners (frameworks, states) and its legal limits; HTML and DOCX
     print one card a page. DOCX needs -o FILE or a pipe.
@@ -1230,14 +1230,14 @@ def rolecards(threat, fmt, output, lang, rules_dir):
         )
 
 
-@main.command()
+@main.command("matrix")
 @click.option("--types", "types_", multiple=True, help="Threat types (comma-separated or repeated; default: all).")
 @click.option("--regions", multiple=True, help="Regions, 'all', or 'none' (default: east_asia).")
 @format_option(["table", "csv", "markdown", "json"], "table")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 @rules_option
-def matrix(types_, regions, fmt, output, lang, rules_dir):
+def matrix_command(types_, regions, fmt, output, lang, rules_dir):
     """Show who leads: Japanese agencies against threat types (and regions), from assessing each
     combination; flags combinations with no lead or more than one lead.
 
@@ -1280,12 +1280,12 @@ def matrix(types_, regions, fmt, output, lang, rules_dir):
     write_output(matrix_text(rows, cat, Names(cat, lang), fmt), output)
 
 
-@main.command()
+@main.command("new")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the JSON here.")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists, without asking.")
 @click.option("--assess", "then_assess", is_flag=True, help="Assess the new descriptor straight away.")
 @rules_option
-def new(output, force, then_assess, rules_dir):
+def new_command(output, force, then_assess, rules_dir):
     """Build a threat descriptor by answering questions, each answer checked at once: the threat,
     then (if it is an exercise) its name, sponsor, dates, objectives and players, then the injects.
 
@@ -1300,8 +1300,7 @@ def new(output, force, then_assess, rules_dir):
     """
     import json
 
-    from .api import assess as run
-    from .api import parse_threat
+    from .api import assess, parse_threat
     from .interactive import ask_descriptor, may_write
     from .render import json_safe, render_assessment
 
@@ -1334,7 +1333,7 @@ def new(output, force, then_assess, rules_dir):
     elif not then_assess:
         _out(text, nl=False)
     if then_assess:
-        _out(render_assessment(run(descriptor, rulebase), "table"), nl=False)
+        _out(render_assessment(assess(descriptor, rulebase), "table"), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -85,7 +85,9 @@ def diff_rulebases(paths: list, old_rules: str, new_rules: str) -> list[dict[str
     """Assess each descriptor under two rule bases; one entry per descriptor, in input order."""
     from pathlib import Path
 
-    from .api import assess, load_rulebase, load_threat
+    from .models import load_descriptor
+    from .rules import load_rulebase
+    from .stages import assess_threat
 
     old_rb, new_rb = load_rulebase(old_rules), load_rulebase(new_rules)
     files: list[Path] = []
@@ -94,8 +96,8 @@ def diff_rulebases(paths: list, old_rules: str, new_rules: str) -> list[dict[str
         files.extend(sorted(p.glob("*.json")) if p.is_dir() else [p])
     out = []
     for path in files:
-        old = assess(load_threat(path, old_rb), old_rb).to_data()
-        new = assess(load_threat(path, new_rb), new_rb).to_data()
+        old = assess_threat(load_descriptor(path, old_rb.catalog), old_rb).to_data()
+        new = assess_threat(load_descriptor(path, new_rb.catalog), new_rb).to_data()
         changes = diff_assessments(old, new)
         for before, after in zip(old.get("stages", []), new.get("stages", [])):
             stage = diff_assessments(before["assessment"], after["assessment"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
@@ -365,6 +366,14 @@ def _problems(exc: ValidationError, path: str, prefix: str = "") -> list[Descrip
             msg = "required field is missing" + (f" (e.g. {example})" if example else "")
         problems.append(DescriptorError(msg, path=path, loc=loc))
     return problems
+
+
+def load_descriptor(path: str | Path, catalog: Catalog) -> Descriptor:
+    """Read and normalise one descriptor file; its id defaults to the file's stem."""
+    from .source import read_json
+
+    p = Path(path)
+    return parse_descriptor(read_json(p), catalog, path=str(p), default_id=p.stem)
 
 
 def parse_descriptor(raw: Any, catalog: Catalog, *, path: str, default_id: str) -> Descriptor:

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 
 from .errors import AdvisorError, PolicyFileError, nearest
 from .models import Assessment
-from .rules import Rulebase, load_rulebase
+from .process import loaded_rulebase, release
+from .rules import Rulebase
 from .source import line_of, read_json, read_yaml
 
 KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats", "measures", "derived")
@@ -206,16 +207,6 @@ def discover(paths: list[str]) -> list[Path]:
     return out
 
 
-_RULEBASES: dict[str, Rulebase] = {}
-
-
-def _rulebase(directory: str | None) -> Rulebase:
-    key = str(Path(directory).resolve()) if directory else ""
-    if key not in _RULEBASES:
-        _RULEBASES[key] = load_rulebase(directory)
-    return _RULEBASES[key]
-
-
 def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
     """Every case of one file; every problem of the file is reported together with its line."""
     shown = str(path)
@@ -230,7 +221,7 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
         ) from None
     if rules_dir is None and top.rules:
         rules_dir = str((path.parent / top.rules).resolve())
-    rulebase = _rulebase(rules_dir)
+    rulebase = loaded_rulebase(rules_dir)
     cases, problems = [], []
     for i, raw in enumerate(data["cases"]):
         line = getattr(raw, "line", None) or line_of(data, ("cases", i))
@@ -348,20 +339,22 @@ def compare(expect: Expect, a: Assessment) -> list[Mismatch]:
 
 def run_case(case: Case, rulebase: Rulebase | None = None) -> Result:
     """Assess the case's threat (with its own rule base, or the one given) and compare."""
-    from .api import assess, parse_threat
     from .errors import AdvisorError
+    from .models import parse_descriptor
+    from .stages import assess_threat
 
     rb = rulebase or case.rulebase
     default_id = Path(case.threat_path).stem if case.threat_path.endswith(".json") else "case"
     try:
-        threat = parse_threat(case.threat, rb, path=case.threat_path, default_id=default_id)
-        a = assess(threat, rb)
+        threat = parse_descriptor(case.threat, rb.catalog, path=case.threat_path, default_id=default_id)
+        a = assess_threat(threat, rb)
     except AdvisorError as exc:
         return Result(case, [], None, exc.render())
     return Result(case, compare(case.expect, a), a)
 
 
-def run(cases: list[Case]) -> list[Result]:
+def run_cases(cases: list[Case]) -> list[Result]:
+    """Run every case, each with its own rule base."""
     return [run_case(c) for c in cases]
 
 
@@ -442,6 +435,7 @@ def mutants(cases: list[Case], rulebase: Rulebase) -> list[Mutant]:
             if not run_case(case, mutant).passed:
                 m.killed_by.append(f"{case.where} {case.name}")
                 break
+        release(mutant.digest)  # its rulesets would otherwise stay in the engine for the process's life
     return plan
 
 

@@ -10,7 +10,8 @@ change (the threat fact never changes within a stratum, and `unless` only tests 
 
 from __future__ import annotations
 
-from .compiler import AtLeast, Concluded, compile_rulebase
+from .compiler import compile_rulebase
+from .conditions import AtLeast
 from .rules import Rulebase
 
 
@@ -26,8 +27,7 @@ class ReferenceMatcher:
         self.waiting: dict[tuple[str, str], list[str]] = {}  # a fact's key -> the rest rules joining on it
         for rid in plan.rest:
             for join in plan.compiled[rid].joins:
-                key = (join.kind, join.ref) if isinstance(join, Concluded) else ("tally", join.of)
-                self.waiting.setdefault(key, []).append(rid)
+                self.waiting.setdefault(join.fact_key(), []).append(rid)
         self.holds = {rid: _checker(c) for rid, c in plan.compiled.items()}
 
     def __call__(self, stratum, facts, view, fired) -> list[str]:
@@ -67,10 +67,3 @@ def _checker(compiled):
         return True
 
     return holds
-
-
-def assess(threat, rulebase: Rulebase, matcher: ReferenceMatcher | None = None):
-    """An assessment computed without durable-rules."""
-    from .engine import assess as engine_assess
-
-    return engine_assess(threat, rulebase, matcher or ReferenceMatcher(rulebase))
