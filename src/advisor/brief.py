@@ -97,7 +97,6 @@ class Packet:
     modules: list[Module] = field(default_factory=list)
 
 
-ROLE_ORDER = ("lead", "coordinate", "support", "participate")
 DEFAULT_MARKING = "FOR EXERCISE USE ONLY"
 
 
@@ -227,7 +226,7 @@ def _module_answers(
         for layer in v.layers
         if layer in by_layer
     ]
-    for role in ROLE_ORDER:
+    for role in v.roles:
         group = []
         for g in data["agencies"]:
             if g["role"] != role:
@@ -302,7 +301,7 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
     if facts:
         scenario.append((lab("fact_also", "Also"), comma.join(facts)))
 
-    families: dict[str, list[str]] = {"deterrence": [], "cooperation": []}
+    families: dict[str, list[str]] = {family: [] for family in v.families}
     for f in a.frameworks:
         if f.family:
             families[f.family].append(names("frameworks", f.id, f.name))
@@ -321,7 +320,7 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
     fw_names = {f.id: names("frameworks", f.id, f.name) for f in a.frameworks}
     participants = [(s.code, names("states", s.code, s.name), [fw_names[x] for x in s.frameworks]) for s in a.states]
     agencies = []
-    for role in ROLE_ORDER:
+    for role in catalog.vocabulary.roles:
         group = [(names("agencies", g.id, g.name), g.recommendations) for g in a.agencies if g.role == role]
         if group:
             agencies.append((role, group))

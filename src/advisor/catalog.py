@@ -42,7 +42,7 @@ class Framework(_Strict):
     short: str | None = None
     status: Literal["existing", "proposed"]
     layer: str
-    family: Literal["deterrence", "cooperation"] | None = None
+    family: str | None = None  # one of the vocabulary's families
     members: list[str] = []
     basis: Basis | None = None
     note: str | None = None
@@ -388,6 +388,10 @@ def _check(catalog: Catalog) -> list[str]:
         if fw.layer not in v.layers:
             problems.append(
                 f"frameworks.yaml: {key}: unknown layer '{fw.layer}' (did you mean {nearest(fw.layer, v.layers)}?)"
+            )
+        if fw.family is not None and fw.family not in v.families:
+            problems.append(
+                f"frameworks.yaml: {key}: unknown family '{fw.family}' (did you mean {nearest(fw.family, v.families)}?)"
             )
         for code in fw.members:
             if code not in catalog.states:

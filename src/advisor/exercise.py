@@ -18,7 +18,6 @@ from .catalog import fold
 from .errors import InputError, clip, nearest
 
 KINDS = ("frameworks", "agencies", "states", "measures", "caveats")
-ROLE_ORDER = ("lead", "coordinate", "support", "participate")
 RATINGS = ("P", "S", "M", "U")  # HSEEP's ratings; their meanings are EXERCISE_TEXT's rating_p, ...
 HOME = "JPN"  # the players are Japan; engaging Japan itself is no decision
 
@@ -175,8 +174,12 @@ class Words:
         text = (self.catalog.text_ja.exercise.get(key) if self.ja else None) or EXERCISE_TEXT[key]
         return text.format(**fields)
 
+    def __contains__(self, key: str) -> bool:
+        """Whether there is a phrase for `key` (a role of a rule base's own vocabulary may have none)."""
+        return key in EXERCISE_TEXT
+
     def basis(self, basis: str) -> str:
-        return self(f"basis_{basis}") if f"basis_{basis}" in EXERCISE_TEXT else basis.replace("_", " ")
+        return self(f"basis_{basis}") if f"basis_{basis}" in self else basis.replace("_", " ")
 
     def title(self, number: int, english: str) -> str:
         """A recommendation's title (`english` is the catalog's)."""
@@ -287,12 +290,11 @@ def _expects(
                     _because(data, rulebase, f["rules"]),
                 )
             )
-    agencies = sorted(data["agencies"], key=lambda g: ROLE_ORDER.index(g["role"]) if g["role"] in ROLE_ORDER else 9)
-    for g in agencies:
+    for g in data["agencies"]:  # strongest role first, as the assessment lists them
         if keep("agencies", g["id"]):
             name = names("agencies", g["id"], g["name"])
             rules = [r["rule"] for r in g["roles"] if r["role"] == g["role"]] or g["rules"]
-            action = words(f"role_{g['role']}", name=name) if g["role"] in ROLE_ORDER else f"{name} {g['role']}"
+            action = words(f"role_{g['role']}", name=name) if f"role_{g['role']}" in words else f"{name} {g['role']}"
             out.append(
                 Expect(
                     "agencies",
@@ -472,7 +474,6 @@ def responsible(module: Module, players: dict[str, list[str]], names, words: Wor
         [g for g in agencies if g["role"] == "support"],
     ):
         if pool:
-            pool = sorted(pool, key=lambda g: ROLE_ORDER.index(g["role"]))
             text = "; ".join(
                 words(
                     "responsible",
@@ -669,7 +670,6 @@ CSV_KINDS = {
     "measure": "measures",
     "measures": "measures",
 }
-AGENCY_ROLES = ("lead", "coordinate", "support", "participate")
 MAX_DECISIONS_BYTES = 1_000_000
 
 
@@ -883,7 +883,7 @@ def _read_yaml(text: str, shown: str, resolver: _Resolver) -> Decisions:
             if not isinstance(values, list):
                 problems.append(_problem(shown, line, loc, f"expected a list of ids or names, got {_kind(values)}"))
                 continue
-            kind = "agencies" if name in AGENCY_ROLES else name
+            kind = "agencies" if name in resolver.catalog.vocabulary.roles else name
             role = name if kind == "agencies" else None
             lines = getattr(values, "item_lines", [line] * len(values))
             for i, value in enumerate(values):
@@ -941,9 +941,10 @@ def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
         role = None
         if kind == "agencies":
             role = fold(cell.get("role", "")) or "support"
-            if role not in AGENCY_ROLES:
+            roles = resolver.catalog.vocabulary.roles
+            if role not in roles:
                 problems.append(
-                    _problem(shown, n, "role", f"unknown role '{clip(cell['role'])}'", nearest(role, AGENCY_ROLES))
+                    _problem(shown, n, "role", f"unknown role '{clip(cell['role'])}'", nearest(role, roles))
                 )
                 continue
         _entry(kind, cell["id"], number, role, n, "id", shown, resolver, problems, items)
@@ -1129,7 +1130,7 @@ def _owner(x: Expect, m: Module, players, names, lead_text: str) -> str:
 def _corrective(x: Expect, words: Words = ENGLISH) -> str:
     action = x.action[0].lower() + x.action[1:]
     if x.kind == "agencies":
-        what = words(f"corrective_{x.role if x.role in ROLE_ORDER else 'participate'}", name=x.name)
+        what = words(f"corrective_{x.role if f'corrective_{x.role}' in words else 'participate'}", name=x.name)
     else:
         what = words(f"corrective_{x.kind}", action=x.action if x.kind == "measures" else action)
     return words("because", text=what, because=x.because) if x.because else what
