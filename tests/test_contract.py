@@ -1,4 +1,4 @@
-"""CONTRACT.md section 2 on every example, and what a careful reader expects of each."""
+"""The assessment of docs/contract.md on every example, and what a careful reader expects of each."""
 
 import pytest
 import yaml

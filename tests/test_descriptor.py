@@ -1,4 +1,4 @@
-"""Normalising the forgiving input of CONTRACT.md section 1, and its errors."""
+"""Normalising the forgiving input of the descriptor (docs/contract.md), and its errors."""
 
 import pytest
 

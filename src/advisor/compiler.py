@@ -497,7 +497,7 @@ def compile_rulebase(rulebase: Rulebase) -> Plan:
     Each stratum is split into rulesets of at most RULES_PER_RULESET, and fewer where the
     engine's network would go past its limits (`Network`); the engine asserts every fact of a
     stratum into each of its rulesets, so chaining across rulesets works as within one. Each
-    ruleset has a catch-all rule so that every fact is accepted (see DURABLE_RULES.md). A rule
+    ruleset has a catch-all rule so that every fact is accepted (see docs/durable-rules.md). A rule
     past the engine's limits on its own is refused here, naming it (`rule_limit_problems`).
     """
     plans = MEMORY.plans

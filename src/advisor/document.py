@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -56,16 +55,3 @@ def is_verbatim(quote: str, shingles: frozenset[str]) -> bool:
     if len(w) < SHINGLE:
         return False
     return all(_hash(w[i : i + SHINGLE]) in shingles for i in range(len(w) - SHINGLE + 1))
-
-
-def document_text() -> str | None:
-    """The document's full text where this machine has it (ADVISOR_DOCUMENT, or the project's shared folder)."""
-    candidates = [os.environ.get(DOCUMENT_ENV, "")]
-    root = Path(__file__).resolve().parents[2]
-    candidates.append(str(root.parent / "shared" / "source" / "jfir-2002-east-asia-security-recommendations.txt"))
-    for c in candidates:
-        if c and Path(c).is_file():
-            from .source import MAX_RULE_FILE_BYTES, read_text
-
-            return read_text(Path(c), limit=MAX_RULE_FILE_BYTES)
-    return None

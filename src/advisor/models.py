@@ -1,4 +1,4 @@
-"""Typed models: the threat descriptor (CONTRACT.md section 1) and the assessment (section 2)."""
+"""Typed models: the threat descriptor and the assessment (docs/contract.md)."""
 
 from __future__ import annotations
 
@@ -579,7 +579,7 @@ OPTIONAL_KEYS = ("stages", "since_2002")
 
 
 class Assessment(_Out):
-    """What `advisor assess` returns; keys of CONTRACT.md section 2 plus advisor's own."""
+    """What `advisor assess` returns: the keys of docs/contract.md, plus advisor's own."""
 
     threat: dict[str, Any]
     nature: Nature

@@ -18,7 +18,7 @@ from .errors import AuthoringError, RuleFileError, nearest
 from .source import line_of, read_yaml
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-MAX_VALUES = 100  # alternatives in one test; the engine breaks at 512 (DURABLE_RULES.md)
+MAX_VALUES = 100  # alternatives in one test; the engine breaks at 512 (docs/durable-rules.md)
 SCALARS = ("type", "category", "region", "actor", "severity")
 SET_MODES = ("any", "all", "none", "only", "at_least", "at_most")
 MAX_QUOTE_WORDS = 35
