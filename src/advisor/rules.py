@@ -1,4 +1,4 @@
-"""The rule language: loading and validating rule files, and what each condition means."""
+"""The rule language: loading and validating rule files (what each condition means is in `conditions`)."""
 
 from __future__ import annotations
 
