@@ -7,7 +7,7 @@ import xml.dom.minidom
 import pytest
 
 import advisor
-from advisor.graph import DENSE, Graph, build, crossings, density, drawn_edges
+from advisor.graph import DENSE, Graph, crossings, density, drawn_edges, network
 
 from conftest import ROOT
 
@@ -19,7 +19,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's d
 # in Graphviz's layout), and the bounds the grouped picture must keep. Repeat the measurement with
 #   .venv/bin/python -c "import advisor; from advisor.graph import *; rb = advisor.load_rulebase();
 #     a = advisor.assess(advisor.load_threat('threats/korean_peninsula_exercise.json', rb), rb);
-#     [print(density(g), crossings(g)) for g in (build(a, group=False), build(a))]"
+#     [print(density(g), crossings(g)) for g in (network(a, group=False), network(a))]"
 BEFORE = {"edges": 54, "per_node": 2.0, "max_degree": 16, "crossings": 267}
 BOUND = {"per_node": 1.1, "max_degree": 8, "crossings": 40}
 
@@ -30,7 +30,7 @@ def korea(rulebase):
 
 
 def test_the_korean_picture_is_less_dense(korea):
-    full, shown = build(korea, group=False), build(korea)
+    full, shown = network(korea, group=False), network(korea)
     assert density(full).per_node > DENSE and shown.grouped  # dense, so grouped without being asked
     d = density(shown)
     assert d.nodes == density(full).nodes  # nothing dropped: every body is still drawn
@@ -40,12 +40,14 @@ def test_the_korean_picture_is_less_dense(korea):
 
 @needs_dot
 def test_the_korean_picture_has_few_crossings(korea):
-    assert crossings(build(korea)) <= BOUND["crossings"] < BEFORE["crossings"] <= crossings(build(korea, group=False))
+    assert (
+        crossings(network(korea)) <= BOUND["crossings"] < BEFORE["crossings"] <= crossings(network(korea, group=False))
+    )
 
 
 def test_a_sparse_picture_is_not_grouped(rulebase):
     a = advisor.assess(advisor.load_threat(PIRACY, rulebase), rulebase)
-    g = build(a)
+    g = network(a)
     assert not g.grouped and density(g).per_node <= DENSE
 
 
@@ -56,7 +58,7 @@ def test_crossings_of_a_hand_made_layout():
 
 
 def test_grouped_edges_come_from_the_clusters(korea):
-    g = build(korea)
+    g = network(korea)
     assert ("@states", "arf", "member") in g.edges and ("@agencies", "JPN", "part of") in g.edges
     assert not [e for e in g.edges if e[1] == "arf" and e[0] in {c for c, _ in g.states}]
     mermaid = advisor.graph.to_mermaid(g)
@@ -81,14 +83,14 @@ def test_states_linked_alike_become_one_node():
 
 def test_the_lead_agency_is_joined_to_the_frameworks_it_leads(korea):
     """MOFA leads under recommendation 2 (r02-diplomacy-lead): the frameworks serving 2 in the answer."""
-    leads = sorted(dst for src, dst, kind in build(korea, group=False).edges if kind == "leads")
+    leads = sorted(dst for src, dst, kind in network(korea, group=False).edges if kind == "leads")
     assert leads == ["arf", "japan_us_alliance", "us_rok_alliance"]
-    assert {src for src, _, kind in build(korea).edges if kind == "leads"} == {"ministry_of_foreign_affairs"}
+    assert {src for src, _, kind in network(korea).edges if kind == "leads"} == {"ministry_of_foreign_affairs"}
 
 
 def test_a_lead_in_every_framework_of_a_layer_is_one_edge_to_the_layer(invoke, rulebase):
     a = advisor.assess(advisor.load_threat(PIRACY, rulebase), rulebase)
-    drawn = drawn_edges(build(a))
+    drawn = drawn_edges(network(a))
     assert ("maritime_safety_agency", "@layer:other_arrangements", "leads") in drawn
     mermaid = invoke(["graph", PIRACY]).stdout
     assert "a_maritime_safety_agency ==> other_arrangements" in mermaid

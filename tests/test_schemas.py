@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 import advisor
-from advisor.schema import WHAT, build
+from advisor.schema import WHAT, schema_of
 
 from conftest import ROOT, threat_files
 
@@ -24,7 +24,7 @@ SHIPPED = Path(advisor.__file__).parent / "schemas"
 
 @pytest.fixture(scope="module")
 def schemas(rulebase):
-    return {what: build(what, rulebase.catalog) for what in WHAT}
+    return {what: schema_of(what, rulebase.catalog) for what in WHAT}
 
 
 @pytest.mark.parametrize("what", WHAT)

@@ -18,17 +18,19 @@ Basis = Literal["document", "general_knowledge"]
 CITATION = re.compile(r"^(\d{1,2})(?:\((\d{1,2})\))?$")
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A model that refuses unknown keys and is never changed after validation."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-class Group(_Strict):
+class Group(Strict):
     id: str
     title: str
     recommendations: list[int]
 
 
-class Recommendation(_Strict):
+class Recommendation(Strict):
     number: int
     title: str
     summary: str
@@ -36,7 +38,7 @@ class Recommendation(_Strict):
     group: str = ""
 
 
-class Framework(_Strict):
+class Framework(Strict):
     id: str = ""
     name: str
     short: str | None = None
@@ -49,7 +51,7 @@ class Framework(_Strict):
     cited_in: list[int]
 
 
-class Agency(_Strict):
+class Agency(Strict):
     """A Japanese government body. `assigned` holds the only roles the document itself gives it
     (role -> recommendations); every other role a rule gives is general knowledge."""
 
@@ -65,37 +67,37 @@ class Agency(_Strict):
     cited_in: list[int]
 
 
-class State(_Strict):
+class State(Strict):
     code: str = ""
     name: str
     east_asia: bool = False
     aliases: list[str] = []
 
 
-class TypeEntry(_Strict):
+class TypeEntry(Strict):
     category: str
     label: str
     aliases: list[str] = []
     note: str | None = None
 
 
-class RegionEntry(_Strict):
+class RegionEntry(Strict):
     label: str
     within: list[str] = []
     aliases: list[str] = []
 
 
-class Labelled(_Strict):
+class Labelled(Strict):
     label: str
     aliases: list[str] = []
 
 
-class Severity(_Strict):
+class Severity(Strict):
     rank: int
     aliases: list[str] = []
 
 
-class Remark(_Strict):
+class Remark(Strict):
     """A caveat or a measure: a sentence in the project's words tied to a citation."""
 
     id: str = ""
@@ -104,7 +106,7 @@ class Remark(_Strict):
     text_ja: str | None = None  # the Japanese text, for --lang ja
 
 
-class Since(_Strict):
+class Since(Strict):
     """What became of a body after 2002 (general knowledge), for --as-of today."""
 
     became: str
@@ -112,7 +114,7 @@ class Since(_Strict):
     became_ja: str | None = None
 
 
-class DerivedEntry(_Strict):
+class DerivedEntry(Strict):
     """A fact rules derive for other rules. A `distinction` is one of the document's distinctions,
     derived from the descriptor alone before any recommendation applies; a `note` is added to
     the output's notes whenever the fact is derived."""
@@ -123,17 +125,17 @@ class DerivedEntry(_Strict):
     text_ja: str | None = None  # the fact in Japanese, for --lang ja
 
 
-class LayerEntry(_Strict):
+class LayerEntry(Strict):
     label: str
     multilateral: bool = False  # its frameworks are multi-national diplomacy (14)
 
 
-class SectorEntry(_Strict):
+class SectorEntry(Strict):
     label: str
     beyond_diplomacy_and_defense: bool = False  # the kinds of work rec 14 names beyond the two
 
 
-class TextJa(_Strict):
+class TextJa(Strict):
     """Japanese display text (text_ja.yaml) for --lang ja: the brief's headings and labels, the
     recommendations' titles, the vocabulary's labels and the exercise documents' headers and phrases. What it
     lacks prints in English."""
@@ -152,7 +154,7 @@ def _entries(value, key: str):
     return value
 
 
-class Vocabulary(_Strict):
+class Vocabulary(Strict):
     categories: dict[str, str]
     types: dict[str, TypeEntry]
     regions: dict[str, RegionEntry]

@@ -552,9 +552,9 @@ def schema_command(what: str, rules_dir: str | None) -> None:
         advisor schema --what rules > rules.schema.json
     """
     from .render import to_json
-    from .schema import build
+    from .schema import schema_of
 
-    _out(to_json(build(what, _rulebase(rules_dir).catalog)), nl=False)
+    _out(to_json(schema_of(what, _rulebase(rules_dir).catalog)), nl=False)
 
 
 @main.command("catalog")
@@ -970,7 +970,7 @@ def brief_command(threat, fmt, output, facilitator, handout, paper, as_of, lang,
         text = brief_handout_html(p, paper) if fmt == "html" else brief_handout_markdown(p)
     else:  # the facilitator sees the network of the answer; the participants only the parties
         from .brief import parties
-        from .graph import build, to_mermaid, to_svg
+        from .graph import network, to_mermaid, to_svg
 
         if not facilitator:
             text = (
@@ -979,9 +979,9 @@ def brief_command(threat, fmt, output, facilitator, handout, paper, as_of, lang,
                 else brief_markdown(p, parties(a, rulebase.catalog, names, fmt) or "", False)
             )
         elif fmt == "html":
-            text = brief_html(p, to_svg(build(a, names)), True, lang, paper)
+            text = brief_html(p, to_svg(network(a, names)), True, lang, paper)
         else:
-            text = brief_markdown(p, to_mermaid(build(a, names)), True)
+            text = brief_markdown(p, to_mermaid(network(a, names)), True)
     write_output(text, output, [threat])
 
 

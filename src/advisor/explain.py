@@ -12,8 +12,7 @@ from .conditions import Concluded, Distinction
 from .diff import diff_assessments
 from .errors import InputError, nearest
 from .models import Descriptor
-from .rules import Rule, Rulebase
-from .rules import concludes as rules_concludes
+from .rules import Rule, Rulebase, concludes
 
 
 @dataclass
@@ -80,9 +79,9 @@ def resolve(rulebase: Rulebase, text: str, option: str = "--why", kind: str | No
     raise InputError(f"unknown {what}name '{raw}' (did you mean {nearest(raw, pool)}?)", loc=option)
 
 
-def concludes(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:
+def concludes_target(rule: Rule, target: Target, threat: Descriptor, catalog) -> bool:
     """Whether the rule, when it fires on this threat, concludes the target."""
-    return rules_concludes(rule, kind_named(target.kind), target.ref, catalog, threat.states)
+    return concludes(rule, kind_named(target.kind), target.ref, catalog, threat.states)
 
 
 # --- why -----------------------------------------------------------------------------------
@@ -127,7 +126,11 @@ def why(threat: Descriptor, rulebase: Rulebase) -> tuple[Any, Any]:
         return node
 
     def answer(target: Target) -> list[Node]:
-        return [chain(f.rule.id, set()) for f in result.firings if concludes(f.rule, target, threat, rulebase.catalog)]
+        return [
+            chain(f.rule.id, set())
+            for f in result.firings
+            if concludes_target(f.rule, target, threat, rulebase.catalog)
+        ]
 
     return answer, result
 
@@ -159,7 +162,7 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
 
     result = fire(threat, rulebase)
     view, cat = result.view, rulebase.catalog
-    present = any(concludes(f.rule, target, threat, cat) for f in result.firings)
+    present = any(concludes_target(f.rule, target, threat, cat) for f in result.firings)
     producers = Analyzer(rulebase).producers  # (kind, ref) -> the rules that conclude it
 
     compiled = compile_rulebase(rulebase).compiled
@@ -194,7 +197,9 @@ def why_not(threat: Descriptor, rulebase: Rulebase, target: Target) -> tuple[boo
         return Miss(rule, checks)
 
     misses = [
-        miss(rule, 0) for rule in rulebase.rules if rule.id not in result.fired and concludes(rule, target, threat, cat)
+        miss(rule, 0)
+        for rule in rulebase.rules
+        if rule.id not in result.fired and concludes_target(rule, target, threat, cat)
     ]
     misses.sort(key=lambda m: (len(m.failing), rulebase.rules.index(m.rule)))
     return present, misses

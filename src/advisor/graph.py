@@ -239,7 +239,7 @@ def density(g: Graph) -> Density:
     return Density(nodes, len(edges), round(len(edges) / nodes, 2) if nodes else 0.0, max(degree.values(), default=0))
 
 
-def build(
+def network(
     a: Assessment, names=None, *, states=(), layers=(), group: bool | None = None, before: Assessment | None = None
 ) -> Graph:
     """Nodes and edges of the network for one assessment, in a stable order.
@@ -300,7 +300,7 @@ def pictures(
             loc="--stage",
         )
     if stage is None and not every:
-        return [Picture(title, build(a, names, states=states, layers=layers, group=group))]
+        return [Picture(title, network(a, names, states=states, layers=layers, group=group))]
     numbers = range(count + 1) if every or stage is None else [stage]
     say = Graph(titles=_titles(names)).say
     out = []
@@ -313,7 +313,7 @@ def pictures(
                 say("graph_stage_titled", title=title, number=str(n), head=head)
                 if title
                 else say("graph_stage", number=str(n), head=head),
-                build(here, names, states=states, layers=layers, group=group, before=before),
+                network(here, names, states=states, layers=layers, group=group, before=before),
                 n,
             )
         )

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
 
+from .catalog import Strict
 from .errors import AdvisorError, PolicyFileError, nearest
 from .models import Assessment
 from .process import loaded_rulebase, release
@@ -39,11 +40,7 @@ from .source import line_of, read_json, read_yaml
 KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats", "measures", "derived")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class SetExpect(_Strict):
+class SetExpect(Strict):
     """What must be in an output list, what must not, or the exact set."""
 
     include: list[str] = []
@@ -63,7 +60,7 @@ class SetExpect(_Strict):
         return None if value is None else [str(v) for v in value]
 
 
-class Expect(_Strict):
+class Expect(Strict):
     recommendations: SetExpect | None = None
     frameworks: SetExpect | None = None
     states: SetExpect | None = None
@@ -122,14 +119,14 @@ class Expect(_Strict):
         return self
 
 
-class CaseModel(_Strict):
+class CaseModel(Strict):
     name: str
     because: str | None = None  # the reasoning behind the expectation, in words
     threat: str | dict[str, Any]
     expect: Expect
 
 
-class CaseFileModel(_Strict):
+class CaseFileModel(Strict):
     about: str | None = None
     rules: str | None = None
     cases: list[dict[str, Any]]

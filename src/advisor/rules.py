@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, Strict, load_catalog
 from .errors import AuthoringError, RuleFileError, nearest
 from .source import line_of, read_yaml
 
@@ -57,11 +57,7 @@ def _known(values: list[str], pool, what: str) -> list[str]:
     return values
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class SetTest(_Strict):
+class SetTest(Strict):
     """A test on a list field; every part given must hold.
 
     any / all / none: of these values, at least one / every one / none is present;
@@ -88,12 +84,12 @@ class SetTest(_Strict):
         return [v for m in ("any", "all", "none") for v in getattr(self, m) or []]
 
 
-class SeverityTest(_Strict):
+class SeverityTest(Strict):
     at_least: str | None = None
     at_most: str | None = None
 
 
-class Tests(_Strict):
+class Tests(Strict):
     """Tests on the descriptor itself; all given tests must hold."""
 
     type: list[str] | None = None
@@ -286,7 +282,7 @@ class When(Tests):
         return Tests.model_construct(**{f: getattr(self, f) for f in Tests.model_fields})
 
 
-class Then(_Strict):
+class Then(Strict):
     """What a rule concludes. An agency is given a role (`lead`), or a role with a note saying
     why (`{role: lead, note: ...}`); the notes are kept apart in `role_notes`."""
 
@@ -377,7 +373,7 @@ class Then(_Strict):
         return self
 
 
-class Rule(_Strict):
+class Rule(Strict):
     """One rule: conditions on a threat, what follows, and the recommendations behind it."""
 
     id: str
@@ -512,7 +508,7 @@ def _numbers_of(cites: tuple[str, ...]) -> list[int]:
     return sorted({int(c[: len(c) - len(c.lstrip("0123456789"))]) for c in cites})  # the leading digits
 
 
-class RuleFile(_Strict):
+class RuleFile(Strict):
     about: str | None = None
     rules: list[dict] = Field(min_length=1)
 

@@ -22,7 +22,7 @@ def schema_id(what: str) -> str:
     return f"urn:jfir-advisor:schema:{what}:{__version__}"
 
 
-def build(what: str, catalog: Catalog) -> dict[str, Any]:
+def schema_of(what: str, catalog: Catalog) -> dict[str, Any]:
     """The JSON Schema of `what` (one of WHAT)."""
     if what == "descriptor":
         from .models import descriptor_schema
