@@ -21,6 +21,7 @@ def lines(text: str) -> list[dict]:
 # --- batch -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_directory_gives_json_lines_in_input_order(invoke):
     out = lines(invoke(["assess", THREATS]).stdout)
     assert [o["threat"]["id"] for o in out] == [p.stem for p in threat_files()]
@@ -36,6 +37,7 @@ def test_several_files_and_identical_lines_to_single_assessments(invoke):
     assert json.loads(out[0]) == single and len(out) == 2
 
 
+@pytest.mark.slow
 def test_stdin_array_and_json_lines(invoke):
     arr = lines(invoke(["assess", "-"], input='[{"type": "piracy"}, {"type": "terrorism"}]').stdout)
     assert [o["threat"]["id"] for o in arr] == ["stdin-0", "stdin-1"]
@@ -63,6 +65,7 @@ def test_bad_descriptors_become_error_records_and_exit_2(invoke, tmp_path):
     assert "3 of 5 inputs could not be assessed" in result.stderr
 
 
+@pytest.mark.slow
 def test_jobs_give_the_same_bytes(invoke, tmp_path):
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     invoke(["assess", THREATS, "-o", one])
@@ -74,6 +77,7 @@ def test_table_is_refused_for_several(invoke):
     assert "use --format jsonl" in invoke(["assess", THREATS, "--format", "table"], exit_code=2).stderr
 
 
+@pytest.mark.slow
 def test_skip_done_resumes(invoke, tmp_path):
     out = tmp_path / "out.jsonl"
     first = sorted(threat_files())[:5]
@@ -91,6 +95,7 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 def test_interrupted_batch_leaves_only_complete_lines(tmp_path):
     n = 3000
     data = tmp_path / "many.jsonl"
@@ -143,6 +148,7 @@ def test_limits(invoke, tmp_path, content, fragment):
     assert len(err) < 2000
 
 
+@pytest.mark.slow
 def test_descriptor_size_limit_is_configurable(tmp_path):
     path = tmp_path / "t.json"
     path.write_text('{"type": "piracy", "title": "' + "x" * 500 + '"}')

@@ -50,6 +50,7 @@ def test_cache_directory_and_files_are_private(cache_dir):
     json.loads(_entry(cache_dir).read_text())  # the cache is plain JSON
 
 
+@pytest.mark.slow
 def test_planted_pickle_is_never_executed(cache_dir, tmp_path):
     """A pickle planted under any name the cache might read is not loaded: loading runs no code."""
     advisor.load_rulebase()
@@ -75,6 +76,7 @@ def test_planted_pickle_is_never_executed(cache_dir, tmp_path):
     json.loads(_entry(cache_dir).read_text())  # the bad entry was replaced by a good one
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["not json", "[]", '{"format": 1}', "truncate", "wrong rule"])
 def test_damaged_cache_is_a_miss(cache_dir, damage):
     fresh = advisor.load_rulebase()
@@ -100,6 +102,7 @@ def test_cache_writable_by_others_is_refused_with_a_warning(cache_dir):
     assert oct(cache_dir.stat().st_mode & 0o777) == "0o777"  # and its permissions are left as they were
 
 
+@pytest.mark.slow
 def test_cache_entry_writable_by_others_is_not_read(cache_dir):
     advisor.load_rulebase()
     entry = _entry(cache_dir)
@@ -114,6 +117,7 @@ def test_cache_entry_writable_by_others_is_not_read(cache_dir):
     assert "planted" in advisor.load_rulebase().rules[0].because  # (the check above is what kept it out)
 
 
+@pytest.mark.slow
 def test_symlinked_cache_entry_is_not_followed(cache_dir, tmp_path):
     advisor.load_rulebase()
     entry = _entry(cache_dir)
@@ -127,6 +131,7 @@ def test_symlinked_cache_entry_is_not_followed(cache_dir, tmp_path):
     assert "planted" not in advisor.load_rulebase().rules[0].because
 
 
+@pytest.mark.slow
 def test_cache_warning_reaches_the_command_line(cache_dir, tmp_path):
     cache_dir.mkdir(mode=0o700)
     os.chmod(cache_dir, 0o777)
@@ -149,6 +154,7 @@ def test_no_cache_setting_writes_nothing(cache_dir, monkeypatch):
     assert not cache_dir.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["unknown framework", "rules twice", "engine limit", "directory"])
 def test_damaged_but_well_typed_entry_is_a_miss_and_replaced(cache_dir, damage):
     """An entry that parses and has the right types but not a rule base's sense (an unknown name, a rule

@@ -204,6 +204,7 @@ def test_every_command_has_help_with_an_example_and_is_documented(invoke, comman
     assert f"advisor {command}" in docs
 
 
+@pytest.mark.slow
 def test_installed_command_works_from_any_directory(tmp_path):
     """The rule base ships inside the package: no need to run from the repository."""
     import subprocess

@@ -33,6 +33,7 @@ def test_md_is_markdown_everywhere(invoke, args):
     assert as_alias == invoke(args).stdout
 
 
+@pytest.mark.slow
 def test_text_and_table_name_the_same_output(invoke):
     assert invoke(["catalog", "types", "--format", "text"]).stdout == invoke(["catalog", "types"]).stdout
     assert invoke(["rules", "check", "--format", "table"]).stdout == invoke(["rules", "check"]).stdout
@@ -55,11 +56,13 @@ def test_an_unknown_format_lists_the_command_s_formats(invoke):
         (["test", ROOT / "tests" / "policy" / "test_rec07.yaml"], None),
     ],
 )
+@pytest.mark.slow
 def test_every_command_that_prints_results_prints_json(invoke, args, key):
     data = json.loads(invoke([*args, "--format", "json"]).stdout)
     assert key is None or key in data
 
 
+@pytest.mark.slow
 def test_explain_json_holds_the_same_answers_as_its_text(invoke):
     data = json.loads(invoke(["explain", PIRACY, "--why", "wpns", "--why-not", "kedo", "--format", "json"]).stdout)
     text = invoke(["explain", PIRACY, "--why", "wpns", "--why-not", "kedo"]).stdout
@@ -92,6 +95,7 @@ def test_names_and_short_names_are_accepted_wherever_an_id_is(invoke, name, kind
     assert (data["why_not"]["kind"], data["why_not"]["id"]) == (kind, ref)
 
 
+@pytest.mark.slow
 def test_errors_name_the_option_typed_and_the_nearest_of_its_kind(invoke):
     assert (
         "error: --why-not: unknown name 'kedoo' (did you mean 'kedo'"
@@ -159,6 +163,7 @@ def test_github_annotations_of_rules_check_escape_what_github_reads(invoke, tmp_
     assert line.endswith("::r01-x: cites: there is no recommendation 99 (there are 1 to 15)")
 
 
+@pytest.mark.slow
 def test_quiet_keeps_results_and_drops_warnings(invoke, tmp_path, monkeypatch):
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "not-a-dir"))
     (tmp_path / "not-a-dir").write_text("a file where the cache directory should be")
@@ -167,6 +172,7 @@ def test_quiet_keeps_results_and_drops_warnings(invoke, tmp_path, monkeypatch):
     assert "warning" in loud.stderr and quiet.stderr == "" and quiet.stdout == loud.stdout
 
 
+@pytest.mark.slow
 def test_no_colour_is_printed(invoke, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     out = invoke(["assess", PIRACY]).stdout + invoke(["rules", "check"]).stdout + invoke(["--help"]).stdout
@@ -190,6 +196,7 @@ def test_the_command_list_shows_whole_summaries(invoke):
     assert "..." not in screen.split("Commands:")[1]
 
 
+@pytest.mark.slow
 def test_fmt_finds_the_shipped_rules_canonical(invoke):
     result = invoke(["fmt", "--check", ROOT / "rules"])
     assert result.stdout.endswith("0 of 5 files would be reformatted\n")

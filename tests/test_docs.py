@@ -99,6 +99,7 @@ def _env(ws: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where, block", blocks("sh"), ids=[w for w, _ in blocks("sh")])
 def test_shell_examples_run(where, block, workspace):
     env = _env(workspace)
@@ -120,6 +121,7 @@ def test_shell_examples_run(where, block, workspace):
         assert done.returncode == wanted, (where, cmd, done.returncode, done.stderr[-2000:])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where, block", blocks("python"), ids=[w for w, _ in blocks("python")])
 def test_python_examples_run(where, block, workspace):
     done = subprocess.run(

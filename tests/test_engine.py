@@ -35,6 +35,7 @@ def test_assessing_a_then_b_equals_b_alone(assess_raw):
     assert dump(assess_raw(KOREA)) == b_alone
 
 
+@pytest.mark.slow
 def test_sequence_of_all_examples_is_isolated(rulebase):
     threats = [advisor.load_threat(p, rulebase) for p in threat_files()]
     first = [dump(advisor.assess(t, rulebase)) for t in threats]
@@ -42,6 +43,7 @@ def test_sequence_of_all_examples_is_isolated(rulebase):
     assert first == list(reversed(again))
 
 
+@pytest.mark.slow
 def test_byte_identical_across_processes():
     code = (
         "import sys, advisor; rb = advisor.load_rulebase();"
@@ -242,6 +244,7 @@ def test_engine_error_codes_become_clear_messages(monkeypatch, assess_raw):
         assess_raw(PIRACY)
 
 
+@pytest.mark.slow
 def test_large_rule_base_is_split_into_rulesets():
     """256 rules sharing one test crash the engine: rule bases are split into rulesets of 200.
     Run in a subprocess with a timeout, as a crash here would be a segfault."""
@@ -311,6 +314,7 @@ def test_view_counts_match_conclusions(rulebase):
     assert run.view.counts["agencies"] == len(run.view.agencies)
 
 
+@pytest.mark.slow
 def test_unbounded_severity_test_does_not_loop_the_engine():
     """`severity: {at_least: low}` once compiled to an empty $and, which matches the engine's own
     state and makes durable-rules fire forever: found by the size benchmark. Run in a subprocess."""

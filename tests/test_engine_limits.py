@@ -118,6 +118,7 @@ def listed(values) -> str:
 # --- an `any:` and a list of values: MAX_ALTERNATIVES ---------------------------------------
 
 
+@pytest.mark.slow
 def test_any_at_the_limit_runs(tmp_path):
     alternatives = "".join(f"  - states: [{s}]\n" for s in STATES[:MAX_ALTERNATIVES])
     assert "r99-under-test" in fires(tmp_path, rule("any:\n" + alternatives))
@@ -131,6 +132,7 @@ def test_any_over_the_limit_is_refused(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_values_at_the_limit_run(tmp_path):
     assert "r99-under-test" in fires(tmp_path, rule(f"states: {listed(STATES[:MAX_ALTERNATIVES])}"))
 
@@ -152,12 +154,14 @@ def test_values_over_the_limit_are_refused(tmp_path, test, message):
     ]
 
 
+@pytest.mark.slow
 def test_attacker_65_repeated_tests_in_any(tmp_path):
     """As found: one `any:` listing one test 65 times killed the process (segfault, exit 139)."""
     lines = refused(tmp_path, rule("any:\n" + "  - type: terrorism\n" * 65))
     assert lines == [f"{where(tmp_path, LINE_FIRST)}: when.any: 65 alternatives, over the engine's limit of 32"]
 
 
+@pytest.mark.slow
 def test_repeated_alternatives_are_refused(tmp_path):
     lines = refused(tmp_path, rule("any:\n  - type: terrorism\n  - type: piracy\n  - type: terrorism\n"))
     assert lines == [f"{where(tmp_path, LINE_FIRST)}: when.any: alternative 3 repeats alternative 1"]
@@ -192,6 +196,7 @@ def test_the_engine_crashes_past_the_limit_a_rule_base_cannot_reach():
 # --- alternatives of one rule: MAX_AT_ONCE and MAX_EXPANSION ---------------------------------
 
 
+@pytest.mark.slow
 def test_alternatives_at_once_at_the_limit_run(tmp_path):
     # 1 + 31 + 8 = 40: each list of n adds n - 1
     assert MAX_AT_ONCE == 40
@@ -219,6 +224,7 @@ def _choices(n: int, blocks: int) -> str:
     return "\n".join((parts + [unless])[:blocks])
 
 
+@pytest.mark.slow
 def test_expansion_at_the_limit_runs(tmp_path):
     assert MAX_EXPANSION == 4**5
     assert "r99-under-test" in fires(tmp_path, rule(_choices(4, 5)))
@@ -243,6 +249,7 @@ def _pairs(n: int) -> str:
     )
 
 
+@pytest.mark.slow
 def test_groups_at_the_limit_run(tmp_path):
     # the rule, its `any`, and each of its 10 alternatives of two tests
     assert MAX_GROUPS == 12
@@ -266,6 +273,7 @@ def test_attacker_14_two_test_alternatives(tmp_path):
 # --- joins: MAX_JOINS ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_joins_at_the_limit_run(tmp_path):
     when = f"type: terrorism\nframeworks: {listed(FRAMEWORKS[:MAX_JOINS])}"
     assert "r99-under-test" in fires(tmp_path, rule(when))
@@ -311,6 +319,7 @@ EMPTY = "an empty list tests nothing: name at least one value, or leave the test
         ("any:\n  - {type: piracy}\n  - {region: []}", f"when.any.1.region: {EMPTY}"),
     ],
 )
+@pytest.mark.slow
 def test_empty_lists_are_refused(tmp_path, when, message):
     """As found: empty test lists loaded, then failed at assessment with `ValueError: empty conjunction`."""
     lines = refused(tmp_path, rule(when))
@@ -337,6 +346,7 @@ def test_assess_and_rules_check_report_a_limit(tmp_path, invoke):
 # --- many rules: the rulesets are cut where the engine's stack would overflow -----------------
 
 
+@pytest.mark.slow
 def test_many_rules_holding_at_once_are_split_and_run(tmp_path):
     """65 rules each testing its own state, all holding for one fact, would overflow the engine's stack
     in one ruleset: the compiler puts them in rulesets that each stay within MAX_SHARED."""
@@ -350,6 +360,7 @@ def test_many_rules_holding_at_once_are_split_and_run(tmp_path):
     assert {f"r99-state-{i}" for i in range(len(STATES))} <= set(fired)
 
 
+@pytest.mark.slow
 def test_an_engine_failure_leaves_no_crash_behind(tmp_path):
     """Past the limits anyway (lifted here by hand), the engine's error 303 is an error, not a segfault:
     the failed state is never deleted, and the next assessment runs on a fresh one."""
@@ -443,6 +454,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_generated_rule_bases_are_refused_or_run(tmp_path):
     """Property: a generated rule base is refused when it loads (RuleFileError), or assessing a descriptor
     that makes every test hold succeeds. The engine runs in one child process for every example: a

@@ -113,6 +113,7 @@ def test_msel_csv_is_for_spreadsheets(invoke, evil):
     assert "x_controller_note: " + FORMULA in row[12]
 
 
+@pytest.mark.slow
 def test_msel_xlsx_cells_are_text_and_the_header_is_frozen(invoke, evil, tmp_path):
     from openpyxl import load_workbook
 
@@ -200,6 +201,7 @@ def test_eeg_tasks_come_from_the_rules(rulebase):
     )
 
 
+@pytest.mark.slow
 def test_eeg_docx_and_html(invoke, tmp_path, evil):
     from docx import Document
 
@@ -277,6 +279,7 @@ def test_hotwash_drafts_the_aar_and_improvement_plan(invoke):
     assert "recommendations 2, 4 ask for it (rule r04-us-rok-alliance)" in md
 
 
+@pytest.mark.slow
 def test_hotwash_docx_has_the_headings_and_the_plan_table(invoke, tmp_path, report):
     from docx import Document
 
@@ -419,6 +422,7 @@ def test_notes_must_be_text_and_messages_use_the_files_words(invoke, tmp_path):
     assert "LineList" not in err and "LineDict" not in err
 
 
+@pytest.mark.slow
 def test_many_problems_are_cut_to_a_readable_report(invoke, tmp_path):
     path = tmp_path / "d.yaml"
     path.write_text("".join(f"module {i}:\n  frameworks: [tcog]\n" for i in range(4, 500)))

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -90,6 +91,7 @@ def check_contract(out: str) -> None:
             assert set(item["rules"]) <= justified
 
 
+@pytest.mark.slow
 @FUZZ
 @given(descriptors)
 def test_valid_descriptors_assess_to_the_contract(raw):
@@ -98,6 +100,7 @@ def test_valid_descriptors_assess_to_the_contract(raw):
     check_contract(out)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated())
 def test_mutated_descriptors_exit_0_or_2_never_a_traceback(raw):
@@ -110,6 +113,7 @@ def test_mutated_descriptors_exit_0_or_2_never_a_traceback(raw):
         assert err.startswith("error: ") and out == ""
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(descriptors, min_size=2, max_size=6), st.randoms(use_true_random=False))
 def test_order_of_assessment_does_not_matter(raws, rnd):
@@ -124,6 +128,7 @@ def test_order_of_assessment_does_not_matter(raws, rnd):
 MATCHER = reference.ReferenceMatcher(RB)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(descriptors)
 def test_durable_rules_fires_what_the_reference_fires(raw):
@@ -135,6 +140,7 @@ def test_durable_rules_fires_what_the_reference_fires(raw):
     assert [(f.rule.id, f.step) for f in ours.firings] == [(f.rule.id, f.step) for f in ref.firings]
 
 
+@pytest.mark.slow
 def test_jobs_do_not_change_a_generated_batch(tmp_path):
     """One seeded batch through the real command, with one and with two processes."""
     import random
@@ -162,6 +168,7 @@ def test_jobs_do_not_change_a_generated_batch(tmp_path):
     assert outs[0] == outs[1] and outs[0].count(b"\n") == 60
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None, derandomize=True, database=None)
 @given(descriptors)
 def test_a_supporting_role_has_the_lead_it_supports(raw):
@@ -188,6 +195,7 @@ class NaiveMatcher:
         return [rid for rid in self.order[stratum] if rid not in fired and self.by_id[rid].holds(view)]
 
 
+@pytest.mark.slow
 def test_the_reference_rechecking_only_what_new_facts_change_fires_what_rechecking_everything_fires():
     from corpus import descriptors as generated
 
@@ -198,6 +206,7 @@ def test_the_reference_rechecking_only_what_new_facts_change_fires_what_rechecki
         assert ours == [(f.rule.id, f.step) for f in chaining.fire(threat, RB, naive).firings], raw
 
 
+@pytest.mark.slow
 def test_durable_rules_and_the_reference_write_the_same_lines():
     """The differential test on whole outputs: every byte of the batch line, not only the firings."""
     from corpus import descriptors as generated

@@ -90,6 +90,7 @@ def assessments(rulebase):
     return {p.stem: advisor.assess(advisor.load_threat(p, rulebase), rulebase) for p in threat_files()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", threat_files(), ids=lambda p: p.stem)
 def test_golden(path, assessments, request):
     data = without_meta(assessments[path.stem].to_data())
@@ -169,6 +170,7 @@ def corpus_meta(rulebase) -> str:
     return f'"{META}":{json.dumps(meta, separators=(",", ":"))}'
 
 
+@pytest.mark.slow
 def test_generated_corpus_lines_are_unchanged(rulebase, request):
     """400 generated descriptors (odd text, x_ fields, big numbers, aliases): each batch line's digest,
     so that a faster output path is checked to write the very bytes the slower one wrote. The digest
@@ -226,6 +228,7 @@ def test_batch_line_is_what_the_models_say(path, rulebase):
     assert _batch_line(raw, rulebase) == json_safe(a.model_dump_json(exclude={"stages", "since_2002"}))
 
 
+@pytest.mark.slow
 def test_batch_line_is_what_the_models_say_on_odd_input(rulebase):
     from advisor.render import json_safe
 

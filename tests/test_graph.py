@@ -137,6 +137,7 @@ def test_stages_in_dot_are_separate_graphs(invoke):
     assert re.findall(r"^digraph (\w+) \{", out, re.M) == ["stage_0", "stage_1", "stage_2", "stage_3"]
 
 
+@pytest.mark.slow
 @needs_dot
 def test_stages_in_svg_are_stacked_in_one_document(invoke, tmp_path):
     target = tmp_path / "stages.svg"

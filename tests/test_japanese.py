@@ -47,6 +47,7 @@ def test_every_derived_fact_and_msel_phrase_has_its_japanese(rulebase):
     assert all(JAPANESE.search(t) for t in phrases)
 
 
+@pytest.mark.slow
 def test_japanese_guide_states_the_derived_facts_in_japanese(invoke, rulebase, assessed):
     derived = rulebase.catalog.vocabulary.derived
     for fmt in ("markdown", "html"):
@@ -62,6 +63,7 @@ def test_japanese_guide_states_the_derived_facts_in_japanese(invoke, rulebase, a
     assert not [b for b in bullets if ENGLISH_WORD.search(b)]
 
 
+@pytest.mark.slow
 def test_japanese_guide_msel_has_japanese_headers_and_actions(invoke, rulebase):
     cat = rulebase.catalog
     md = invoke(["brief", EXERCISE, "--facilitator", "--lang", "ja"]).stdout
@@ -108,6 +110,7 @@ def _without_scenario(text: str) -> str:
     return text
 
 
+@pytest.mark.slow
 def test_msel_in_japanese_markdown(invoke, rulebase):
     md = invoke(["msel", EXERCISE, "--lang", "ja"]).stdout
     header = "| " + " | ".join(EXERCISE_TEXT[k] for k in EXERCISE_TEXT if k.startswith("col_")) + " |"
@@ -122,6 +125,7 @@ def test_msel_in_japanese_markdown(invoke, rulebase):
     assert not left
 
 
+@pytest.mark.slow
 def test_msel_in_japanese_csv(invoke, rulebase):
     cat = rulebase.catalog
     text = invoke(["msel", EXERCISE, "--lang", "ja", "--format", "csv"]).stdout
@@ -171,6 +175,7 @@ def test_japanese_phrases_keep_their_fields(tmp_path):
     assert any("labels: unknown key 'msel_leed'" in p for p in problems)
 
 
+@pytest.mark.slow
 def test_old_vocabulary_without_japanese_still_loads(tmp_path, invoke):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
@@ -251,6 +256,7 @@ def test_every_exercise_phrase_has_its_japanese(rulebase):
     assert not untranslated
 
 
+@pytest.mark.slow
 def test_exercise_documents_in_japanese_leave_no_english_phrase(invoke, rulebase, assessed, tmp_path):
     english = _english_exercise_texts(rulebase.catalog)
     assert "Performed without challenges" in english and "expected, missed" in english  # the ratings, the results
@@ -260,6 +266,7 @@ def test_exercise_documents_in_japanese_leave_no_english_phrase(invoke, rulebase
         assert JAPANESE.search(text), what
 
 
+@pytest.mark.slow
 def test_exercise_documents_in_japanese_read_as_japanese(invoke, rulebase, tmp_path):
     out = _exercise_outputs(invoke, tmp_path)
     eeg, hot, cards = out["eeg markdown"], out["hotwash markdown"], out["rolecards markdown"]
@@ -291,6 +298,7 @@ def test_hotwash_in_japanese_reads_english_module_names(invoke):
     )
 
 
+@pytest.mark.slow
 def test_graph_matrix_in_japanese(invoke):
     english = [t for k, v in BRIEF_LABELS.items() if k.startswith("graph_") for t in _fixed_parts(v)]
     english += list(LAYER_TITLES.values()) + ["(lead", "(coordinate", "(support"]

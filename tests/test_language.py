@@ -44,6 +44,7 @@ def descriptors(catalog, n: int, seed: int = 2002):
         yield raw
 
 
+@pytest.mark.slow
 def test_every_construct_is_exercised(language_rulebase):
     fired = set()
     for raw in descriptors(language_rulebase.catalog, SWEEP):
@@ -51,6 +52,7 @@ def test_every_construct_is_exercised(language_rulebase):
     assert fired == set(language_rulebase.by_id)
 
 
+@pytest.mark.slow
 def test_engine_equals_plain_python_reading(language_rulebase):
     compiled = compile_rulebase(language_rulebase).compiled
     for raw in descriptors(language_rulebase.catalog, SWEEP):
@@ -59,6 +61,7 @@ def test_engine_equals_plain_python_reading(language_rulebase):
         assert run.fired == holding, raw
 
 
+@pytest.mark.slow
 def test_shipped_rule_base_on_the_same_sweep(rulebase):
     compiled = compile_rulebase(rulebase).compiled
     for raw in descriptors(rulebase.catalog, SWEEP, seed=15):

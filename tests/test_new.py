@@ -68,6 +68,7 @@ def answers(*parts):
     return "\n".join(a for part in parts for a in part) + "\n"
 
 
+@pytest.mark.slow
 def test_new_exercise_with_injects(invoke, tmp_path):
     target = tmp_path / "exercise.json"
     result = invoke(["new", "-o", target], input=answers(THREAT, EXERCISE, INJECTS))

@@ -15,7 +15,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import oracle
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 
 import advisor
 
+import oracle
 from conftest import DATA, ROOT, load_json, threat_files
 
 TESTS = Path(__file__).resolve().parent
@@ -38,6 +38,7 @@ def agree(raw, rulebase) -> None:
     assert not diffs, "\n".join([json.dumps(descriptor.model_dump(exclude_defaults=True)), *diffs])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", threat_files(), ids=lambda p: p.stem)
 def test_example(path, rulebase):
     agree(load_json(path), rulebase)
@@ -64,6 +65,7 @@ def test_rule_case(rule, kind, rulebase):
     agree(raw, rulebase)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rich", [False, True], ids=["plain", "rich"])
 def test_generated_corpus(rich, rulebase):
     from corpus import descriptors
@@ -100,6 +102,7 @@ DESCRIPTORS = st.fixed_dictionaries(
 @settings(
     max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
+@pytest.mark.slow
 @given(DESCRIPTORS)
 def test_any_descriptor(raw):
     agree(raw, RB)
@@ -120,6 +123,7 @@ def test_oracle_reads_no_compiled_form():
     assert not any(name.startswith(".") for name in imported)
 
 
+@pytest.mark.slow
 def test_oracle_reads_every_rule():
     """The oracle evaluates the rules the engine runs, each once."""
     ids = [r.id for r in oracle.oracle().rules]
@@ -282,6 +286,7 @@ def constructs(tmp_path_factory):
     return root, advisor.load_rulebase(root)
 
 
+@pytest.mark.slow
 def test_every_construct(constructs):
     from corpus import descriptors
 

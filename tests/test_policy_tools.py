@@ -33,6 +33,7 @@ def write_case(tmp_path: Path, text: str, name: str = "test_case.yaml") -> Path:
 # --- advisor test ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_project_suite_passes(invoke):
     out = invoke(["test", POLICY]).stdout
     assert out.splitlines()[-1].endswith(" passed, 0 failed")
@@ -108,6 +109,7 @@ def run_pytest(path: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_pytest_collects_one_item_per_case_with_the_same_report(tmp_path):
     write_case(tmp_path, FAILING.format(threat=PIRACY))
     out = run_pytest(tmp_path / "test_case.yaml")
@@ -116,6 +118,7 @@ def test_pytest_collects_one_item_per_case_with_the_same_report(tmp_path):
     assert "1 failed" in out.stdout
 
 
+@pytest.mark.slow
 def test_pytest_passes_a_good_case(tmp_path):
     write_case(
         tmp_path,
@@ -131,6 +134,7 @@ def test_pytest_passes_a_good_case(tmp_path):
 # --- coverage and mutants ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_project_suite_covers_every_rule_and_recommendation(invoke):
     out = invoke(["test", POLICY, "--coverage", "--threshold", "100"]).stdout
     assert "RECOMMENDATIONS  15/15 (100.0%)" in out
@@ -146,11 +150,13 @@ def test_threshold_fails_a_thin_suite(invoke, tmp_path):
     assert data["coverage"]["rules"]["percent"] < 50
 
 
+@pytest.mark.slow
 def test_project_suite_kills_every_mutant(invoke):
     out = invoke(["test", POLICY, "--mutate"]).stdout
     assert ", 0 survived" in out
 
 
+@pytest.mark.slow
 def test_thin_suite_lets_mutants_survive(invoke, tmp_path):
     path = write_case(tmp_path, f"cases:\n  - name: piracy\n    threat: {PIRACY}\n    expect: {{frameworks: [wpns]}}\n")
     out = invoke(["test", path, "--mutate"], exit_code=1).stdout
@@ -161,6 +167,7 @@ def test_thin_suite_lets_mutants_survive(invoke, tmp_path):
 # --- rules check -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_shipped_rule_base_passes_strict(invoke):
     assert invoke(["rules", "check", "--strict"]).stdout == "0 errors, 0 warnings\n"
 
@@ -318,6 +325,7 @@ def test_why_not_of_something_present(invoke):
     assert "is in this assessment" in invoke(["explain", PIRACY, "--why-not", "wpns"]).stdout
 
 
+@pytest.mark.slow
 def test_what_if(invoke):
     out = invoke(["explain", PIRACY, "--what-if"]).stdout
     assert "if type = armed_attack:" in out
@@ -339,6 +347,7 @@ def test_query_framework(invoke):
     assert "threat types: " in out and "piracy" in out.split("threat types: ")[1]
 
 
+@pytest.mark.slow
 def test_query_recommendation_and_agency(invoke):
     assert "r07-deterrence-frameworks" in invoke(["query", "--recommendation", "7"]).stdout
     out = invoke(["query", "--agency", "maritime_safety_agency"]).stdout
@@ -361,6 +370,7 @@ def test_diff_two_assessments(invoke, tmp_path):
     assert invoke(["diff", a, a]).stdout == "0 of 1 changed\n"
 
 
+@pytest.mark.slow
 def test_diff_shows_the_effect_of_a_one_line_rule_change(invoke, tmp_path):
     new = tmp_path / "new"
     shutil.copytree(ROOT / "rules", new)
@@ -384,6 +394,7 @@ def test_diff_refuses_what_is_not_an_assessment(invoke):
     assert "not an assessment" in invoke(["diff", PIRACY, PIRACY], exit_code=2).stderr
 
 
+@pytest.mark.slow
 def test_the_search_reaches_what_the_cut_expansion_misses(rulebase):
     """The full expansion of the coalition rule is cut at MAX_CLAUSES and loses the epidemic
     case; the search still finds it, and its example really fires the rule."""
@@ -397,6 +408,7 @@ def test_the_search_reaches_what_the_cut_expansion_misses(rulebase):
     assert "r03-epidemic-health" in fired
 
 
+@pytest.mark.slow
 def test_search_examples_fire_their_rule_unless_a_count_is_needed(rulebase):
     """For every rule, the example the search gives fires it, except where the rule or one it
     needs tests a count (counts are taken as reachable)."""

@@ -26,6 +26,7 @@ def test_every_entry_of_the_memory_is_documented():
         assert f"`{f.name}`" in documented, f.name
 
 
+@pytest.mark.slow
 def test_no_other_module_keeps_state_between_calls():
     """Module-level containers that calls fill are process state: they belong in advisor.process."""
     import ast
@@ -68,6 +69,7 @@ def test_release_keeps_other_rule_bases(rulebase):
     assert all(name in MEMORY.handles for name in chaining.prepare(rulebase).plan.rulesets)
 
 
+@pytest.mark.slow
 def test_mutation_testing_leaves_no_mutant_registered(rulebase):
     """`advisor test --mutate` builds a rule base per mutant; each is released once tried."""
     from advisor import policy

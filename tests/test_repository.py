@@ -53,6 +53,7 @@ def test_no_tracked_file_points_outside_the_repository():
     assert hits == [], "paths outside the repository:\n" + "\n".join(hits)
 
 
+@pytest.mark.slow
 def test_no_tracked_file_cites_the_old_design_documents():
     """The contract, the house style and the engine notes are docs/contract.md, design.md and durable-rules.md."""
     hits = [

@@ -70,6 +70,7 @@ def test_unknown_agency(tmp_path):
         ('"twelve"', "'twelve' is not a citation like '12' or '12(2)'"),
     ],
 )
+@pytest.mark.slow
 def test_unknown_recommendation(tmp_path, cite, message):
     lines = load(tmp_path, GOOD.replace('"10"', cite))
     assert lines == [f"{tmp_path}/bad.yaml:3: r10-test-rule: cites: {message}"]
@@ -81,6 +82,7 @@ def test_duplicate_rule_id_across_files(tmp_path):
     assert lines == [f"{tmp_path}/b.yaml:2: r10-test-rule: duplicate rule id (first defined at {tmp_path}/a.yaml:2)"]
 
 
+@pytest.mark.slow
 def test_duplicate_yaml_key(tmp_path):
     lines = load(tmp_path, GOOD.replace("      type: terrorism", "      type: terrorism\n      type: piracy"))
     assert lines == [f"{tmp_path}/bad.yaml:7: duplicate key 'type'"]
@@ -102,6 +104,7 @@ def test_rule_without_condition(tmp_path):
     assert "a rule needs at least one condition" in lines[0]
 
 
+@pytest.mark.slow
 def test_rule_with_only_an_exception_loads(tmp_path):
     (tmp_path / "good.yaml").write_text(GOOD.replace("      type: terrorism", "      unless: {type: piracy}"))
     assert [r.id for r in advisor.load_rulebase(tmp_path).rules] == ["r10-test-rule"]
@@ -125,6 +128,7 @@ def test_quote_is_short(tmp_path):
     assert "quote: at most 35 words" in lines[0]
 
 
+@pytest.mark.slow
 def test_document_rule_may_not_assign_a_lead(tmp_path):
     lines = load(
         tmp_path,
@@ -162,6 +166,7 @@ def test_role_note_is_kept_apart(tmp_path):
     assert then.role_notes == {"national_police_agency": "police work is the police agency's"}
 
 
+@pytest.mark.slow
 def test_distinction_rules_are_pure(tmp_path):
     lines = load(
         tmp_path,
@@ -255,6 +260,7 @@ def test_shipped_rule_files_contain_no_code():
             assert word not in text, (path, word)
 
 
+@pytest.mark.slow
 def test_rule_base_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     """A loaded rule base is cached by the digest of its files; an edit is seen at once."""
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))

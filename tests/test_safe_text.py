@@ -92,6 +92,7 @@ def test_printable_shows_controls_as_escapes():
     assert printable("Japan's SDF (2002) – 防衛省") == "Japan's SDF (2002) – 防衛省"
 
 
+@pytest.mark.slow
 def test_table_shows_escapes_not_controls(invoke, evil):
     out = invoke(["assess", evil, "--format", "table"]).stdout
     assert_no_raw_controls(out)
@@ -102,6 +103,7 @@ def test_table_shows_escapes_not_controls(invoke, evil):
     assert max(len(line) for line in out.splitlines()) <= 100
 
 
+@pytest.mark.slow
 def test_explain_shows_escapes_not_controls(invoke, evil):
     out = invoke(["explain", evil, "--why-not", "collective_self_defense", "--what-if"]).stdout
     assert_no_raw_controls(out)
@@ -185,6 +187,7 @@ def evil_rules(tmp_path_factory):
     return rules
 
 
+@pytest.mark.slow
 def test_catalog_markdown(invoke, evil_rules):
     md = invoke(["catalog", "frameworks", "--format", "markdown", "--rules", evil_rules]).stdout
     assert_no_raw_controls(md)

@@ -27,6 +27,7 @@ def schemas(rulebase):
     return {what: schema_of(what, rulebase.catalog) for what in WHAT}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("what", WHAT)
 def test_the_shipped_schema_is_the_one_advisor_builds(what, schemas, invoke):
     shipped = json.loads((SHIPPED / f"{what}.schema.json").read_text(encoding="utf-8"))
@@ -40,6 +41,7 @@ def _errors(schema, data) -> list[str]:
     return [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
 
 
+@pytest.mark.slow
 def test_every_shipped_file_is_valid_under_its_schema(schemas):
     for path in sorted((ROOT / "rules").glob("*.yaml")):
         assert _errors(schemas["rules"], yaml.safe_load(path.read_text())) == [], path

@@ -56,6 +56,7 @@ def test_manual_has_cover_objectives_and_every_module(invoke):
         assert "### Key issues" in body
 
 
+@pytest.mark.slow
 def test_questions_enter_at_the_module_whose_inject_brings_their_recommendation(invoke, rulebase, assessed):
     modules = _modules(invoke(["brief", EXERCISE]).stdout)
     questions = rulebase.catalog.questions
@@ -147,6 +148,7 @@ def test_guide_says_when_nothing_changed(invoke):
     assert "**What the inject changes:** attributes {sdf_deployment: true}" in escort
 
 
+@pytest.mark.slow
 def test_as_of_today_notes_at_the_module_where_the_body_appears(invoke):
     plain = _modules(invoke(["brief", EXERCISE, "--facilitator"]).stdout)
     today = _modules(invoke(["brief", EXERCISE, "--facilitator", "--as-of", "today"]).stdout)
@@ -217,6 +219,7 @@ def test_every_label_and_text_has_its_japanese(rulebase):
     )
 
 
+@pytest.mark.slow
 def test_old_catalogs_without_japanese_still_load(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
@@ -243,6 +246,7 @@ def test_japanese_questions_with_too_few_entries_are_refused(tmp_path):
     assert "questions_ja.6: 2 questions, but 3 in English" in str(e.value.problems[0])
 
 
+@pytest.mark.slow
 def test_packet_in_japanese(invoke, rulebase):
     md = invoke(["brief", EXERCISE, "--facilitator", "--lang", "ja", "--as-of", "today"]).stdout
     cat = rulebase.catalog
@@ -275,6 +279,7 @@ def test_packet_in_japanese(invoke, rulebase):
 # --- printing --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_html_print_stylesheet(invoke):
     html = invoke(["brief", EXERCISE, "--format", "html"]).stdout
     assert "@page { size: A4;" in html and '@top-center { content: "FOR EXERCISE USE ONLY"' in html
@@ -344,6 +349,7 @@ def _body(text: str, marking: str = MARKING) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 @needs_print
 def test_guide_prints_with_marking_page_numbers_and_the_picture(invoke, tmp_path):
     target = tmp_path / "guide.html"
@@ -365,6 +371,7 @@ def test_guide_prints_with_marking_page_numbers_and_the_picture(invoke, tmp_path
         assert last not in ("Answer key", "Key issues", "Discussion questions"), last
 
 
+@pytest.mark.slow
 @needs_print
 def test_manual_prints_without_answers_and_the_handout_on_one_page(invoke, tmp_path):
     manual = tmp_path / "manual.html"
@@ -383,6 +390,7 @@ def test_manual_prints_without_answers_and_the_handout_on_one_page(invoke, tmp_p
     assert "Page 1 of 1" in page and page.count(MARKING) >= 2
 
 
+@pytest.mark.slow
 @needs_print
 def test_letter_and_a4_page_sizes(invoke, tmp_path):
     sizes = {}
@@ -395,6 +403,7 @@ def test_letter_and_a4_page_sizes(invoke, tmp_path):
     assert sizes == {"a4": ("594.96", "841.92"), "letter": ("612", "792")}
 
 
+@pytest.mark.slow
 @needs_print
 def test_japanese_packet_prints_its_glyphs(invoke, tmp_path):
     target = tmp_path / "guide-ja.html"
@@ -411,6 +420,7 @@ def test_japanese_packet_prints_its_glyphs(invoke, tmp_path):
 # --- safe text -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [[], ["--facilitator"], ["--handout"]], ids=["manual", "guide", "handout"])
 def test_exercise_fields_are_shown_not_obeyed(invoke, tmp_path, args):
     from test_safe_text import ATTACK, assert_safe_markdown, descriptor

@@ -110,6 +110,7 @@ def test_resolves_names_earlier_stages_only(rulebase):
         advisor.parse_threat(raw, rulebase)
 
 
+@pytest.mark.slow
 def test_table_shows_stages(invoke):
     out = invoke(["assess", ESCALATION, "--format", "table"]).stdout
     assert "STAGES" in out and "Stage 2: The SDF is asked to escort tankers" in out
@@ -198,6 +199,7 @@ def test_caveats_of_15_in_the_brief(invoke):
     assert "#### Legal and institutional caveats" in out and "PKO Five Principles" in out.split("#### Legal")[1]
 
 
+@pytest.mark.slow
 def test_participant_and_facilitator_versions(invoke):
     participant = invoke(["brief", ESCALATION]).stdout
     facilitator = invoke(["brief", ESCALATION, "--facilitator"]).stdout
@@ -241,6 +243,7 @@ def test_html_brief_without_graphviz_has_a_note(invoke, tmp_path, monkeypatch):
     assert 'id="network-missing"' in html and "<svg" not in html
 
 
+@pytest.mark.slow
 @needs_dot
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
 def test_html_brief_renders_in_headless_chromium(invoke, tmp_path):
@@ -284,6 +287,7 @@ def test_graph_mermaid_and_dot(invoke):
     assert dot.startswith("digraph network {") and "subgraph cluster_other_arrangements" in dot
 
 
+@pytest.mark.slow
 @needs_dot
 def test_graph_svg(invoke):
     svg = invoke(["graph", PIRACY, "--format", "svg"]).stdout
@@ -325,6 +329,7 @@ def test_matrix_unknown_type(invoke):
 # --- then and now, Japanese names ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_as_of_today_adds_without_rewriting(invoke):
     plain = invoke(["assess", KOREA]).stdout
     today = json.loads(invoke(["assess", KOREA, "--as-of", "today"]).stdout)
@@ -390,6 +395,7 @@ ANSWERS = (
 )
 
 
+@pytest.mark.slow
 def test_new_asks_validates_and_writes_json(invoke, tmp_path):
     target = tmp_path / "mine.json"
     result = invoke(["new", "-o", target], input=ANSWERS)

@@ -73,6 +73,7 @@ def batch_file(path: Path, n: int) -> Path:
 # --- outputs respect the filesystem ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_device_is_written_not_replaced():
     before = os.stat("/dev/null")
     run = cli("assess", PIRACY, "--format", "json", "-o", "/dev/null")
@@ -83,12 +84,14 @@ def test_device_is_written_not_replaced():
     assert run.returncode == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 def test_full_device_is_a_clear_error():
     assert "no space left on the device" in one_line_error(cli("assess", PIRACY, "-o", "/dev/full"))
     assert cli("assess", THREATS, "-o", "/dev/full").returncode == 2
 
 
+@pytest.mark.slow
 def test_missing_directory_is_a_clear_error(tmp_path):
     run = cli("assess", PIRACY, "-o", tmp_path / "no" / "out.json")
     assert run.returncode == 2 and "does not exist" in one_line_error(run)
@@ -96,6 +99,7 @@ def test_missing_directory_is_a_clear_error(tmp_path):
     assert run.returncode == 2 and "does not exist" in one_line_error(run)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [[PIRACY], [THREATS]], ids=["single", "batch"])
 def test_symlink_is_not_followed(tmp_path, args):
     victim = tmp_path / "victim.txt"
@@ -109,6 +113,7 @@ def test_symlink_is_not_followed(tmp_path, args):
     assert victim.read_text() != "precious\n"
 
 
+@pytest.mark.slow
 def test_input_is_never_the_output(tmp_path):
     single = tmp_path / "t.json"
     single.write_bytes(PIRACY.read_bytes())
@@ -123,6 +128,7 @@ def test_input_is_never_the_output(tmp_path):
     assert cli("brief", single, "-o", single).returncode == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [[PIRACY, "--format", "json"], [THREATS]], ids=["single", "batch"])
 def test_umask_is_respected_and_modes_kept(tmp_path, args):
     def umask(mask):
@@ -149,6 +155,7 @@ def _file_size_limit(limit: int):
     return setup
 
 
+@pytest.mark.slow
 def test_disk_full_in_batch_leaves_whole_lines(tmp_path):
     out = tmp_path / "out.jsonl"
     run = cli("assess", THREATS, "-o", out, preexec_fn=_file_size_limit(60_000))
@@ -159,6 +166,7 @@ def test_disk_full_in_batch_leaves_whole_lines(tmp_path):
     assert all(json.loads(line)["threat"] for line in data.splitlines())
 
 
+@pytest.mark.slow
 def test_disk_full_on_one_document_leaves_the_file_as_it_was(tmp_path):
     out = tmp_path / "brief.md"
     out.write_text("the previous brief\n")
@@ -171,6 +179,7 @@ def test_disk_full_on_one_document_leaves_the_file_as_it_was(tmp_path):
 # --- bounded input ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_one_object_over_the_limit_on_stdin_is_refused_as_one():
     big = json.dumps({"type": "piracy", "title": "x" * 1_000_010}).encode()
     for fmt in ([], ["--format", "json"]):
@@ -179,6 +188,7 @@ def test_one_object_over_the_limit_on_stdin_is_refused_as_one():
         assert run.stdout == b""
 
 
+@pytest.mark.slow
 def test_format_json_with_several_inputs_is_an_error():
     run = cli("assess", "-", "--format", "json", input=b'{"type": "piracy"}\n{"type": "terrorism"}\n')
     assert run.returncode == 2 and b"use --format jsonl" in run.stderr and run.stdout == b""
@@ -222,6 +232,7 @@ def _feed(args: list, chunks, env: dict | None = None) -> tuple[int, bytes, byte
     return proc.returncode, out[0], rest.encode(), peak
 
 
+@pytest.mark.slow
 def test_endless_line_is_skipped_in_bounded_memory():
     """Half a gigabyte with no newline: the line is refused while it is read, never held."""
     chunk = b"x" * (1 << 20)
@@ -236,6 +247,7 @@ def test_endless_line_is_skipped_in_bounded_memory():
     assert 0 < peak < 400_000, f"peak resident memory {peak} KiB"
 
 
+@pytest.mark.slow
 def test_endless_input_stops_at_the_total_limit():
     code, out, err, _ = _feed(
         ["assess", "-"], (b'{"type": "piracy"}\n' for _ in range(10**7)), env={"ADVISOR_MAX_BATCH_BYTES": "20000"}
@@ -245,6 +257,7 @@ def test_endless_input_stops_at_the_total_limit():
     assert "over the limit of 20,000 bytes in all" in records[-1]["error"]["message"]
 
 
+@pytest.mark.slow
 def test_json_array_is_streamed_element_by_element(tmp_path):
     items = [{"type": "piracy", "id": f"a{i}"} for i in range(3)] + [{"type": "pirate"}, {"type": "terrorism"}]
     run = cli("assess", "-", input=("  [\n" + ",\n".join(json.dumps(x) for x in items) + "\n]\n").encode())
@@ -260,6 +273,7 @@ def test_json_array_is_streamed_element_by_element(tmp_path):
     assert records[0]["threat"]["type"] == "piracy" and "cut short" in records[-1]["error"]["message"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", ["fifo", "dev_zero", "proc_mem"])
 def test_non_regular_files_are_refused_without_reading(tmp_path, make):
     if make == "fifo":
@@ -277,6 +291,7 @@ def test_non_regular_files_are_refused_without_reading(tmp_path, make):
     assert time.time() - start < 60
 
 
+@pytest.mark.slow
 def test_fifo_in_a_rule_base_or_policy_suite_does_not_hang(tmp_path):
     rules = tmp_path / "rules"
     (rules / "catalog").mkdir(parents=True)
@@ -317,6 +332,7 @@ def test_fifo_in_a_rule_base_or_policy_suite_does_not_hang(tmp_path):
         ('{"type": "piracy", "x_size": 1e400}', "1e400 is out of range for a number"),
     ],
 )
+@pytest.mark.slow
 def test_text_that_is_not_unicode_and_numbers_out_of_range(tmp_path, text, fragment):
     path = tmp_path / "t.json"
     path.write_text(text)
@@ -328,6 +344,7 @@ def test_text_that_is_not_unicode_and_numbers_out_of_range(tmp_path, text, fragm
 # --- environment failures are clear messages ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_broken_pipe_is_quiet():
     proc = subprocess.Popen(
         [sys.executable, "-m", "advisor", "assess", str(THREATS)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -338,6 +355,7 @@ def test_broken_pipe_is_quiet():
     assert proc.wait(timeout=120) == 2 and err == b""
 
 
+@pytest.mark.slow
 def test_stdout_that_cannot_encode_the_answer():
     run = cli(
         "assess",
@@ -351,6 +369,7 @@ def test_stdout_that_cannot_encode_the_answer():
     assert run.returncode == 2 and "PYTHONIOENCODING=utf-8" in one_line_error(run)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ADVISOR_MAX_DESCRIPTOR_BYTES", "ADVISOR_MAX_BATCH_BYTES"])
 @pytest.mark.parametrize("value", ["abc", "-5", "0", "1e6"])
 def test_malformed_limit_setting(name, value):
@@ -358,6 +377,7 @@ def test_malformed_limit_setting(name, value):
     assert run.returncode == 2 and f"{name}: not a positive whole number of bytes" in one_line_error(run)
 
 
+@pytest.mark.slow
 def test_malformed_assessments_to_diff(tmp_path):
     good = tmp_path / "a.json"
     good.write_bytes(cli("assess", PIRACY, "--format", "json").stdout)
@@ -373,6 +393,7 @@ def test_malformed_assessments_to_diff(tmp_path):
         assert run.returncode == 2 and fragment in one_line_error(run)
 
 
+@pytest.mark.slow
 def test_interrupt_is_exit_130_without_a_traceback(tmp_path):
     data = batch_file(tmp_path / "many.jsonl", 3000)
     for jobs in ("1", "2"):
@@ -394,6 +415,7 @@ def test_interrupt_is_exit_130_without_a_traceback(tmp_path):
         assert out.read_bytes().endswith(b"\n")
 
 
+@pytest.mark.slow
 def test_engine_fault_is_exit_3_whatever_the_jobs(invoke, tmp_path, monkeypatch):
     """A fault of the engine is not the input's doing: it stops the run, in one process or several alike."""
     import advisor.assessment
@@ -435,6 +457,7 @@ def _kill_when(out: Path, size: int, args: list) -> None:
     proc.wait(timeout=60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_kill_9_and_resume_gives_the_same_bytes(tmp_path, jobs):
     data = batch_file(tmp_path / "gen.jsonl", 400)
@@ -451,6 +474,7 @@ def test_kill_9_and_resume_gives_the_same_bytes(tmp_path, jobs):
     assert out.read_bytes() == expected
 
 
+@pytest.mark.slow
 def test_skip_done_reads_and_never_writes(tmp_path):
     data = batch_file(tmp_path / "gen.jsonl", 60)
     whole = tmp_path / "whole.jsonl"
@@ -465,6 +489,7 @@ def test_skip_done_reads_and_never_writes(tmp_path):
     assert b"".join(lines[:25]) + rest.read_bytes() == whole.read_bytes()
 
 
+@pytest.mark.slow
 def test_skip_done_refuses_an_output_of_other_inputs(tmp_path):
     data = batch_file(tmp_path / "gen.jsonl", 30)
     other = tmp_path / "other.jsonl"
@@ -538,6 +563,7 @@ def _chain_rulebase(tmp_path: Path, n: int) -> Path:
     return rules
 
 
+@pytest.mark.slow
 def test_a_chain_longer_than_forward_chaining_may_run_is_refused_at_load(tmp_path):
     threat = tmp_path / "t.json"
     threat.write_text('{"type": "piracy"}')
@@ -553,6 +579,7 @@ def test_a_chain_longer_than_forward_chaining_may_run_is_refused_at_load(tmp_pat
 # --- what a second attack found -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_full_disk_on_standard_output_is_exit_2_and_taken_back(tmp_path):
     for args in (
         ["assess", PIRACY, "--format", "json"],
@@ -577,6 +604,7 @@ def test_full_disk_on_standard_output_is_exit_2_and_taken_back(tmp_path):
         assert data == b"" or data.endswith(b"\n"), args  # nothing, or whole lines
 
 
+@pytest.mark.slow
 def test_closed_standard_streams_are_clear_errors():
     def close(fd):
         return lambda: os.close(fd)
@@ -588,6 +616,7 @@ def test_closed_standard_streams_are_clear_errors():
     assert run.returncode == 2 and "standard input is closed" in one_line_error(run)
 
 
+@pytest.mark.slow
 def test_dev_stdout_is_standard_output():
     run = cli("assess", PIRACY, "--format", "json", "-o", "/dev/stdout")
     assert run.returncode == 0 and json.loads(run.stdout)["threat"]["id"] == "malacca_piracy"
@@ -595,6 +624,7 @@ def test_dev_stdout_is_standard_output():
     assert run.returncode == 0 and len(run.stdout.splitlines()) == len(list(THREATS.glob("*.json")))
 
 
+@pytest.mark.slow
 def test_anything_after_a_json_array_on_stdin_is_an_error():
     for tail in (b'\n{"type": "terrorism"}\n', b" [1]", b" garbage", b"]]]"):
         run = cli("assess", "-", input=b'[{"type": "piracy"}]' + tail)
@@ -603,6 +633,7 @@ def test_anything_after_a_json_array_on_stdin_is_an_error():
         assert "something follows the array" in records[-1]["error"]["message"], tail
 
 
+@pytest.mark.slow
 def test_output_into_the_rule_base_in_use_is_refused(tmp_path):
     import shutil
 
@@ -624,6 +655,7 @@ def test_output_into_the_rule_base_in_use_is_refused(tmp_path):
             shipped.write_bytes(before)
 
 
+@pytest.mark.slow
 def test_skip_done_checks_each_line_against_its_input_and_rule_base(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
@@ -651,6 +683,7 @@ def test_skip_done_checks_each_line_against_its_input_and_rule_base(tmp_path):
     assert run.returncode == 2 and "by another rule base" in one_line_error(run)
 
 
+@pytest.mark.slow
 def test_resumed_run_exits_as_the_uninterrupted_one(tmp_path):
     data = batch_file(tmp_path / "gen.jsonl", 40)
     whole = tmp_path / "whole.jsonl"
@@ -663,6 +696,7 @@ def test_resumed_run_exits_as_the_uninterrupted_one(tmp_path):
     assert "of 40 inputs could not be assessed" in one_line_error(run)
 
 
+@pytest.mark.slow
 def test_batch_output_is_never_written_through_a_hard_link(tmp_path):
     other = tmp_path / "other.txt"
     other.write_text("precious\n")
@@ -674,6 +708,7 @@ def test_batch_output_is_never_written_through_a_hard_link(tmp_path):
     assert stat.S_IMODE(link.stat().st_mode) == 0o640
 
 
+@pytest.mark.slow
 def test_json_line_limit_is_exact(tmp_path):
     def line(n):
         head = '{"type": "piracy", "x_pad": "'
@@ -697,11 +732,13 @@ def test_json_line_limit_is_exact(tmp_path):
         ("ADVISOR_NO_CACHE", "abc"),
     ],
 )
+@pytest.mark.slow
 def test_odd_settings_are_refused(name, value):
     run = cli("assess", PIRACY, "--format", "json", env={name: value})
     assert run.returncode == 2 and name in one_line_error(run)
 
 
+@pytest.mark.slow
 def test_huge_integers_get_a_plain_message(tmp_path):
     path = tmp_path / "t.json"
     path.write_text('{"type": "piracy", "x_n": ' + "9" * 5001 + "}")
@@ -709,6 +746,7 @@ def test_huge_integers_get_a_plain_message(tmp_path):
     assert "has 5001 digits; at most 30" in err and "set_int_max_str_digits" not in err
 
 
+@pytest.mark.slow
 def test_workers_end_with_their_parent(tmp_path):
     data = batch_file(tmp_path / "orphans.jsonl", 4000)
     out = tmp_path / "orphans-out.jsonl"
