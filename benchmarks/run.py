@@ -228,7 +228,7 @@ def inert_rulebase(n: int, directory: Path, seed: int = 7) -> Path:
     import yaml
 
     from advisor.api import load_rulebase
-    from advisor.rules import default_rules_dir
+    from advisor.loading import default_rules_dir
 
     shipped = load_rulebase()
     cat = shipped.catalog

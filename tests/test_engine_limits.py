@@ -21,15 +21,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import advisor
-from advisor.compiler import (
+from advisor.compiler import compile_rulebase
+from advisor.errors import RuleFileError
+from advisor.limits import (
     MAX_ALTERNATIVES,
     MAX_AT_ONCE,
     MAX_EXPANSION,
     MAX_GROUPS,
     MAX_JOINS,
-    compile_rulebase,
 )
-from advisor.errors import RuleFileError
 
 from conftest import ROOT
 
@@ -370,9 +370,9 @@ def test_an_engine_failure_leaves_no_crash_behind(tmp_path):
     write(tmp_path, rule(wide), rule(f"states: [{STATES[0]}]", "r99-other"))
     code = textwrap.dedent("""
         import json, sys, advisor
-        from advisor import compiler
+        from advisor import limits
         from advisor.errors import EngineError
-        compiler.MAX_ALTERNATIVES = compiler.MAX_AT_ONCE = compiler.MAX_SHARED = 1000
+        limits.MAX_ALTERNATIVES = limits.MAX_AT_ONCE = limits.MAX_SHARED = 1000
         rb = advisor.load_rulebase(sys.argv[1])
         for _ in range(3):
             try:

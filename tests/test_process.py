@@ -13,6 +13,7 @@ import pytest
 
 import advisor
 from advisor import chaining, process
+from advisor.chaining import release
 from advisor.process import MEMORY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,19 +53,19 @@ def test_release_gives_back_a_rule_base_and_it_can_come_back(rulebase):
     first = advisor.assess(PIRACY, variant).to_data()
     names = list(chaining.prepare(variant).plan.rulesets)
     assert all(name in MEMORY.handles for name in names)
-    process.release(variant.digest)
+    release(variant.digest)
     assert not any(name in MEMORY.handles for name in names)
     for table in (MEMORY.plans, MEMORY.prepared, MEMORY.outputs):
         assert variant.digest not in table
     assert advisor.assess(PIRACY, variant).to_data() == first  # registered again, the same answer
-    process.release(variant.digest)
+    release(variant.digest)
 
 
 def test_release_keeps_other_rule_bases(rulebase):
     advisor.assess(PIRACY, rulebase)
     variant = rulebase.without({rulebase.rules[-1].id})
     advisor.assess(PIRACY, variant)
-    process.release(variant.digest)
+    release(variant.digest)
     assert rulebase.digest in MEMORY.prepared
     assert all(name in MEMORY.handles for name in chaining.prepare(rulebase).plan.rulesets)
 
@@ -89,13 +90,14 @@ def test_release_cycles_do_not_corrupt_the_engine(tmp_path):
         """
         import advisor
         from advisor import process
+        from advisor.chaining import release
         rb = advisor.load_rulebase()
         threat = {"type": "piracy", "region": "malacca_strait", "states": ["IDN", "MYS", "SGP"]}
         want = advisor.assess(threat, rb).to_data()
         for i in range(40):
             variant = rb.without({rb.rules[i].id})
             advisor.assess(threat, variant)
-            process.release(variant.digest)
+            release(variant.digest)
         assert advisor.assess(threat, rb).to_data() == want
         print("ok", len(process.MEMORY.handles))
         """

@@ -644,7 +644,7 @@ def test_output_into_the_rule_base_in_use_is_refused(tmp_path):
         run = cli("assess", PIRACY, "--rules", rules, "--format", "json", "-o", target)
         assert run.returncode == 2 and "is one of the inputs" in one_line_error(run)
         assert target.read_bytes() == before
-    from advisor.rules import default_rules_dir
+    from advisor.loading import default_rules_dir
 
     shipped = default_rules_dir() / "10-design.yaml"  # the rule base in use without --rules (installed or not)
     before = shipped.read_bytes()

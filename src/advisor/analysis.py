@@ -425,7 +425,7 @@ class Finding:
 def check_directory(directory: str | None) -> list[Finding]:
     """Load a rule base and check it; load errors become findings with their file and line."""
     from .errors import AuthoringError
-    from .rules import load_rulebase
+    from .loading import load_rulebase
 
     try:
         rulebase = load_rulebase(directory)
@@ -524,7 +524,7 @@ def check_quotes(rulebase: Rulebase) -> list[Finding]:
     from pathlib import Path
 
     from .document import load_fingerprint
-    from .rules import default_rules_dir
+    from .loading import default_rules_dir
 
     here = Path(rulebase.catalog.source) / "document.yaml"
     shingles = load_fingerprint(str(here)) or load_fingerprint(str(default_rules_dir() / "catalog" / "document.yaml"))

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .loading import load_rulebase, loaded_rulebase
 from .models import Assessment, Descriptor, load_descriptor, parse_descriptor
-from .process import loaded_rulebase
-from .rules import Rulebase, load_rulebase
+from .rules import Rulebase
 
 __all__ = ["assess", "load_rulebase", "load_threat", "parse_threat", "Assessment", "Descriptor", "Rulebase"]
 

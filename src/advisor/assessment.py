@@ -145,7 +145,7 @@ class Output:
 
 
 def output_of(rulebase: Rulebase) -> Output:
-    """The rule base's `Output`, from the process's memory (`process.release` forgets it)."""
+    """The rule base's `Output`, from the process's memory (`chaining.release` forgets it)."""
     found = MEMORY.outputs.get(rulebase.digest)
     if found is None:
         found = MEMORY.outputs[rulebase.digest] = Output(

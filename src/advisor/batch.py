@@ -416,7 +416,7 @@ def skip_done(
 def _init_worker(rules_dir: str | None, as_of: str) -> None:
     import signal
 
-    from .rules import load_rulebase
+    from .loading import load_rulebase
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles an interruption, once
     _die_with_parent()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import engine
+from . import engine, process
 from .catalog import KINDS, word
 from .compiler import CATCH_ALL, Plan, compile_rulebase, conclusion_fact, tally_fact, threat_fact
 from .conditions import View
@@ -50,7 +50,7 @@ def _wanted(plan: Plan) -> dict[str, frozenset]:
 
 
 def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
-    """Compile a rule base and register it with the engine, once per process (`process.release` forgets it)."""
+    """Compile a rule base and register it with the engine, once per process (`release` forgets it)."""
     with MEMORY.lock:
         prepared = MEMORY.prepared.get(rulebase.digest)
         if prepared is None:
@@ -72,6 +72,13 @@ def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
                 raise EngineError(f"the engine refused the rule base: {exc}") from None
             prepared.registered = True
         return prepared
+
+
+def release(digest: str) -> None:
+    """Forget a rule base (`process.forget`) and delete its rulesets from the engine."""
+    plan = process.forget(digest)
+    if plan is not None:
+        engine.delete_rulesets([name for name in plan.rulesets if name in MEMORY.handles])
 
 
 @dataclass

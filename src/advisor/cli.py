@@ -199,7 +199,7 @@ def _quiet() -> bool:
 
 def _protected(inputs=()) -> list:
     """What an output must never overwrite: the inputs, and the rule base in use (its files and catalog)."""
-    from .rules import default_rules_dir
+    from .loading import default_rules_dir
 
     rules_dir = click.get_current_context().params.get("rules_dir") if click.get_current_context(silent=True) else None
     return [*inputs, rules_dir, default_rules_dir()]
@@ -213,7 +213,7 @@ def write_output(text: str, output: str | None, inputs=()) -> None:
 
 
 def _rulebase(rules_dir: str | None):
-    from .api import load_rulebase
+    from .loading import load_rulebase
 
     return load_rulebase(rules_dir)
 
@@ -878,7 +878,8 @@ def diff_command(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) 
         advisor diff old.json new.json
         advisor diff --rules rules-before/ --rules rules/ threats/
     """
-    from .diff import check_assessment, describe, diff_assessments, diff_rulebases, diff_threats
+    from .changes import diff_rulebases
+    from .diff import check_assessment, describe, diff_assessments, diff_threats
     from .render import to_json
     from .source import read_json
 

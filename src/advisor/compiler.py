@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+from . import limits
 from .catalog import Catalog
 from .conditions import (
     AtLeast,
@@ -40,22 +41,6 @@ from .process import MEMORY
 from .rules import Rule, Rulebase, SeverityTest, Tests, When, distinction_order, distinctions_named
 
 CATCH_ALL = "_observed"
-
-# --- the engine's limits -------------------------------------------------------------
-# Where durable-rules 2.0.28 fails, as `scripts/probe-engine-limits.py` finds it (each candidate
-# in a child process), and the limit advisor keeps, with a margin. A rule over one is refused
-# when it loads (`rule_limit_problems`; lists and `any:` also in `rules`); a ruleset whose
-# network would go over one is cut in two (`Network`, `_split`). A rule base that loads can run.
-RULES_PER_RULESET = 200  # 256 rules ending on one test: segfault; 257: error 108
-MAX_ALTERNATIVES = 32  # one `any:`, or the values of one test: 65 that hold at once crash the engine
-MAX_AT_ONCE = 40  # alternatives of one rule that can hold at once, over all its choices: 65 crash
-MAX_EXPANSION = 1024  # a rule's alternatives once its choices are combined: 262,144 take 8-12 s a fact
-MAX_JOINS = 12  # conclusions and counts one rule joins: 16 (17 facts with the threat) fail, error 304
-MAX_GROUPS = 12  # $and/$or groups in one pattern: the 16th fails, error 113
-MAX_SHARED = 48  # tests of one ruleset pending at once for one fact (a stack of 64: 65 crash)
-MAX_NEXT = 384  # different tests after one test, in one ruleset (a table of 512; full: never returns)
-MAX_ABSENT = 96  # different absence tests after one test, in one ruleset (128: error 107)
-
 
 # --- facts ------------------------------------------------------------------------
 
@@ -317,34 +302,34 @@ def rule_limit_problems(compiled: Compiled) -> list[str]:
     """
     out = []
     joins = len(compiled.joins)
-    if joins > MAX_JOINS:
+    if joins > limits.MAX_JOINS:
         out.append(
-            f"it joins {joins} earlier conclusions and counts, over the engine's limit of {MAX_JOINS}: "
+            f"it joins {joins} earlier conclusions and counts, over the engine's limit of {limits.MAX_JOINS}: "
             "split the rule, or derive one fact that stands for several"
         )
     threat = compiled.threat_expression()
     if threat is None:
         return out
     shape = shape_of(threat)
-    if shape.widest > MAX_ALTERNATIVES:
+    if shape.widest > limits.MAX_ALTERNATIVES:
         out.append(
             f"one of its tests offers {shape.widest} alternatives (a group of states counts its members), "
-            f"over the engine's limit of {MAX_ALTERNATIVES}"
+            f"over the engine's limit of {limits.MAX_ALTERNATIVES}"
         )
-    if shape.at_once > MAX_AT_ONCE:
+    if shape.at_once > limits.MAX_AT_ONCE:
         out.append(
             f"{shape.at_once} of its alternatives can hold at once (each 'any' or list of values of n adds "
-            f"n - 1), over the engine's limit of {MAX_AT_ONCE}: split the rule"
+            f"n - 1), over the engine's limit of {limits.MAX_AT_ONCE}: split the rule"
         )
-    if shape.expansion > MAX_EXPANSION:
+    if shape.expansion > limits.MAX_EXPANSION:
         out.append(
             f"its choices combine into {shape.expansion} alternatives ('any' blocks and lists of values "
-            f"multiply), over the engine's limit of {MAX_EXPANSION}: split the rule"
+            f"multiply), over the engine's limit of {limits.MAX_EXPANSION}: split the rule"
         )
-    if shape.groups > MAX_GROUPS:
+    if shape.groups > limits.MAX_GROUPS:
         out.append(
             f"its tests make {shape.groups} groups (the rule itself, each 'any', each alternative or 'unless' "
-            f"block of several tests, each test of several values), over the engine's limit of {MAX_GROUPS}: "
+            f"block of several tests, each test of several values), over the engine's limit of {limits.MAX_GROUPS}: "
             "split the rule or name fewer alternatives"
         )
     return out
@@ -423,21 +408,23 @@ class Network:
         """Where the network goes past the engine's limits (each of its rules may be within its own)."""
         out: list[str] = []
         stack = self._visit(self.root, out)
-        if stack > MAX_SHARED:
+        if stack > limits.MAX_SHARED:
             out.append(
-                f"up to {stack} of its tests can hold at once for one fact, over the engine's limit of {MAX_SHARED}"
+                f"up to {stack} of its tests can hold at once for one fact, over the engine's limit of {limits.MAX_SHARED}"
             )
         return out
 
     def _visit(self, node: _Alpha, out: list[str]) -> int:
         if id(node) in self._peak:
             return self._peak[id(node)]
-        if len(node.tests) > MAX_NEXT:
-            out.append(f"{len(node.tests)} different tests follow one test, over the engine's limit of {MAX_NEXT}")
-        if len(node.absent) + len(node.links) > MAX_ABSENT:
+        if len(node.tests) > limits.MAX_NEXT:
+            out.append(
+                f"{len(node.tests)} different tests follow one test, over the engine's limit of {limits.MAX_NEXT}"
+            )
+        if len(node.absent) + len(node.links) > limits.MAX_ABSENT:
             out.append(
                 f"{len(node.absent) + len(node.links)} absence tests and alternatives follow one test, "
-                f"over the engine's limit of {MAX_ABSENT}"
+                f"over the engine's limit of {limits.MAX_ABSENT}"
             )
         k = node.at_once()
         below = max((self._visit(c, out) for c in node.children()), default=0)
@@ -447,12 +434,12 @@ class Network:
 
 def _split(ids: list[str], durable: dict[str, dict]) -> tuple[list[list[str]], dict[str, list[str]]]:
     """The rules of one stratum in rulesets, in order: a ruleset takes rules while its network stays
-    within the engine's limits (and RULES_PER_RULESET); a rule over them alone is returned as a problem."""
+    within the engine's limits (and limits.RULES_PER_RULESET); a rule over them alone is returned as a problem."""
     chunks: list[list[str]] = []
     problems: dict[str, list[str]] = {}
     network, chunk = Network(), cast(list[str], [])
     for rid in ids:
-        if len(chunk) < RULES_PER_RULESET:
+        if len(chunk) < limits.RULES_PER_RULESET:
             network.add(durable[rid])
             if not network.problems():
                 chunk.append(rid)
@@ -494,7 +481,7 @@ class Plan:
 def compile_rulebase(rulebase: Rulebase) -> Plan:
     """Compile every rule (once per rule base); split them into the two strata and into rulesets.
 
-    Each stratum is split into rulesets of at most RULES_PER_RULESET, and fewer where the
+    Each stratum is split into rulesets of at most limits.RULES_PER_RULESET, and fewer where the
     engine's network would go past its limits (`Network`); the engine asserts every fact of a
     stratum into each of its rulesets, so chaining across rulesets works as within one. Each
     ruleset has a catch-all rule so that every fact is accepted (see docs/durable-rules.md). A rule

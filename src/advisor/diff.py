@@ -81,32 +81,6 @@ def describe(changes: dict[str, Any], label=None, kinds: tuple[str, ...] = KINDS
     return lines
 
 
-def diff_rulebases(paths: list, old_rules: str, new_rules: str) -> list[dict[str, Any]]:
-    """Assess each descriptor under two rule bases; one entry per descriptor, in input order."""
-    from pathlib import Path
-
-    from .models import load_descriptor
-    from .rules import load_rulebase
-    from .stages import assess_threat
-
-    old_rb, new_rb = load_rulebase(old_rules), load_rulebase(new_rules)
-    files: list[Path] = []
-    for given in paths:
-        p = Path(given)
-        files.extend(sorted(p.glob("*.json")) if p.is_dir() else [p])
-    out = []
-    for path in files:
-        old = assess_threat(load_descriptor(path, old_rb.catalog), old_rb).to_data()
-        new = assess_threat(load_descriptor(path, new_rb.catalog), new_rb).to_data()
-        changes = diff_assessments(old, new)
-        for before, after in zip(old.get("stages", []), new.get("stages", [])):
-            stage = diff_assessments(before["assessment"], after["assessment"])
-            if stage:
-                changes.setdefault("stages", {})[str(before["stage"])] = stage
-        out.append({"threat": str(path), "changes": changes})
-    return out
-
-
 def _short(value: Any) -> str:
     import json
 

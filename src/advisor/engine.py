@@ -1,7 +1,7 @@
 """The engine driver: durable-rules' C engine (`durable_rules_engine`), driven directly.
 
 Each ruleset is created once per process under its rule base's digest and deleted when the
-rule base is released (`process.release`). An assessment owns one engine state per ruleset
+rule base is released (`chaining.release`). An assessment owns one engine state per ruleset
 from its first assert to its `delete_state`, behind the process's lock (`session`), so
 assessments never see each other. What to assert and when is chaining's business
 (`advisor.chaining`); this module only speaks to the engine.

@@ -32,8 +32,8 @@ from pydantic import ValidationError, ValidationInfo, field_validator, model_val
 
 from .catalog import Strict
 from .errors import AdvisorError, PolicyFileError, nearest
+from .loading import loaded_rulebase
 from .models import Assessment
-from .process import loaded_rulebase, release
 from .rules import Rulebase
 from .source import line_of, read_json, read_yaml
 
@@ -420,6 +420,8 @@ class Mutant:
 
 def mutants(cases: list[Case], rulebase: Rulebase) -> list[Mutant]:
     """Run the cases of `rulebase` against each mutant; a mutant is killed when some case fails."""
+    from .chaining import release
+
     mine = [c for c in cases if c.rulebase.digest == rulebase.digest]
     plan = [Mutant(f"rule {r.id}", r.numbers, [r.id]) for r in rulebase.rules]
     for number in sorted(rulebase.catalog.recommendations):

@@ -3,8 +3,9 @@
 A rule base is compiled, registered with durable-rules and prepared for output once per
 process, and kept under its digest; the entries below are that memory. Nothing else in
 advisor holds state between calls (module constants aside), and `release` gives back what a
-rule base no longer needed holds, the engine's rulesets included: `advisor test --mutate`
-releases each mutant as soon as it has been tried.
+rule base no longer needed holds: `forget` here, and `chaining.release`, which also deletes its
+rulesets from the engine (`advisor test --mutate` releases each mutant as soon as it is tried).
+This module imports nothing of advisor, so every module may use it.
 
 | entry        | owner                | what it holds                                                   |
 |--------------|----------------------|-----------------------------------------------------------------|
@@ -15,7 +16,7 @@ releases each mutant as soon as it has been tried.
 | `plans`      | compiler             | digest -> the compiled plan                                     |
 | `prepared`   | chaining             | digest -> the plan registered, with what chaining needs         |
 | `outputs`    | assessment           | digest -> the fixed parts of an assessment                      |
-| `rulebases`  | api, policy          | directory (or "" for the shipped one) -> the loaded rule base   |
+| `rulebases`  | loading              | directory (or "" for the shipped one) -> the loaded rule base   |
 | `refused`    | cache                | cache directories refused once (warned about once)              |
 | `worker`     | batch                | in a batch worker process: its rule base and options            |
 
@@ -48,32 +49,10 @@ class Memory:
 MEMORY = Memory()
 
 
-def loaded_rulebase(directory: str | None = None) -> Any:
-    """The rule base of a directory (None: the shipped one), loaded once per process."""
-    from pathlib import Path
-
-    from .rules import load_rulebase
-
-    key = str(Path(directory).resolve()) if directory else ""
-    if key not in MEMORY.rulebases:
-        MEMORY.rulebases[key] = load_rulebase(directory)
-    return MEMORY.rulebases[key]
-
-
-def release(digest: str) -> None:
-    """Forget a rule base: its plan, its prepared forms and its rulesets in the engine.
-
-    A ruleset with a state the engine failed on is kept (deleting it would crash the engine).
-    """
+def forget(digest: str) -> Any:
+    """Drop what the process keeps of a rule base; returns its plan (None if it had none), whose
+    rulesets the engine still holds: `chaining.release` deletes those too."""
     with MEMORY.lock:
-        plan = MEMORY.plans.pop(digest, None)
         MEMORY.prepared.pop(digest, None)
         MEMORY.outputs.pop(digest, None)
-        if plan is None:
-            return
-        names = [n for n in plan.rulesets if n in MEMORY.handles]
-        if not names:
-            return
-        from .engine import delete_rulesets
-
-        delete_rulesets(names)
+        return MEMORY.plans.pop(digest, None)
