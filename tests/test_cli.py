@@ -50,6 +50,8 @@ def test_assess_to_file(invoke, tmp_path):
 
 
 def test_same_input_byte_identical_output(invoke):
+    """A second assessment in the same process says what the first said (nothing kept between calls
+    changes an answer; across processes and hash seeds: test_engine)."""
     assert invoke(["assess", PIRACY]).stdout == invoke(["assess", PIRACY]).stdout
 
 

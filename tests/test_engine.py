@@ -45,15 +45,18 @@ def test_sequence_of_all_examples_is_isolated(rulebase):
 
 @pytest.mark.slow
 def test_byte_identical_across_processes():
-    code = (
-        "import sys, advisor; rb = advisor.load_rulebase();"
-        "from advisor.render import to_json;"
-        "sys.stdout.write(to_json(advisor.assess(advisor.load_threat(sys.argv[1], rb), rb)))"
-    )
+    """Two processes with different hash seeds (set and iteration orders differ) write the same bytes."""
+    import os
+
     path = ROOT / "threats" / "regime_collapse.json"
     runs = [
-        subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True).stdout
-        for _ in range(2)
+        subprocess.run(
+            [sys.executable, "-m", "advisor", "assess", str(path), "--format", "json"],
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
     ]
     assert runs[0] == runs[1] and runs[0]
 
@@ -90,19 +93,35 @@ def test_maximal_descriptor_stays_within_engine_limits(rulebase, assess_raw):
 # --- the pitfalls of docs/durable-rules.md ---------------------------------------------
 
 
+def _unseen(rulebase):
+    """A rule base this process has not registered yet (a rule base is registered once per process)."""
+    variant = rulebase.without({rulebase.rules[-1].id})
+    chaining.release(variant.digest)
+    assert variant.digest not in MEMORY.prepared
+    return variant
+
+
 def test_ruleset_definitions_are_not_mutated(rulebase):
     """Ruleset() deletes each `run` from the dict it is given: we pass a deep copy."""
-    rulesets = compile_rulebase(rulebase).rulesets
+    variant = _unseen(rulebase)
+    rulesets = compile_rulebase(variant).rulesets
     before = copy.deepcopy(rulesets)
-    chaining.prepare(rulebase)
-    assert rulesets == before and all("run" in r for rs in rulesets.values() for r in rs.values())
+    try:
+        assert chaining.prepare(variant).registered
+        assert rulesets == before and all("run" in r for rs in rulesets.values() for r in rs.values())
+    finally:
+        chaining.release(variant.digest)
 
 
 def test_registering_starts_no_thread(rulebase):
     """durable-rules' Python Host starts a timer thread; advisor creates its rulesets in the C engine."""
-    before = {t.name for t in threading.enumerate()}
-    chaining.prepare(rulebase)
-    assert {t.name for t in threading.enumerate()} - before == set()
+    variant = _unseen(rulebase)
+    before = set(threading.enumerate())
+    try:
+        assert chaining.prepare(variant).registered
+        assert set(threading.enumerate()) - before == set()
+    finally:
+        chaining.release(variant.digest)
 
 
 def test_facts_fire_every_matching_rule(assess_raw):
@@ -183,17 +202,25 @@ def test_no_array_operators_in_compiled_rules(rulebase):
     assert "$iall" not in text and "$iany" not in text
 
 
-def test_state_is_deleted_even_when_an_assessment_fails(monkeypatch, assess_raw):
-    clean = dump(assess_raw(PIRACY))
+@pytest.mark.parametrize("at", [1, 8])
+def test_state_is_deleted_even_when_an_assessment_fails(monkeypatch, assess_raw, at):
+    """An assessment that fails (at its first conclusion, or later in the chain) leaves no state
+    behind: the same threat and another assess as before."""
+    clean = {"k": dump(assess_raw(KOREA)), "p": dump(assess_raw(PIRACY))}
+    real, calls = chaining._conclude, []
 
     def boom(*args, **kwargs):
-        raise RuntimeError("fails mid-way")
+        calls.append(1)
+        if len(calls) == at:
+            raise RuntimeError("fails mid-way")
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(chaining, "_conclude", boom)
     with pytest.raises(RuntimeError):
         assess_raw(KOREA)
     monkeypatch.undo()
-    assert dump(assess_raw(PIRACY)) == clean
+    assert dump(assess_raw(KOREA)) == clean["k"]
+    assert dump(assess_raw(PIRACY)) == clean["p"]
 
 
 def test_direct_engine_path_starts_the_actions_durable_rules_own_layer_would(assess_raw):

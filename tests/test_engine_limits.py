@@ -172,7 +172,9 @@ def test_repeated_alternatives_are_refused(tmp_path):
 def test_the_engine_crashes_past_the_limit_a_rule_base_cannot_reach():
     """What the limit keeps away: 65 alternatives holding at once overflow durable-rules (error 303, in a
     child process); deleting the state afterwards then corrupts memory, which killed the process on
-    Python 3.10 and 3.11 and went unnoticed on 3.12 and 3.13, so only the error is certain."""
+    Python 3.10 and 3.11 and went unnoticed on 3.12 and 3.13, so only the error is certain. It guards
+    nothing in advisor (only durable-rules runs): it documents why the limit exists, and fails if a
+    new durable-rules moves it."""
     code = textwrap.dedent("""
         from durable import engine
         class Host(engine.Host):
