@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 import yaml
+from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
