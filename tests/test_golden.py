@@ -26,7 +26,7 @@ import json
 import pytest
 
 import advisor
-from advisor.diff import KINDS, describe, diff_assessments, diff_threats
+from advisor.diff import COMPARED, describe, diff_assessments, diff_threats
 from advisor.render import to_json
 
 from conftest import GOLDEN_CHANGES, ROOT, threat_files
@@ -54,14 +54,14 @@ def _parts(old: dict, new: dict) -> list[str]:
     if threat:
         changes["threat"] = threat
     parts = describe(changes)
-    for kind in KINDS:  # items kept, but with other recommendations, rules, members...
+    for kind in COMPARED:  # items kept, but with other recommendations, rules, members...
         before = {str(x[_key(kind)]): x for x in old.get(kind, [])}
         after = {str(x[_key(kind)]): x for x in new.get(kind, [])}
         rerole = changes.get("roles", {}) if kind == "agencies" else {}
         detail = [i for i in after if i in before and before[i] != after[i] and i not in rerole]
         if detail:
             parts.append(f"~ details of {kind}: {', '.join(detail)}")
-    skip = {"threat", "assessment", "stages", *KINDS}
+    skip = {"threat", "assessment", "stages", *COMPARED}
     also = [k for k in dict.fromkeys([*old, *new]) if k not in skip and old.get(k) != new.get(k)]
     if also:
         parts.append(f"~ also changed: {', '.join(also)}")

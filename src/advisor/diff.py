@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats", "measures")
+COMPARED = (
+    "recommendations",
+    "frameworks",
+    "states",
+    "agencies",
+    "caveats",
+    "measures",
+)  # kinds of catalog.COMPARED an answer lists
 KEYS = {"recommendations": "number", "states": "code"}
 
 
@@ -15,7 +22,7 @@ def check_assessment(data: Any, path: str) -> None:
     hint = "run advisor assess --format json"
     if not isinstance(data, dict) or not isinstance(data.get("threat"), dict) or "frameworks" not in data:
         raise InputError(f"not an assessment ({hint})", path=path)
-    for kind in KINDS:
+    for kind in COMPARED:
         items = data.get(kind, [])
         if not isinstance(items, list):
             raise InputError(f"expected a list, got {type(items).__name__} ({hint})", path=path, loc=kind)
@@ -39,7 +46,7 @@ def _ids(data: dict[str, Any], kind: str) -> list[str]:
 def diff_assessments(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Per kind, what `new` adds and removes compared with `old`; agencies whose role changed."""
     out: dict[str, Any] = {}
-    for kind in KINDS:
+    for kind in COMPARED:
         before, after = _ids(old, kind), _ids(new, kind)
         added = [x for x in after if x not in before]
         removed = [x for x in before if x not in after]
@@ -59,7 +66,7 @@ def diff_threats(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any
     return {key: [old.get(key), new.get(key)] for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)}
 
 
-def describe(changes: dict[str, Any], label=None, kinds: tuple[str, ...] = KINDS) -> list[str]:
+def describe(changes: dict[str, Any], label=None, kinds: tuple[str, ...] = COMPARED) -> list[str]:
     """The changes as short lines: `+ frameworks: wpns`, `- agencies: defense_agency`, `~ role: ...`.
 
     `label(kind, id)` may give display names instead of ids.

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog import fold
+from .catalog import KINDS, fold
 from .errors import InputError, clip, nearest
 
-KINDS = ("frameworks", "agencies", "states", "measures", "caveats")
+ACTION_KINDS = ("frameworks", "agencies", "states", "measures", "caveats")  # what a module asks of the players
 RATINGS = ("P", "S", "M", "U")  # HSEEP's ratings; their meanings are EXERCISE_TEXT's rating_p, ...
 HOME = "JPN"  # the players are Japan; engaging Japan itself is no decision
 
@@ -392,11 +392,11 @@ def modules(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Mo
     previous = start
     for st in a.stages or []:
         delta = st.delta
-        only = {kind: set(delta.get(kind, {}).get("added", [])) for kind in KINDS}
+        only = {kind: set(delta.get(kind, {}).get("added", [])) for kind in ACTION_KINDS}
         only["agencies"] |= set(delta.get("roles", {}))
         removed = [
             (kind, _name_of(previous, kind, ref, catalog, names, words))
-            for kind in KINDS
+            for kind in ACTION_KINDS
             for ref in delta.get(kind, {}).get("removed", [])
         ]
         data = st.assessment
@@ -660,16 +660,7 @@ def guides(a, catalog, names, rulebase=None, words: Words = ENGLISH) -> list[Gui
 # --- the players' decisions --------------------------------------------------------------------
 
 DECISION_FIELDS = ("frameworks", "lead", "coordinate", "support", "states", "measures", "notes")
-CSV_KINDS = {
-    "framework": "frameworks",
-    "frameworks": "frameworks",
-    "agency": "agencies",
-    "agencies": "agencies",
-    "state": "states",
-    "states": "states",
-    "measure": "measures",
-    "measures": "measures",
-}
+CSV_KINDS = ("frameworks", "agencies", "states", "measures")  # the kinds a decision names, as catalog.KINDS spells them
 MAX_DECISIONS_BYTES = 1_000_000
 
 
@@ -926,7 +917,8 @@ def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
                 )
             )
             continue
-        kind = CSV_KINDS.get(fold(cell["kind"]))
+        given = fold(cell["kind"])
+        kind = given if given in CSV_KINDS else next((k for k in CSV_KINDS if KINDS[k] == given), None)
         if kind is None:
             problems.append(
                 _problem(
@@ -934,7 +926,7 @@ def _read_csv(text: str, shown: str, resolver: _Resolver) -> Decisions:
                     n,
                     "kind",
                     f"unknown kind '{clip(cell['kind'])}'",
-                    nearest(cell["kind"], ("framework", "agency", "state", "measure")),
+                    nearest(cell["kind"], [KINDS[k] for k in CSV_KINDS]),
                 )
             )
             continue

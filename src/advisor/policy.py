@@ -37,7 +37,7 @@ from .models import Assessment
 from .rules import Rulebase
 from .source import line_of, read_json, read_yaml
 
-KINDS = ("recommendations", "frameworks", "states", "agencies", "caveats", "measures", "derived")
+EXPECTABLE = ("recommendations", "frameworks", "states", "agencies", "caveats", "measures", "derived")  # catalog.KINDS
 
 
 class SetExpect(Strict):
@@ -87,7 +87,7 @@ class Expect(Strict):
             "measures": catalog.measures,
             "derived": catalog.vocabulary.derived,
         }
-        for kind in KINDS:
+        for kind in EXPECTABLE:
             exp = getattr(self, kind)
             for ref in (exp.include + exp.exclude + (exp.exact or [])) if exp else []:
                 if ref not in pools[kind]:
@@ -270,7 +270,7 @@ def compare(expect: Expect, a: Assessment) -> list[Mismatch]:
     """Every way the assessment differs from what the case expects."""
     out: list[Mismatch] = []
     actual = actual_sets(a)
-    for kind in KINDS:
+    for kind in EXPECTABLE:
         exp: SetExpect | None = getattr(expect, kind)
         if exp is None:
             continue
