@@ -188,6 +188,14 @@ def test_exercise_objectives_stop_at_the_limit(catalog):
     assert "players" not in exercise
 
 
+def test_exercise_players_stop_at_the_limit(catalog):
+    players = [a for n in range(MAX_LIST) for a in (f"Player {n + 1}", "")]
+    answers = ["y", "Exercise Crowded", "", "", "", "", *players, "One too many"]
+    exercise, err, _ = dialogue(interactive.ask_exercise, catalog, answers)
+    assert exercise["players"] == [{"role": f"Player {n + 1}"} for n in range(MAX_LIST)]
+    assert f"Player {MAX_LIST + 1} role" not in err
+
+
 def test_injects_changing_every_kind_of_field(catalog):
     answers = [
         "Escalation",  # title
