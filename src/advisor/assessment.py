@@ -141,21 +141,27 @@ class Output:
 
     parts: Parts
     orders: dict[str, dict[str, Any]]
-    plain_text: bool  # no text of the rule base holds a character json_safe escapes
+    plain_text: bool | None = None  # no text of the rule base holds a character json_safe escapes
+    # (worked out when batch mode first needs it: dumping the catalog builds pydantic's serialiser,
+    # some 25 ms of a cold start that the models' path never needs)
 
 
 def output_of(rulebase: Rulebase) -> Output:
     """The rule base's `Output`, from the process's memory (`chaining.release` forgets it)."""
     found = MEMORY.outputs.get(rulebase.digest)
     if found is None:
-        found = MEMORY.outputs[rulebase.digest] = Output(
-            parts=_parts(rulebase),
-            orders=_orders(rulebase.catalog),
-            plain_text=not json_unsafe(
-                rulebase.catalog.model_dump_json() + "".join(r.model_dump_json() for r in rulebase.rules)
-            ),
-        )
+        found = MEMORY.outputs[rulebase.digest] = Output(parts=_parts(rulebase), orders=_orders(rulebase.catalog))
     return found
+
+
+def _plain_text(rulebase: Rulebase) -> bool:
+    """Whether no text of the rule base holds a character json_safe escapes (once per rule base)."""
+    output = output_of(rulebase)
+    if output.plain_text is None:
+        output.plain_text = not json_unsafe(
+            rulebase.catalog.model_dump_json() + "".join(r.model_dump_json() for r in rulebase.rules)
+        )
+    return output.plain_text
 
 
 def _basis(firings: list[Firing]) -> str:
@@ -206,7 +212,7 @@ def build_json(threat: Descriptor, rulebase: Rulebase, matcher=None, carried: tu
     text = _dumps(data).decode()
     # json_safe scans the whole line (about 40 us): only needed when some text in it can hold a
     # character it escapes, the descriptor's own (and the notes naming its attributes) or the rule base's
-    if output_of(rulebase).plain_text and not json_unsafe(_dumps([data["threat"], data["notes"]]).decode()):
+    if _plain_text(rulebase) and not json_unsafe(_dumps([data["threat"], data["notes"]]).decode()):
         return text
     return json_safe(text)
 
