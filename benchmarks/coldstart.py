@@ -26,7 +26,7 @@ threat = api.load_threat(sys.argv[1], rulebase)
 marks["read and validate the descriptor"] = time.perf_counter()
 assessment = api.assess(threat, rulebase)
 marks["assess (the first: the assessment builder and its output parts made)"] = time.perf_counter()
-from advisor.render import to_json  # noqa: E402
+from advisor.render.json import to_json  # noqa: E402
 
 to_json(assessment)
 marks["render JSON"] = time.perf_counter()

@@ -183,7 +183,7 @@ def test_eeg_has_a_guide_per_objective_with_its_tasks(invoke):
 def test_eeg_tasks_come_from_the_rules(rulebase):
     import advisor
     from advisor.exercise import guides
-    from advisor.render import Names
+    from advisor.render.names import Names
 
     a = advisor.assess(advisor.load_threat(EXERCISE, rulebase), rulebase)
     found = {g.id: g for g in guides(a, rulebase.catalog, Names(rulebase.catalog), rulebase)}
@@ -228,7 +228,7 @@ def test_eeg_docx_and_html(invoke, tmp_path, evil):
 def report(rulebase):
     import advisor
     from advisor.exercise import modules, read_decisions, score
-    from advisor.render import Names
+    from advisor.render.names import Names
 
     names = Names(rulebase.catalog)
     a = advisor.assess(advisor.load_threat(EXERCISE, rulebase), rulebase)
@@ -371,7 +371,7 @@ def test_rolecards_one_section_per_agency_with_page_breaks(invoke):
 def test_rolecards_say_what_is_asked_partners_and_limits(rulebase):
     import advisor
     from advisor.exercise import role_cards
-    from advisor.render import Names
+    from advisor.render.names import Names
 
     a = advisor.assess(advisor.load_threat(EXERCISE, rulebase), rulebase)
     cards = {c.id: c for c in role_cards(a, rulebase.catalog, Names(rulebase.catalog), rulebase)}

@@ -27,7 +27,7 @@ import pytest
 
 import advisor
 from advisor.diff import COMPARED, describe, diff_assessments, diff_threats
-from advisor.render import to_json
+from advisor.render.json import to_json
 
 from conftest import GOLDEN_CHANGES, ROOT, threat_files
 
@@ -221,7 +221,7 @@ def _batch_line(raw: dict, rulebase) -> str:
 def test_batch_line_is_what_the_models_say(path, rulebase):
     """The batch line of a descriptor without injects, built without the models, and the models' own
     JSON are the same bytes."""
-    from advisor.render import json_safe
+    from advisor.render.safe import json_safe
 
     raw = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if k != "injects"}
     a = advisor.assess(advisor.parse_threat(raw, rulebase), rulebase)
@@ -230,7 +230,7 @@ def test_batch_line_is_what_the_models_say(path, rulebase):
 
 @pytest.mark.slow
 def test_batch_line_is_what_the_models_say_on_odd_input(rulebase):
-    from advisor.render import json_safe
+    from advisor.render.safe import json_safe
 
     from corpus import descriptors
 

@@ -13,7 +13,7 @@ import pytest
 import advisor
 from advisor.exercise import EXERCISE_TEXT
 from advisor.graph import LAYER_TITLES
-from advisor.render import BRIEF_LABELS
+from advisor.render.names import BRIEF_LABELS
 
 from conftest import DATA, ROOT
 

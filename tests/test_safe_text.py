@@ -84,7 +84,7 @@ def assert_safe_markdown(md: str) -> None:
 
 
 def test_printable_shows_controls_as_escapes():
-    from advisor.render import printable
+    from advisor.render.safe import printable
 
     assert (
         printable("a\x1b[31mb\x07\rc\x7f\x85\u202ed\u2066\n\te") == "a\\x1b[31mb\\x07\\rc\\x7f\\x85\\u202ed\\u2066\n\te"
@@ -227,7 +227,7 @@ def test_msel_csv_has_no_formula_and_keeps_its_rows(invoke, evil):
 
 
 def test_csv_cells_are_neutralised():
-    from advisor.render import to_csv
+    from advisor.render.csv import to_csv
 
     text = to_csv([["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "a\rb", "ok, fine", "1"]])
     assert list(csv.reader(io.StringIO(text))) == [

@@ -272,7 +272,7 @@ def read_inputs(paths: Iterable[str], stdin, head: bytes = b"") -> Iterator[Item
 
 
 def error_line(item: Item, message: str) -> str:
-    from .render import json_safe
+    from .render.safe import json_safe
 
     record = {"error": {"source": item.source, "line": item.line, "message": message}}
     return json_safe(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
@@ -300,7 +300,7 @@ def assess_line(item: Item, rulebase, as_of: str = "2002") -> tuple[str, bool]:
     except InputError as exc:
         message = "; ".join(p.render() for p in exc.problems) if exc.problems else exc.render()
         return error_line(item, message), False
-    from .render import json_safe
+    from .render.safe import json_safe
 
     skip = {k for k in ("stages", "since_2002") if getattr(a, k) is None}
     return json_safe(a.model_dump_json(exclude=skip)), True

@@ -39,7 +39,7 @@ def _out(text: str, nl: bool = True) -> None:
 
 
 def _printable(text: str) -> str:
-    from .render import printable
+    from .render.safe import printable
 
     return printable(text)
 
@@ -508,7 +508,7 @@ def validate_command(files: tuple[str, ...], fmt: str, rules_dir: str | None) ->
         advisor validate threats/*.json
         advisor validate threats/*.json --format json
     """
-    from .render import to_json
+    from .render.json import to_json
 
     rulebase = _rulebase(rules_dir)
     problems: list[AdvisorError] = []
@@ -551,7 +551,7 @@ def schema_command(what: str, rules_dir: str | None) -> None:
         advisor schema > descriptor.schema.json
         advisor schema --what rules > rules.schema.json
     """
-    from .render import to_json
+    from .render.json import to_json
     from .schema import schema_of
 
     _out(to_json(schema_of(what, _rulebase(rules_dir).catalog)), nl=False)
@@ -615,7 +615,9 @@ def test_command(paths, fmt, show_coverage, threshold, mutate, verbose, rules_di
         advisor test --mutate --format json
     """
     from . import policy
-    from .render import coverage_table, mutation_table, policy_json, policy_junit, policy_report
+    from .render.ci import policy_junit
+    from .render.json import policy_json
+    from .render.text import coverage_table, mutation_table, policy_report
 
     if not paths:
         if not Path("tests/policy").is_dir():
@@ -684,7 +686,8 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
         advisor rules check ./my-rules --strict
     """
     from .analysis import check_directory
-    from .render import findings_github, findings_sarif, to_json
+    from .render.ci import findings_github, findings_sarif
+    from .render.json import to_json
 
     findings = check_directory(directory)
     errors = [f for f in findings if f.level == "error"]
@@ -790,7 +793,8 @@ def explain_command(
         advisor explain threats/terrorism.json --what-if
     """
     from . import explain as ex
-    from .render import render_what_if, render_why, render_why_not, to_json, what_if_data, why_data, why_not_data
+    from .render.json import to_json, what_if_data, why_data, why_not_data
+    from .render.text import render_what_if, render_why, render_why_not
 
     if not (why_x or why_not_x or what_if_):
         raise click.UsageError("give --why X, --why-not X or --what-if")
@@ -834,7 +838,8 @@ def query_command(framework, agency, recommendation, derived, fmt, rules_dir) ->
     """
     from .analysis import query
     from .explain import resolve
-    from .render import query_data, render_query, to_json
+    from .render.json import query_data, to_json
+    from .render.text import render_query
 
     given = [
         (k, v)
@@ -880,7 +885,7 @@ def diff_command(paths: tuple[str, ...], rules_dirs: tuple[str, ...], fmt: str) 
     """
     from .changes import diff_rulebases
     from .diff import check_assessment, describe, diff_assessments, diff_threats
-    from .render import to_json
+    from .render.json import to_json
     from .source import read_json
 
     if rules_dirs:
@@ -959,7 +964,9 @@ def brief_command(threat, fmt, output, facilitator, handout, paper, as_of, lang,
         advisor brief threats/korean_peninsula_exercise.json --handout --format html --paper letter -o handout.html
     """
     from .brief import packet
-    from .render import Names, brief_handout_html, brief_handout_markdown, brief_html, brief_markdown
+    from .render.html import brief_handout_html, brief_html
+    from .render.markdown import brief_handout_markdown, brief_markdown
+    from .render.names import Names
 
     if handout and facilitator:
         raise click.UsageError("--handout and --facilitator are different documents: choose one")
@@ -1050,7 +1057,7 @@ def graph_command(threat, fmt, output, stage, every_stage, states, layers, group
     """
     from .errors import InputError
     from .graph import DENSE, filters, pictures, render
-    from .render import Names
+    from .render.names import Names
 
     if stage is not None and every_stage:
         raise click.UsageError("give --stage N or --stages, not both")
@@ -1107,8 +1114,10 @@ def msel_command(threat, fmt, output, lang, rules_dir):
         advisor msel threats/korean_peninsula_exercise.json --format xlsx -o msel.xlsx
     """
     from .exercise import Words, msel_rows
-    from .render import Names
-    from .render_exercise import msel_csv, msel_markdown, msel_xlsx
+    from .render.csv import msel_csv
+    from .render.markdown import msel_markdown
+    from .render.names import Names
+    from .render.xlsx import msel_xlsx
 
     rulebase = _rulebase(rules_dir)
     a = _assessed(threat, rulebase)
@@ -1135,7 +1144,7 @@ def _write_binary(data: bytes, output, inputs, what: str) -> None:
 
 
 def _exercise_input(threat: str, rules_dir, lang: str = "en"):
-    from .render import Names
+    from .render.names import Names
 
     rulebase = _rulebase(rules_dir)
     a = _assessed(threat, rulebase)
@@ -1164,7 +1173,9 @@ def eeg_command(threat, fmt, output, lang, rules_dir):
         advisor eeg threats/korean_peninsula_exercise.json --format docx -o eeg.docx
     """
     from .exercise import Words, guides
-    from .render_exercise import eeg_docx, eeg_html, eeg_markdown
+    from .render.docx import eeg_docx
+    from .render.html import eeg_html
+    from .render.markdown import eeg_markdown
 
     rulebase, a, names, exercise, title = _exercise_input(threat, rules_dir, lang)
     words = Words(rulebase.catalog, lang)
@@ -1192,7 +1203,9 @@ def hotwash_command(threat, decisions, fmt, output, lang, rules_dir):
         advisor hotwash threats/korean_peninsula_exercise.json decisions.csv --format docx -o aar.docx
     """
     from .exercise import Words, modules, read_decisions, score
-    from .render_exercise import hotwash_docx, hotwash_html, hotwash_markdown
+    from .render.docx import hotwash_docx
+    from .render.html import hotwash_html
+    from .render.markdown import hotwash_markdown
 
     rulebase, a, names, _exercise, _title = _exercise_input(threat, rules_dir, lang)
     words = Words(rulebase.catalog, lang)
@@ -1218,7 +1231,9 @@ def rolecards_command(threat, fmt, output, lang, rules_dir):
         advisor rolecards threats/korean_peninsula_exercise.json --lang ja --format docx -o cards.docx
     """
     from .exercise import Words, role_cards
-    from .render_exercise import rolecards_docx, rolecards_html, rolecards_markdown
+    from .render.docx import rolecards_docx
+    from .render.html import rolecards_html
+    from .render.markdown import rolecards_markdown
 
     rulebase, a, names, exercise, title = _exercise_input(threat, rules_dir, lang)
     words = Words(rulebase.catalog, lang)
@@ -1249,7 +1264,8 @@ def matrix_command(types_, regions, fmt, output, lang, rules_dir):
     """
     from .brief import matrix as compute
     from .errors import InputError
-    from .render import Names, matrix_text
+    from .render import render_matrix
+    from .render.names import Names
 
     rulebase = _rulebase(rules_dir)
     cat = rulebase.catalog
@@ -1273,12 +1289,12 @@ def matrix_command(types_, regions, fmt, output, lang, rules_dir):
             region_list.append(found)
     rows = compute(rulebase, types, list(dict.fromkeys(region_list)))
     if fmt == "json":
-        from .render import to_json
+        from .render.json import to_json
 
         data = [{"type": r.type, "region": r.region, "roles": r.roles, "leads": r.leads} for r in rows]
         write_output(to_json({"rows": data}), output)
         return
-    write_output(matrix_text(rows, cat, Names(cat, lang), fmt), output)
+    write_output(render_matrix(rows, cat, Names(cat, lang), fmt), output)
 
 
 @main.command("new")
@@ -1303,7 +1319,8 @@ def new_command(output, force, then_assess, rules_dir):
 
     from .api import assess, parse_threat
     from .interactive import ask_descriptor, may_write
-    from .render import json_safe, render_assessment
+    from .render import render_assessment
+    from .render.safe import json_safe
 
     def confirm(question: str) -> bool:
         if click.confirm(question, default=False, err=True):

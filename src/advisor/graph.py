@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from .models import Assessment
-from .render import printable
+from .render.safe import printable
 
 LAYER_TITLES = {
     "alliances": "Alliances",
@@ -51,8 +51,8 @@ class Graph:
         return self.titles.get(key) or english
 
     def say(self, key: str, **fields: str) -> str:
-        """One of the picture's phrases (render.BRIEF_LABELS' graph_...) in the picture's language."""
-        from .render import BRIEF_LABELS
+        """One of the picture's phrases (render.names.BRIEF_LABELS' graph_...) in the picture's language."""
+        from .render.names import BRIEF_LABELS
 
         return (self.titles.get(key) or BRIEF_LABELS[key]).format(**fields)
 
@@ -521,7 +521,8 @@ def _initials(label: str) -> str:
 
 def to_matrix(g: Graph, title: str = "", short: dict[str, str] | None = None) -> str:
     """Who belongs to what as a Markdown table: frameworks (by layer) against states and agencies."""
-    from .render import _md_escape, _md_table
+    from .render.markdown import md_table
+    from .render.safe import md_escape
 
     short = short or {}
     links = {(src, dst): kind for src, dst, kind in g.edges}
@@ -544,8 +545,8 @@ def to_matrix(g: Graph, title: str = "", short: dict[str, str] | None = None) ->
                 + [mark.get(links.get((c, ref), ""), "") for c in states]
                 + [mark.get(links.get((x, ref), ""), "") for x in agencies]
             )
-    out = [f"## {_md_escape(title)}", ""] if title else []
-    out.append(_md_table(headers, rows) if rows else say("graph_no_frameworks"))
+    out = [f"## {md_escape(title)}", ""] if title else []
+    out.append(md_table(headers, rows) if rows else say("graph_no_frameworks"))
     key = [
         say(
             "graph_agency_key",
@@ -560,7 +561,7 @@ def to_matrix(g: Graph, title: str = "", short: dict[str, str] | None = None) ->
     marks = say("graph_marks")
     out += [
         "",
-        _md_escape(
+        md_escape(
             say("graph_marks_agencies", marks=marks, agencies=say("graph_sep").join(key)) if key else marks, False
         ),
     ]
@@ -591,7 +592,7 @@ def render(pics: list[Picture], fmt: str, short: dict[str, str] | None = None) -
     """The pictures in one output: DOT graphs one after another, Mermaid diagrams each in its own
     ```mermaid block under a heading (when more than one), SVG pictures stacked in one document,
     matrices one after another. None when SVG is asked for and Graphviz is not installed."""
-    from .render import _md_escape
+    from .render.safe import md_escape
 
     if fmt == "svg":
         svgs = [to_svg(p.graph, p.title) for p in pics]
@@ -605,7 +606,7 @@ def render(pics: list[Picture], fmt: str, short: dict[str, str] | None = None) -
         return "\n".join(to_matrix(p.graph, p.title, short) for p in pics)
     if len(pics) == 1:
         return to_mermaid(pics[0].graph)
-    return "\n".join(f"## {_md_escape(p.title)}\n\n```mermaid\n{to_mermaid(p.graph)}```\n" for p in pics)
+    return "\n".join(f"## {md_escape(p.title)}\n\n```mermaid\n{to_mermaid(p.graph)}```\n" for p in pics)
 
 
 # --- measuring a layout ---------------------------------------------------------------------------

@@ -35,7 +35,7 @@ class PolicyItem(pytest.Item):
 
     def runtest(self):
         from .policy import run_case
-        from .render import policy_failure
+        from .render.text import policy_failure
 
         result = run_case(self.case)
         if not result.passed:
