@@ -4,6 +4,8 @@
               CSV and XLSX cells, HTML, CSS, XML, Word, GitHub workflow commands)
     names     display names (English or Japanese), `localise` for JSON, the brief's labels
     rows      what several formats lay out alike: listing and table rows, short phrases
+    documents the exercise documents' parts (EEGs, hot wash, role cards), laid out alike by
+              markdown, html and docx
     text      terminal tables and reports: assessment, catalog, policy tests, explain, query, matrix
     markdown  assessment, catalog, brief and handout, matrix, the exercise documents
     html      brief and handout (self-contained, printable), the exercise documents

@@ -5,20 +5,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any
 
+from . import documents
 from .names import exercise_words
-from .rows import (
-    card_sections,
-    exercise_marking,
-    guide_meta,
-    hotwash_summary,
-    plan_headers,
-    plan_rows,
-    rating_key,
-    score_headers,
-    score_rows,
-    task_headers,
-    task_rows,
-)
 from .safe import docx_text
 
 if TYPE_CHECKING:
@@ -44,7 +32,7 @@ def _docx_table(doc, headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def _docx_head(doc, exercise: dict[str, Any], title: str, what: str, words: Words) -> None:
-    marking = docx_text(exercise_marking(exercise))
+    marking = docx_text(documents.marking(exercise))
     section = doc.sections[0]
     section.header.paragraphs[0].text = marking
     section.footer.paragraphs[0].text = marking
@@ -66,13 +54,13 @@ def eeg_docx(guides: list[Guide], exercise: dict[str, Any], title: str, words: W
     w = exercise_words(words)
     doc = _docx()
     _docx_head(doc, exercise, title, w("eeg_title"), w)
-    doc.add_paragraph(rating_key(w))
+    doc.add_paragraph(documents.rating_key(w))
     for i, g in enumerate(guides):
         if i:
             doc.add_page_break()
         doc.add_heading(docx_text(w("objective", id=g.id, text=g.text)), level=1)
-        doc.add_paragraph(docx_text(guide_meta(g, w)))
-        _docx_table(doc, task_headers(w), task_rows(g, w))
+        doc.add_paragraph(docx_text(documents.guide_meta(g, w)))
+        _docx_table(doc, documents.task_headers(w), documents.task_rows(g, w))
         doc.add_heading(w("observations"), level=2)
         doc.add_paragraph("\n\n")
         doc.add_paragraph(f"{w('overall_rating_short')} ____    {w('evaluator')} ____________")
@@ -84,8 +72,8 @@ def hotwash_docx(r: Report, words: Words | None = None) -> bytes:
     doc = _docx()
     _docx_head(doc, r.exercise, r.title, w("aar_title"), w)
     doc.add_heading(w("hotwash"), level=1)
-    doc.add_paragraph(hotwash_summary(r, w))
-    _docx_table(doc, score_headers(w), score_rows(r, w))
+    doc.add_paragraph(documents.hotwash_summary(r, w))
+    _docx_table(doc, documents.score_headers(w), documents.score_rows(r, w))
     doc.add_heading(w("strengths"), level=1)
     for x in r.strengths or [w("none_recorded")]:
         doc.add_paragraph(docx_text(x), style="List Bullet")
@@ -93,7 +81,7 @@ def hotwash_docx(r: Report, words: Words | None = None) -> bytes:
     for x in r.improvements or [w("none")]:
         doc.add_paragraph(docx_text(x), style="List Bullet")
     doc.add_heading(w("improvement_plan"), level=1)
-    _docx_table(doc, plan_headers(w), plan_rows(r))
+    _docx_table(doc, documents.plan_headers(w), documents.plan_rows(r))
     doc.add_paragraph(w("due_note"))
     return _docx_bytes(doc)
 
@@ -111,7 +99,7 @@ def rolecards_docx(cards: list[Card], exercise: dict[str, Any], title: str, word
             p = doc.add_paragraph()
             p.add_run(w("labelled", label=w("player"), value="")).bold = True
             p.add_run(docx_text(c.player))
-        for head, items in card_sections(c, w):
+        for head, items in documents.card_sections(c, w):
             doc.add_heading(head, level=2)
             for x in items:
                 doc.add_paragraph(docx_text(x), style="List Bullet")

@@ -9,21 +9,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from . import documents
 from .names import brief_basis, brief_label, exercise_words, header_facts, module_heading, module_number
-from .rows import (
-    card_sections,
-    exercise_marking,
-    guide_meta,
-    hotwash_summary,
-    nums_or_dash,
-    plan_headers,
-    plan_rows,
-    rating_key,
-    score_headers,
-    score_rows,
-    task_headers,
-    task_rows,
-)
+from .rows import nums_or_dash
 from .safe import css_string, html_text
 
 if TYPE_CHECKING:
@@ -389,20 +377,20 @@ def eeg_html(guides: list[Guide], exercise: dict[str, Any], title: str, words: W
     body = [
         f"<h1>{html_text(w('page_title', what=w('eeg_title'), name=name))}</h1>",
         f'<p class="meta">{html_text(w("labelled", label=w("scenario"), value=title))}</p>',
-        f"<p><em>{html_text(rating_key(w))}</em></p>",
+        f"<p><em>{html_text(documents.rating_key(w))}</em></p>",
     ]
     for g in guides:
         body += [
             '<section class="guide">',
             f"<h2>{html_text(w('objective', id=g.id, text=g.text))}</h2>",
-            f'<p class="meta">{html_text(guide_meta(g, w))}</p>',
-            _html_table(task_headers(w), task_rows(g, w)),
+            f'<p class="meta">{html_text(documents.guide_meta(g, w))}</p>',
+            _html_table(documents.task_headers(w), documents.task_rows(g, w)),
             f"<h3>{html_text(w('observations'))}</h3>",
             '<div class="write-in"></div>',
             f"<p>{html_text(w('overall_rating_short'))} ____ &nbsp; {html_text(w('evaluator'))} ____________</p>",
             "</section>",
         ]
-    return _html_page(w("page_title", what=w("eeg_page"), name=name), exercise_marking(exercise), body, w)
+    return _html_page(w("page_title", what=w("eeg_page"), name=name), documents.marking(exercise), body, w)
 
 
 def hotwash_html(r: Report, words: Words | None = None) -> str:
@@ -412,17 +400,17 @@ def hotwash_html(r: Report, words: Words | None = None) -> str:
         f"<h1>{html_text(w('page_title', what=w('aar_title'), name=name))}</h1>",
         f'<p class="meta">{html_text(w("labelled", label=w("scenario"), value=r.title))}</p>',
         f"<h2>{html_text(w('hotwash'))}</h2>",
-        f"<p>{html_text(hotwash_summary(r, w))}</p>",
-        _html_table(score_headers(w), score_rows(r, w)),
+        f"<p>{html_text(documents.hotwash_summary(r, w))}</p>",
+        _html_table(documents.score_headers(w), documents.score_rows(r, w)),
         f"<h2>{html_text(w('strengths'))}</h2>",
         "<ul>" + "".join(f"<li>{html_text(x)}</li>" for x in r.strengths) + "</ul>",
         f"<h2>{html_text(w('improvements'))}</h2>",
         "<ul>" + "".join(f"<li>{html_text(x)}</li>" for x in r.improvements) + "</ul>",
         f"<h2>{html_text(w('improvement_plan'))}</h2>",
-        _html_table(plan_headers(w), plan_rows(r)),
+        _html_table(documents.plan_headers(w), documents.plan_rows(r)),
         f"<p><em>{html_text(w('due_note'))}</em></p>",
     ]
-    return _html_page(w("page_title", what=w("aar_page"), name=name), exercise_marking(r.exercise), body, w)
+    return _html_page(w("page_title", what=w("aar_page"), name=name), documents.marking(r.exercise), body, w)
 
 
 def rolecards_html(cards: list[Card], exercise: dict[str, Any], title: str, words: Words | None = None) -> str:
@@ -436,10 +424,10 @@ def rolecards_html(cards: list[Card], exercise: dict[str, Any], title: str, word
         body += ['<section class="card">', f"<h2>{html_text(c.name)}</h2>"]
         if c.player:
             body.append(f'<p class="meta">{html_text(w("labelled", label=w("player"), value=c.player))}</p>')
-        for head, items in card_sections(c, w):
+        for head, items in documents.card_sections(c, w):
             body += [
                 f"<h3>{html_text(head)}</h3>",
                 "<ul>" + "".join(f"<li>{html_text(x)}</li>" for x in items) + "</ul>",
             ]
         body.append("</section>")
-    return _html_page(w("page_title", what=w("cards_title"), name=name), exercise_marking(exercise), body, w)
+    return _html_page(w("page_title", what=w("cards_title"), name=name), documents.marking(exercise), body, w)

@@ -8,25 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import documents
 from .names import Names, brief_basis, brief_label, exercise_words, header_facts, module_heading, module_number
-from .rows import (
-    card_sections,
-    catalog_rows,
-    exercise_marking,
-    hotwash_summary,
-    matrix_key,
-    matrix_rows,
-    matrix_summary,
-    nums,
-    nums_or_dash,
-    plan_headers,
-    plan_rows,
-    rating_key,
-    score_headers,
-    score_rows,
-    task_headers,
-    task_rows,
-)
+from .rows import catalog_rows, matrix_key, matrix_rows, matrix_summary, nums, nums_or_dash
 from .safe import Markdown, md_code, md_escape, printable
 from .text import stage_lines
 
@@ -344,7 +328,7 @@ def _brief_msel(p: Packet) -> str:
 def _exercise_head(exercise: dict[str, Any], title: str, what: str, words: Words) -> list[str]:
     """The document's heading lines (Markdown): marking, exercise, scenario."""
     lines = [
-        f"**{md_escape(exercise_marking(exercise), block=False)}**",
+        f"**{md_escape(documents.marking(exercise), block=False)}**",
         "",
         f"# {what}: {md_escape(exercise.get('name') or title, block=False)}",
         "",
@@ -380,7 +364,7 @@ def msel_markdown(rows: list[MselRow], exercise: dict[str, Any], title: str, wor
 def eeg_markdown(guides: list[Guide], exercise: dict[str, Any], title: str, words: Words | None = None) -> str:
     w = exercise_words(words)
     out = _exercise_head(exercise, title, w("eeg_title"), w)
-    out += [f"_{md_escape(rating_key(w), block=False)}_", ""]
+    out += [f"_{md_escape(documents.rating_key(w), block=False)}_", ""]
     if not guides:
         out += [w("no_objectives"), ""]
     for g in guides:
@@ -391,7 +375,7 @@ def eeg_markdown(guides: list[Guide], exercise: dict[str, Any], title: str, word
             f"- **{w('modules')}:** {md_escape(w('comma').join(g.modules) or '-', block=False)}",
             "",
         ]
-        out += [md_table(task_headers(w), task_rows(g, w)) if g.tasks else w("no_tasks"), ""]
+        out += [md_table(documents.task_headers(w), documents.task_rows(g, w)) if g.tasks else w("no_tasks"), ""]
         out += [f"**{w('reasons')}**", ""]
         seen = set()
         for t in g.tasks:
@@ -419,9 +403,9 @@ def hotwash_markdown(r: Report, words: Words | None = None) -> str:
     out += [
         f"## {w('hotwash')}",
         "",
-        md_escape(hotwash_summary(r, w)),
+        md_escape(documents.hotwash_summary(r, w)),
         "",
-        md_table(score_headers(w), score_rows(r, w)),
+        md_table(documents.score_headers(w), documents.score_rows(r, w)),
         "",
     ]
     notes = [(s.module.label, s.notes) for s in r.scores if s.notes]
@@ -440,7 +424,7 @@ def hotwash_markdown(r: Report, words: Words | None = None) -> str:
         "",
         f"## {w('improvement_plan')}",
         "",
-        md_table(plan_headers(w), plan_rows(r)) if r.plan else w("no_corrective"),
+        md_table(documents.plan_headers(w), documents.plan_rows(r)) if r.plan else w("no_corrective"),
         "",
         f"_{w('due_note')}_",
         "",
@@ -457,6 +441,6 @@ def rolecards_markdown(cards: list[Card], exercise: dict[str, Any], title: str, 
         out += [f"## {md_escape(c.name, block=False)}", ""]
         if c.player:
             out += [f"**{w('player')}:** {md_escape(c.player, block=False)}", ""]
-        for head, items in card_sections(c, w):
+        for head, items in documents.card_sections(c, w):
             out += [f"### {head}", ""] + [f"- {md_escape(x, block=False)}" for x in items] + [""]
     return "\n".join(out)

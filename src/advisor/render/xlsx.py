@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any
 
+from . import documents
 from .names import exercise_words
-from .rows import exercise_marking
 from .safe import cell_text
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def msel_xlsx(rows: list[MselRow], exercise: dict[str, Any], title: str, words: 
     for i, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.auto_filter.ref = ws.dimensions
-    marking = cell_text(exercise_marking(exercise))
+    marking = cell_text(documents.marking(exercise))
     ws.oddHeader.center.text = marking.replace("&", "&&")
     ws.oddFooter.center.text = marking.replace("&", "&&")
     wb.properties.title = cell_text(f"MSEL: {(exercise or {}).get('name') or title}")[:250]
