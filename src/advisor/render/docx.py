@@ -39,9 +39,14 @@ def _docx_head(doc, exercise: dict[str, Any], title: str, what: str, words: Word
     doc.add_heading(docx_text(words("page_title", what=what, name=exercise.get("name") or title)), level=0)
     for k, v in (("scenario", title), ("sponsor", exercise.get("sponsor")), ("dates", exercise.get("dates"))):
         if v:
-            p = doc.add_paragraph()
-            p.add_run(words("labelled", label=words(k), value="")).bold = True
-            p.add_run(docx_text(v))
+            _labelled(doc, words("labelled", label=words(k), value=""), v)
+
+
+def _labelled(doc, label: str, value: Any) -> None:
+    """A paragraph: the label in bold, then the value."""
+    p = doc.add_paragraph()
+    p.add_run(label).bold = True
+    p.add_run(docx_text(value))
 
 
 def _docx_bytes(doc) -> bytes:
@@ -96,9 +101,7 @@ def rolecards_docx(cards: list[Card], exercise: dict[str, Any], title: str, word
             doc.add_page_break()
         doc.add_heading(docx_text(c.name), level=1)
         if c.player:
-            p = doc.add_paragraph()
-            p.add_run(w("labelled", label=w("player"), value="")).bold = True
-            p.add_run(docx_text(c.player))
+            _labelled(doc, w("labelled", label=w("player"), value=""), c.player)
         for head, items in documents.card_sections(c, w):
             doc.add_heading(head, level=2)
             for x in items:

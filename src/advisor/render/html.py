@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from . import documents
-from .names import brief_basis, brief_label, exercise_words, header_facts, module_heading, module_number
+from .names import brief_basis, brief_label, cover_facts, exercise_words, header_facts, module_heading, module_number
 from .rows import nums_or_dash
 from .safe import css_string, html_text
 
@@ -84,7 +84,9 @@ def _brief_page_css(p, paper: str) -> str:
     )
 
 
-def _brief_html_head(p, title: str, paper: str) -> list[str]:
+def _brief_html_head(p, doc: str, paper: str) -> list[str]:
+    """The page's head: its title (the exercise and `doc`, which document this is) and its style."""
+    title = f"{p.exercise or p.title}: {doc}"
     return [
         "<!DOCTYPE html>",
         f'<html lang="{html_text(p.lang)}">',
@@ -97,35 +99,40 @@ def _brief_html_head(p, title: str, paper: str) -> list[str]:
     ]
 
 
+def _cover(p, doc: str) -> list[str]:
+    """The cover's lines: the marking, the exercise, which document this is (`doc`), the scenario,
+    sponsor and dates."""
+    e = html_text
+    out = [
+        f'<p class="marking">{e(p.marking)}</p>',
+        f"<h1>{e(p.exercise or p.title)}</h1>",
+        f'<p class="doc">{e(doc)}</p>',
+    ]
+    facts = [(e(k), v) for k, v in cover_facts(p)]
+    return out + [_facts(facts)] if facts else out
+
+
+def _facts(pairs: list[tuple[str, str]], cls: str = "facts") -> str:
+    """A definition list: each label (HTML already) with its value."""
+    return f'<dl class="{cls}">' + "".join(f"<dt>{k}</dt><dd>{html_text(v)}</dd>" for k, v in pairs) + "</dl>"
+
+
+def _objectives(objectives: list[tuple[str, str]]) -> str:
+    """Objectives as list items: the id in bold, then the text."""
+    return "".join(f"<li><strong>{html_text(i)}</strong> {html_text(t)}</li>" for i, t in objectives)
+
+
 def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: str = "a4") -> str:
     """The manual (or with `facilitator` the guide) as one self-contained HTML file: no network, fonts or
     scripts; printed on A4 or Letter with the marking and page numbers on every page."""
     e = html_text
     L = lambda k: e(brief_label(p, k))  # noqa: E731
-    doc = L("facilitator_guide" if facilitator else "participant_manual")
-    out = _brief_html_head(
-        p,
-        f"{p.exercise or p.title}: {brief_label(p, 'facilitator_guide' if facilitator else 'participant_manual')}",
-        paper,
-    )
-    out += [
-        '<body class="brief">',
-        '<section class="cover">',
-        f'<p class="marking">{e(p.marking)}</p>',
-        f"<h1>{e(p.exercise or p.title)}</h1>",
-        f'<p class="doc">{doc}</p>',
-    ]
-    facts = [(L("scenario_title"), p.title)] if p.exercise else []
-    facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
-    if facts:
-        out.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
+    doc = brief_label(p, "facilitator_guide" if facilitator else "participant_manual")
+    out = _brief_html_head(p, doc, paper)
+    out += ['<body class="brief">', '<section class="cover">', *_cover(p, doc)]
     out.append(f'<p class="sub">{L("prepared")}</p>')
     if p.objectives:
-        out.append(
-            f'<h2>{L("objectives")}</h2><ul class="objectives">'
-            + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives)
-            + "</ul>"
-        )
+        out.append(f'<h2>{L("objectives")}</h2><ul class="objectives">' + _objectives(p.objectives) + "</ul>")
     if facilitator and p.players:
         out.append(
             f"<h2>{L('players')}</h2><table><thead><tr><th>{L('player_role')}</th><th>{L('player_agency')}"
@@ -137,7 +144,7 @@ def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: s
     out.append(f'<section class="situation"><h2>{L("starting_situation")}</h2>')
     if p.description:
         out.append(f"<p>{e(p.description)}</p>")
-    out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in p.scenario) + "</dl>")
+    out.append(_facts([(e(k), v) for k, v in p.scenario]))
     if facilitator:
         out.append(f'<p class="note">{L("basis_legend")}</p>')
     elif svg:  # the participants' picture: the parties only (the facilitator's is the network)
@@ -147,13 +154,13 @@ def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: s
         out.append(f'<section class="module" id="module-{m.number}"><h2>{e(module_heading(p, m))}</h2>')
         head = header_facts(p, m)
         if head:
-            out.append('<dl class="facts inject">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in head) + "</dl>")
+            out.append(_facts(head, "facts inject"))
         if m.stage and m.description:
             out.append(f"<p>{e(m.description)}</p>")
         if m.objectives:
             out.append(
                 f'<p class="caption"><strong>{L("objectives_tested")}:</strong></p><ul>'
-                + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in m.objectives)
+                + _objectives(m.objectives)
                 + "</ul>"
             )
         out.append(f"<h3>{L('key_issues')}</h3>")
@@ -285,25 +292,13 @@ def brief_handout_html(p, paper: str = "a4") -> str:
     and the schedule of modules."""
     e = html_text
     L = lambda k: e(brief_label(p, k))  # noqa: E731
-    out = _brief_html_head(p, f"{p.exercise or p.title}: {brief_label(p, 'handout')}", paper)
-    out += [
-        '<body class="brief handout">',
-        f'<p class="marking">{e(p.marking)}</p>',
-        f"<h1>{e(p.exercise or p.title)}</h1>",
-        f'<p class="doc">{L("handout")}</p>',
-    ]
-    facts = [(L("scenario_title"), p.title)] if p.exercise else []
-    facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
-    if facts:
-        out.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in facts) + "</dl>")
+    doc = brief_label(p, "handout")
+    out = _brief_html_head(p, doc, paper)
+    out += ['<body class="brief handout">', *_cover(p, doc)]
     if p.objectives:
-        out.append(
-            f"<h2>{L('objectives')}</h2><ul>"
-            + "".join(f"<li><strong>{e(i)}</strong> {e(t)}</li>" for i, t in p.objectives)
-            + "</ul>"
-        )
+        out.append(f"<h2>{L('objectives')}</h2><ul>" + _objectives(p.objectives) + "</ul>")
     out.append(f"<h2>{L('starting_situation')}</h2>" + (f"<p>{e(p.description)}</p>" if p.description else ""))
-    out.append('<dl class="facts">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in p.scenario) + "</dl>")
+    out.append(_facts([(e(k), v) for k, v in p.scenario]))
     out.append(
         f"<h2>{L('schedule')}</h2><table><thead><tr>"
         + "".join(f"<th>{L(k)}</th>" for k in ("module", "time", "delivery", "from", "to", "title"))
@@ -336,18 +331,25 @@ th { background: #eee; }
 """
 
 
-def _html_page(title: str, marking: str, body: list[str], words: Words) -> str:
+def _exercise_page(exercise: dict[str, Any], title: str, what: str, page: str, body: list[str], words: Words) -> str:
+    """An exercise document as one HTML page: the marking above and below, headed "`what`: the exercise"
+    over the scenario's title, then `body`; the window titled "`page`: the exercise"."""
+    w = words
+    name = exercise.get("name") or title
+    marking = documents.marking(exercise)
     return "\n".join(
         [
             "<!DOCTYPE html>",
-            f'<html lang="{"ja" if words.ja else "en"}">',
+            f'<html lang="{"ja" if w.ja else "en"}">',
             "<head>",
             '<meta charset="utf-8">',
-            f"<title>{html_text(title)}</title>",
+            f"<title>{html_text(w('page_title', what=page, name=name))}</title>",
             f"<style>{EXERCISE_CSS}</style>",
             "</head>",
             "<body>",
             f'<p class="marking">{html_text(marking)}</p>',
+            f"<h1>{html_text(w('page_title', what=what, name=name))}</h1>",
+            f'<p class="meta">{html_text(w("labelled", label=w("scenario"), value=title))}</p>',
             *body,
             f'<p class="marking">{html_text(marking)}</p>',
             "</body>",
@@ -371,14 +373,13 @@ def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(out)
 
 
+def _list(items: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html_text(x)}</li>" for x in items) + "</ul>"
+
+
 def eeg_html(guides: list[Guide], exercise: dict[str, Any], title: str, words: Words | None = None) -> str:
     w = exercise_words(words)
-    name = exercise.get("name") or title
-    body = [
-        f"<h1>{html_text(w('page_title', what=w('eeg_title'), name=name))}</h1>",
-        f'<p class="meta">{html_text(w("labelled", label=w("scenario"), value=title))}</p>',
-        f"<p><em>{html_text(documents.rating_key(w))}</em></p>",
-    ]
+    body = [f"<p><em>{html_text(documents.rating_key(w))}</em></p>"]
     for g in guides:
         body += [
             '<section class="guide">',
@@ -390,44 +391,34 @@ def eeg_html(guides: list[Guide], exercise: dict[str, Any], title: str, words: W
             f"<p>{html_text(w('overall_rating_short'))} ____ &nbsp; {html_text(w('evaluator'))} ____________</p>",
             "</section>",
         ]
-    return _html_page(w("page_title", what=w("eeg_page"), name=name), documents.marking(exercise), body, w)
+    return _exercise_page(exercise, title, w("eeg_title"), w("eeg_page"), body, w)
 
 
 def hotwash_html(r: Report, words: Words | None = None) -> str:
     w = exercise_words(words)
-    name = r.exercise.get("name") or r.title
     body = [
-        f"<h1>{html_text(w('page_title', what=w('aar_title'), name=name))}</h1>",
-        f'<p class="meta">{html_text(w("labelled", label=w("scenario"), value=r.title))}</p>',
         f"<h2>{html_text(w('hotwash'))}</h2>",
         f"<p>{html_text(documents.hotwash_summary(r, w))}</p>",
         _html_table(documents.score_headers(w), documents.score_rows(r, w)),
         f"<h2>{html_text(w('strengths'))}</h2>",
-        "<ul>" + "".join(f"<li>{html_text(x)}</li>" for x in r.strengths) + "</ul>",
+        _list(r.strengths),
         f"<h2>{html_text(w('improvements'))}</h2>",
-        "<ul>" + "".join(f"<li>{html_text(x)}</li>" for x in r.improvements) + "</ul>",
+        _list(r.improvements),
         f"<h2>{html_text(w('improvement_plan'))}</h2>",
         _html_table(documents.plan_headers(w), documents.plan_rows(r)),
         f"<p><em>{html_text(w('due_note'))}</em></p>",
     ]
-    return _html_page(w("page_title", what=w("aar_page"), name=name), documents.marking(r.exercise), body, w)
+    return _exercise_page(r.exercise, r.title, w("aar_title"), w("aar_page"), body, w)
 
 
 def rolecards_html(cards: list[Card], exercise: dict[str, Any], title: str, words: Words | None = None) -> str:
     w = exercise_words(words)
-    name = exercise.get("name") or title
-    body = [
-        f"<h1>{html_text(w('page_title', what=w('cards_title'), name=name))}</h1>",
-        f'<p class="meta">{html_text(w("labelled", label=w("scenario"), value=title))}</p>',
-    ]
+    body: list[str] = []
     for c in cards:
         body += ['<section class="card">', f"<h2>{html_text(c.name)}</h2>"]
         if c.player:
             body.append(f'<p class="meta">{html_text(w("labelled", label=w("player"), value=c.player))}</p>')
         for head, items in documents.card_sections(c, w):
-            body += [
-                f"<h3>{html_text(head)}</h3>",
-                "<ul>" + "".join(f"<li>{html_text(x)}</li>" for x in items) + "</ul>",
-            ]
+            body += [f"<h3>{html_text(head)}</h3>", _list(items)]
         body.append("</section>")
-    return _html_page(w("page_title", what=w("cards_title"), name=name), documents.marking(exercise), body, w)
+    return _exercise_page(exercise, title, w("cards_title"), w("cards_title"), body, w)

@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import documents
-from .names import Names, brief_basis, brief_label, exercise_words, header_facts, module_heading, module_number
+from .names import (
+    Names,
+    brief_basis,
+    brief_label,
+    cover_facts,
+    exercise_words,
+    header_facts,
+    module_heading,
+    module_number,
+)
 from .rows import catalog_rows, matrix_key, matrix_rows, matrix_summary, nums, nums_or_dash
 from .safe import Markdown, md_code, md_escape, printable
 from .text import stage_lines
@@ -31,6 +40,11 @@ def md_table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]:
+    """A section of the assessment: its heading and its table."""
+    return [f"## {title}", "", md_table(headers, rows), ""]
+
+
 def assessment_markdown(a: Assessment, names: Names | None = None) -> str:
     """The assessment as Markdown that renders cleanly on a code-hosting site."""
     names = names or Names()
@@ -43,68 +57,42 @@ def assessment_markdown(a: Assessment, names: Names | None = None) -> str:
         facts.append(f"**States:** {md_escape(', '.join(t['states']), block=False)}")
     facts += [f"**Actor:** {t['actor']}", f"**Severity:** {t['severity']}"]
     out += [" · ".join(facts), ""]
-    out += [
-        "## Recommendations",
-        "",
-        md_table(["No.", "Title", "Cited"], [[r.number, r.title, ", ".join(r.citations)] for r in a.recommendations]),
-        "",
-    ]
-    out += [
-        "## Frameworks",
-        "",
-        md_table(
-            ["Framework", "Status", "Layer", "Recommendations", "Basis"],
-            [
-                [
-                    names("frameworks", f.id, f.name),
-                    f.status,
-                    f.layer.replace("_", " "),
-                    nums(f.recommendations),
-                    f.basis,
-                ]
-                for f in a.frameworks
-            ],
-        ),
-        "",
-    ]
-    out += [
-        "## States",
-        "",
-        md_table(
-            ["Code", "Name", "Frameworks", "Recommendations", "Basis"],
-            [
-                [s.code, names("states", s.code, s.name), ", ".join(s.frameworks), nums(s.recommendations), s.basis]
-                for s in a.states
-            ],
-        ),
-        "",
-    ]
-    out += [
-        "## Japanese agencies",
-        "",
-        md_table(
-            ["Agency", "Role", "Recommendations", "Basis", "Role basis"],
-            [
-                [names("agencies", g.id, g.name), g.role, nums(g.recommendations), g.basis, g.role_basis]
-                for g in a.agencies
-            ],
-        ),
-        "",
-    ]
+    out += _section(
+        "Recommendations",
+        ["No.", "Title", "Cited"],
+        [[r.number, r.title, ", ".join(r.citations)] for r in a.recommendations],
+    )
+    out += _section(
+        "Frameworks",
+        ["Framework", "Status", "Layer", "Recommendations", "Basis"],
+        [
+            [names("frameworks", f.id, f.name), f.status, f.layer.replace("_", " "), nums(f.recommendations), f.basis]
+            for f in a.frameworks
+        ],
+    )
+    out += _section(
+        "States",
+        ["Code", "Name", "Frameworks", "Recommendations", "Basis"],
+        [
+            [s.code, names("states", s.code, s.name), ", ".join(s.frameworks), nums(s.recommendations), s.basis]
+            for s in a.states
+        ],
+    )
+    out += _section(
+        "Japanese agencies",
+        ["Agency", "Role", "Recommendations", "Basis", "Role basis"],
+        [[names("agencies", g.id, g.name), g.role, nums(g.recommendations), g.basis, g.role_basis] for g in a.agencies],
+    )
     e = md_escape
     if a.measures:
         out += ["## Measures", ""] + [f"- {e(m.text)} ({e(m.citation, False)})" for m in a.measures] + [""]
     if a.caveats:
         out += ["## Caveats", ""] + [f"- {e(c.text)} ({e(c.citation, False)})" for c in a.caveats] + [""]
-    out += [
-        "## Trace",
-        "",
-        md_table(
-            ["Step", "Rule", "Recommendations", "Because", "Basis"],
-            [[x.step, md_code(x.rule), ", ".join(x.citations), x.because, x.basis] for x in a.trace],
-        ),
-        "",
-    ]
+    out += _section(
+        "Trace",
+        ["Step", "Rule", "Recommendations", "Because", "Basis"],
+        [[x.step, md_code(x.rule), ", ".join(x.citations), x.because, x.basis] for x in a.trace],
+    )
     if a.stages:
         # one line a stage: a wrapped line would start a list item of its own
         out += (
@@ -158,12 +146,10 @@ def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
         f"## {L('facilitator_guide' if facilitator else 'participant_manual')}",
         "",
     ]
-    facts = [(L("scenario_title"), p.title)] if p.exercise else []
-    facts += [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
-    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in facts] + ([""] if facts else [])
+    facts = cover_facts(p)
+    out += _facts(facts) + ([""] if facts else [])
     out += [f"*{e(L('prepared'), False)}*", ""]
-    if p.objectives:
-        out += [f"## {L('objectives')}", ""] + [f"- **{e(i)}** {e(text, False)}" for i, text in p.objectives] + [""]
+    out += _brief_objectives(p)
     if facilitator and p.players:
         out += [
             f"## {L('players')}",
@@ -171,18 +157,15 @@ def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
             md_table([L("player_role"), L("player_agency")], [[r, g or "-"] for r, g in p.players]),
             "",
         ]
-    out += [f"## {L('starting_situation')}", ""]
-    if p.description:
-        out += [e(p.description), ""]
-    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in p.scenario] + [""]
+    out += _situation(p)
     if facilitator:
         out += [f"*{e(L('basis_legend'), False)}*", ""]
     elif mermaid:  # the participants' picture: the parties only (the facilitator's is the network)
         out += [f"### {L('parties')}", "", "```mermaid", mermaid.rstrip(), "```", ""]
     for m in p.modules:
         out += [f"## {e(module_heading(p, m), False)}", ""]
-        out += [f"- **{e(k)}:** {e(v, False)}" for k, v in header_facts(p, m)]
-        out += [""] if header_facts(p, m) else []
+        head = header_facts(p, m)
+        out += _facts(head) + ([""] if head else [])
         if m.stage and m.description:
             out += [e(m.description), ""]
         if m.objectives:
@@ -288,11 +271,9 @@ def brief_handout_markdown(p) -> str:
     marking = f"**{e(p.marking, False)}**"
     out = [marking, "", f"# {e(p.exercise or p.title)}", "", f"*{L('handout')}*", ""]
     facts = [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
-    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in facts] + ([""] if facts else [])
-    if p.objectives:
-        out += [f"## {L('objectives')}", ""] + [f"- **{e(i)}** {e(text, False)}" for i, text in p.objectives] + [""]
-    out += [f"## {L('starting_situation')}", ""] + ([e(p.description), ""] if p.description else [])
-    out += [f"- **{e(k)}:** {e(v, False)}" for k, v in p.scenario] + [""]
+    out += _facts(facts) + ([""] if facts else [])
+    out += _brief_objectives(p)
+    out += _situation(p)
     out += [
         f"## {L('schedule')}",
         "",
@@ -307,6 +288,24 @@ def brief_handout_markdown(p) -> str:
     ]
     out += [marking, ""]
     return printable("\n".join(out))
+
+
+def _facts(pairs: list[tuple[str, str]]) -> list[str]:
+    """Labelled facts, one list item each."""
+    return [f"- **{md_escape(k)}:** {md_escape(v, False)}" for k, v in pairs]
+
+
+def _brief_objectives(p: Packet) -> list[str]:
+    if not p.objectives:
+        return []
+    items = [f"- **{md_escape(i)}** {md_escape(text, False)}" for i, text in p.objectives]
+    return [f"## {brief_label(p, 'objectives')}", ""] + items + [""]
+
+
+def _situation(p: Packet) -> list[str]:
+    """The starting situation: its description and the scenario's facts."""
+    out = [f"## {brief_label(p, 'starting_situation')}", ""] + ([md_escape(p.description), ""] if p.description else [])
+    return out + _facts(p.scenario) + [""]
 
 
 def _zip_longest(a: list[str], b: list[str]) -> list[tuple[str, str]]:

@@ -168,6 +168,14 @@ def brief_basis(p: Packet, basis: str) -> str:
     return brief_label(p, f"basis_{basis}") if f"basis_{basis}" in BRIEF_LABELS else basis
 
 
+def cover_facts(p: Packet) -> list[tuple[str, str]]:
+    """The cover's facts, each with its label: the scenario (where the exercise has a name of its own),
+    the sponsor and the dates, those the packet has."""
+    L = lambda k: brief_label(p, k)  # noqa: E731
+    facts = [(L("scenario_title"), p.title)] if p.exercise else []
+    return facts + [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
+
+
 def module_heading(p: Packet, m: Module) -> str:
     L = lambda k: brief_label(p, k)  # noqa: E731
     if m.stage == 0:
