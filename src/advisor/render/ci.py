@@ -8,10 +8,11 @@ from .json import to_json
 from .safe import annotation_data, annotation_property, xml_text
 
 if TYPE_CHECKING:
-    pass
+    from ..analysis import Finding
+    from ..policy import Result
 
 
-def policy_junit(results) -> str:
+def policy_junit(results: list[Result]) -> str:
     """Policy test results as JUnit XML (one testsuite per case file), as CI systems read it."""
     import xml.etree.ElementTree as ET
 
@@ -21,7 +22,7 @@ def policy_junit(results) -> str:
         tests=str(len(results)),
         failures=str(sum(not r.passed for r in results)),
     )
-    by_file: dict[str, list] = {}
+    by_file: dict[str, list[Result]] = {}
     for r in results:
         by_file.setdefault(r.case.path, []).append(r)
     for path, group in by_file.items():
@@ -43,7 +44,7 @@ def policy_junit(results) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
 
-def findings_sarif(findings, rules_dir: str) -> str:
+def findings_sarif(findings: list[Finding], rules_dir: str) -> str:
     """`rules check` findings as SARIF 2.1.0, which code-scanning tools (GitHub's among them) display."""
     rules = sorted({f.code for f in findings})
     results = []
@@ -78,7 +79,7 @@ def findings_sarif(findings, rules_dir: str) -> str:
     return to_json(sarif)
 
 
-def findings_github(findings) -> str:
+def findings_github(findings: list[Finding]) -> str:
     """`rules check` findings as GitHub Actions workflow commands (annotations on the lines of the rule files)."""
     lines = []
     for f in findings:

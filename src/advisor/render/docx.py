@@ -10,16 +10,18 @@ from .names import exercise_words
 from .safe import docx_text
 
 if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+
     from ..exercise import Card, Guide, Report, Words
 
 
-def _docx() -> Any:
+def _docx() -> DocxDocument:
     from docx import Document
 
     return Document()
 
 
-def _docx_table(doc, headers: list[str], rows: list[list[Any]]) -> None:
+def _docx_table(doc: DocxDocument, headers: list[str], rows: list[list[Any]]) -> None:
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, headers):
@@ -31,7 +33,7 @@ def _docx_table(doc, headers: list[str], rows: list[list[Any]]) -> None:
             cell.text = docx_text(value)
 
 
-def _docx_head(doc, exercise: dict[str, Any], title: str, what: str, words: Words) -> None:
+def _docx_head(doc: DocxDocument, exercise: dict[str, Any], title: str, what: str, words: Words) -> None:
     marking = docx_text(documents.marking(exercise))
     section = doc.sections[0]
     section.header.paragraphs[0].text = marking
@@ -42,14 +44,14 @@ def _docx_head(doc, exercise: dict[str, Any], title: str, what: str, words: Word
             _labelled(doc, words("labelled", label=words(k), value=""), v)
 
 
-def _labelled(doc, label: str, value: Any) -> None:
+def _labelled(doc: DocxDocument, label: str, value: Any) -> None:
     """A paragraph: the label in bold, then the value."""
     p = doc.add_paragraph()
     p.add_run(label).bold = True
     p.add_run(docx_text(value))
 
 
-def _docx_bytes(doc) -> bytes:
+def _docx_bytes(doc: DocxDocument) -> bytes:
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -15,6 +15,7 @@ from .rows import nums_or_dash
 from .safe import css_string, html_text
 
 if TYPE_CHECKING:
+    from ..brief import Answer, Module, Packet
     from ..exercise import Card, Guide, Report, Words
 
 BRIEF_PAPER = {"a4": "A4", "letter": "letter"}
@@ -66,7 +67,7 @@ figure svg { max-width: 100%; height: auto; }
 """
 
 
-def _brief_page_css(p, paper: str) -> str:
+def _brief_page_css(p: Packet, paper: str) -> str:
     """The @page rule: paper size, and the marking and page numbers in the margin boxes (Chromium 131+)."""
     L = lambda k: brief_label(p, k)  # noqa: E731
     mark = css_string(p.marking)
@@ -84,7 +85,7 @@ def _brief_page_css(p, paper: str) -> str:
     )
 
 
-def _brief_html_head(p, doc: str, paper: str) -> list[str]:
+def _brief_html_head(p: Packet, doc: str, paper: str) -> list[str]:
     """The page's head: its title (the exercise and `doc`, which document this is) and its style."""
     title = f"{p.exercise or p.title}: {doc}"
     return [
@@ -99,7 +100,7 @@ def _brief_html_head(p, doc: str, paper: str) -> list[str]:
     ]
 
 
-def _cover(p, doc: str) -> list[str]:
+def _cover(p: Packet, doc: str) -> list[str]:
     """The cover's lines: the marking, the exercise, which document this is (`doc`), the scenario,
     sponsor and dates."""
     e = html_text
@@ -122,7 +123,7 @@ def _objectives(objectives: list[tuple[str, str]]) -> str:
     return "".join(f"<li><strong>{html_text(i)}</strong> {html_text(t)}</li>" for i, t in objectives)
 
 
-def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: str = "a4") -> str:
+def brief_html(p: Packet, svg: str | None, facilitator: bool, lang: str = "en", paper: str = "a4") -> str:
     """The manual (or with `facilitator` the guide) as one self-contained HTML file: no network, fonts or
     scripts; printed on A4 or Letter with the marking and page numbers on every page."""
     e = html_text
@@ -199,11 +200,11 @@ def brief_html(p, svg: str | None, facilitator: bool, lang: str = "en", paper: s
     return "\n".join(out) + "\n"
 
 
-def _brief_answers_html(p, m, svg: str | None) -> list[str]:
+def _brief_answers_html(p: Packet, m: Module, svg: str | None) -> list[str]:
     e = html_text
     L = lambda k: e(brief_label(p, k))  # noqa: E731
 
-    def answer(a, lead: str = "", cls: str = "") -> str:
+    def answer(a: Answer, lead: str = "", cls: str = "") -> str:
         basis = f'<span class="tag basis-{e(a.basis)}">{e(brief_basis(p, a.basis))}</span>'
         note = f' — <span class="note">{e(a.note)}</span>' if a.note and a.basis != "document" else ""
         quote = f"<blockquote>{L('source')}: “{e(a.quote)}”</blockquote>" if a.quote else ""
@@ -287,7 +288,7 @@ def _brief_answers_html(p, m, svg: str | None) -> list[str]:
     return out
 
 
-def brief_handout_html(p, paper: str = "a4") -> str:
+def brief_handout_html(p: Packet, paper: str = "a4") -> str:
     """The one-page handout as self-contained HTML: the exercise, marking, objectives, starting situation
     and the schedule of modules."""
     e = html_text

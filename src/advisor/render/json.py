@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 from .safe import json_safe
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Mapping
+
+    from pydantic import BaseModel
+
+    from ..catalog import Catalog
+    from ..explain import Miss, Node, Target
+    from ..policy import Coverage, Mutant, Result
+    from ..rules import Rule
 
 
 def to_json(data: Any) -> str:
@@ -20,12 +27,12 @@ def to_json(data: Any) -> str:
     return json_safe(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def catalog_data(catalog, what: str) -> list[dict[str, Any]]:
+def catalog_data(catalog: Catalog, what: str) -> list[dict[str, Any]]:
     """One catalog listing as plain data, every entry with its id."""
     v = catalog.vocabulary
     if what == "recommendations":
         return [r.model_dump(mode="json") for r in catalog.recommendations.values()]
-    tables = {
+    tables: dict[str, Mapping[str, BaseModel]] = {
         "frameworks": catalog.frameworks,
         "agencies": catalog.agencies,
         "states": catalog.states,
@@ -42,7 +49,7 @@ def catalog_data(catalog, what: str) -> list[dict[str, Any]]:
     return [{"id": k, "meaning": text} for k, text in v.attributes.items()]
 
 
-def policy_json(results, cov=None, plan=None, rulebase=None) -> str:
+def policy_json(results: list[Result], cov: Coverage | None = None, plan: list[Mutant] | None = None) -> str:
     data: dict[str, Any] = {
         "cases": [
             {
@@ -73,10 +80,10 @@ def policy_json(results, cov=None, plan=None, rulebase=None) -> str:
     return to_json(data)
 
 
-def why_data(target, nodes) -> dict[str, Any]:
+def why_data(target: Target, nodes: list[Node]) -> dict[str, Any]:
     """`explain --why` as JSON data: the chains of rules, each with what it needed and who gave it."""
 
-    def node(n) -> dict[str, Any]:
+    def node(n: Node) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": n.rule, "citations": list(n.citations), "step": n.step, "basis": n.basis}
         if n.repeated:
             return {**out, "repeated": True}
@@ -87,10 +94,10 @@ def why_data(target, nodes) -> dict[str, Any]:
     return {"kind": target.kind, "id": target.ref, "present": bool(nodes), "rules": [node(n) for n in nodes]}
 
 
-def why_not_data(target, present: bool, misses) -> dict[str, Any]:
+def why_not_data(target: Target, present: bool, misses: list[Miss]) -> dict[str, Any]:
     """`explain --why-not` as JSON data: each rule that could conclude the target, nearest miss first."""
 
-    def miss(m) -> dict[str, Any]:
+    def miss(m: Miss) -> dict[str, Any]:
         return {
             "rule": m.rule.id,
             "citations": list(m.rule.cites),
@@ -109,12 +116,12 @@ def why_not_data(target, present: bool, misses) -> dict[str, Any]:
     return {"kind": target.kind, "id": target.ref, "present": present, "could_conclude": [miss(m) for m in misses]}
 
 
-def what_if_data(rows) -> list[dict[str, Any]]:
+def what_if_data(rows: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     """`explain --what-if` as JSON data: each one-value change and what it changes."""
     return [{"if": label, "changes": changes} for label, changes in rows]
 
 
-def query_data(target, answers, summary) -> dict[str, Any]:
+def query_data(target: Target, answers: list[tuple[Rule, list[str]]], summary: dict[str, list[str]]) -> dict[str, Any]:
     """`advisor query` as JSON data: the rules that conclude the target and when each can fire."""
     return {
         "kind": target.kind,

@@ -24,7 +24,7 @@ from .safe import Markdown, md_code, md_escape, printable
 from .text import stage_lines
 
 if TYPE_CHECKING:
-    from ..brief import MatrixRow, Packet
+    from ..brief import Answer, MatrixRow, Module, Packet
     from ..catalog import Catalog
     from ..exercise import Card, Guide, MselRow, Report, Words
     from ..models import Assessment
@@ -131,7 +131,7 @@ def matrix_markdown(rows: list[MatrixRow], catalog: Catalog, names: Names) -> st
 # --- the tabletop brief ------------------------------------------------------------------------------
 
 
-def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
+def brief_markdown(p: Packet, mermaid: str, facilitator: bool) -> str:
     """The participants' situation manual as Markdown, or with `facilitator` the controller's guide (the
     same modules, each with its answer key); the network as a Mermaid diagram."""
     e = md_escape
@@ -189,11 +189,11 @@ def brief_markdown(p, mermaid: str, facilitator: bool) -> str:
     return printable("\n".join(out))
 
 
-def _brief_answers_markdown(p, m, mermaid: str, sep: str) -> list[str]:
+def _brief_answers_markdown(p: Packet, m: Module, mermaid: str, sep: str) -> list[str]:
     e = md_escape
     L = lambda k: brief_label(p, k)  # noqa: E731
 
-    def answer(a, lead: str = "") -> list[str]:
+    def answer(a: Answer, lead: str = "") -> list[str]:
         line = f"- {lead}{e(a.text, False)} ({e(a.detail, False)}) [{e(brief_basis(p, a.basis), False)}]"
         if a.note and a.basis != "document":
             line += f" — {e(a.note, False)}"
@@ -264,7 +264,7 @@ def _brief_answers_markdown(p, m, mermaid: str, sep: str) -> list[str]:
     return out
 
 
-def brief_handout_markdown(p) -> str:
+def brief_handout_markdown(p: Packet) -> str:
     """The one-page handout: the exercise, its marking and objectives, the starting situation, the schedule."""
     e = md_escape
     L = lambda k: brief_label(p, k)  # noqa: E731

@@ -12,8 +12,10 @@ from .safe import printable
 if TYPE_CHECKING:
     from ..brief import MatrixRow
     from ..catalog import Catalog
-    from ..explain import Node
+    from ..explain import Miss, Node, Target
     from ..models import Assessment
+    from ..policy import Coverage, Mutant, Result
+    from ..rules import Rule
 
 WIDTH = 100
 
@@ -156,7 +158,7 @@ def trace_lines(a: Assessment, indent: str = "    ") -> list[str]:
     return out
 
 
-def policy_failure(result) -> str:
+def policy_failure(result: Result) -> str:
     """One failed case: where, what was expected against what came out, and the trace."""
     case = result.case
     lines = [f"FAIL {case.where} {case.name}"]
@@ -171,12 +173,13 @@ def policy_failure(result) -> str:
     for m in result.mismatches:
         lines.append(f"    {m.what.ljust(width)}  - expected: {m.expected}")
         lines.append(f"    {' ' * width}  + actual:   {m.actual}")
+    assert result.assessment is not None  # a case that ran without an error has its assessment
     lines.append("    trace:")
     lines.extend(trace_lines(result.assessment, "      ") or ["      (no rule fired)"])
     return printable("\n".join(lines))
 
 
-def policy_report(results, verbose: bool = False) -> str:
+def policy_report(results: list[Result], verbose: bool = False) -> str:
     out = []
     for r in results:
         if not r.passed:
@@ -188,7 +191,7 @@ def policy_report(results, verbose: bool = False) -> str:
     return printable("\n".join(out) + "\n")
 
 
-def coverage_table(cov) -> str:
+def coverage_table(cov: Coverage) -> str:
     """Coverage of the suite: every rule, recommendation, framework and agency, with totals."""
     out = []
     for what, label in (
@@ -207,7 +210,7 @@ def coverage_table(cov) -> str:
     return printable("\n".join(out).lstrip("\n") + "\n")
 
 
-def mutation_table(plan, strength: dict[int, tuple[int, int]]) -> str:
+def mutation_table(plan: list[Mutant], strength: dict[int, tuple[int, int]]) -> str:
     rows = [
         [n, f"{k}/{t}", ", ".join(m.name for m in plan if n in m.recommendations and m.survived)]
         for n, (k, t) in strength.items()
@@ -224,7 +227,7 @@ def mutation_table(plan, strength: dict[int, tuple[int, int]]) -> str:
 # --- explain and query ----------------------------------------------------------------------
 
 
-def render_why(target, nodes) -> str:
+def render_why(target: Target, nodes: list[Node]) -> str:
     if not nodes:
         return printable(f"{target.label()} is not in this assessment (ask --why-not)\n")
     lines = [f"{target.label()} follows from {len(nodes)} rule{'s' if len(nodes) > 1 else ''}:"]
@@ -272,7 +275,7 @@ def render_why(target, nodes) -> str:
     return printable("\n".join(lines) + "\n")
 
 
-def render_why_not(target, present: bool, misses) -> str:
+def render_why_not(target: Target, present: bool, misses: list[Miss]) -> str:
     if present:
         return printable(f"{target.label()} is in this assessment (ask --why)\n")
     if not misses:
@@ -282,7 +285,7 @@ def render_why_not(target, present: bool, misses) -> str:
         "could conclude it, nearest miss first:"
     ]
 
-    def walk(m, pad: str) -> None:
+    def walk(m: Miss, pad: str) -> None:
         n = len(m.failing)
         lines.append(f"{pad}- {m.rule.id} [{', '.join(m.rule.cites)}]: {n} condition{'s' if n != 1 else ''} failed")
         for c in m.checks:
@@ -299,7 +302,7 @@ def render_why_not(target, present: bool, misses) -> str:
     return printable("\n".join(lines) + "\n")
 
 
-def render_what_if(rows) -> str:
+def render_what_if(rows: list[tuple[str, dict[str, Any]]]) -> str:
     from ..diff import describe
 
     if not rows:
@@ -311,7 +314,7 @@ def render_what_if(rows) -> str:
     return printable("\n".join(lines) + "\n")
 
 
-def render_query(target, answers, summary) -> str:
+def render_query(target: Target, answers: list[tuple[Rule, list[str]]], summary: dict[str, list[str]]) -> str:
     """Reverse look-up: the rules that conclude the target and, for each, when they can fire."""
     if not answers:
         return printable(f"{target.label()}: no rule of this rule base concludes it\n")
