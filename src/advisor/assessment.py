@@ -34,7 +34,7 @@ from .models import (
     TraceEntry,
 )
 from .process import MEMORY
-from .render import json_safe, json_unsafe
+from .render.safe import json_safe, json_unsafe
 from .rules import Rulebase
 
 
