@@ -11,9 +11,8 @@ import shutil
 import pytest
 
 import advisor
-from advisor.exercise import EXERCISE_TEXT
 from advisor.graph import LAYER_TITLES
-from advisor.render.names import BRIEF_LABELS
+from advisor.phrases import BRIEF_LABELS, EXERCISE_TEXT
 
 from conftest import DATA, ROOT
 

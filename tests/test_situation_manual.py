@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 import advisor
-from advisor.render.names import BRIEF_LABELS
+from advisor.phrases import BRIEF_LABELS
 
 from conftest import ROOT
 

@@ -103,7 +103,7 @@ DEFAULT_MARKING = "FOR EXERCISE USE ONLY"
 def msel(a: Assessment, names, tx: _Texts | None = None) -> list[Action]:
     """Expected player actions at the start and after each inject: frameworks to invoke, who leads.
     `tx` gives the phrases and the caveats' texts in the packet's language (English without it)."""
-    from .render.names import BRIEF_LABELS
+    from .phrases import BRIEF_LABELS
 
     def say(key: str, **fields: str) -> str:
         return (tx.label(key) if tx is not None else BRIEF_LABELS[key]).format(**fields)
@@ -157,7 +157,7 @@ class _Texts:
         self.tj = catalog.text_ja
 
     def label(self, key: str) -> str:
-        from .render.names import BRIEF_LABELS
+        from .phrases import BRIEF_LABELS
 
         return (self.tj.labels.get(key) if self.ja else None) or BRIEF_LABELS[key]
 

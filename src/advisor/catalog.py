@@ -522,8 +522,7 @@ def _fields(text: str) -> set[str]:
 
 def _check_phrases(tj: TextJa) -> list[str]:
     """The Japanese labels and MSEL phrases: known keys, and the same {fields} as the English ones."""
-    from .exercise import EXERCISE_TEXT
-    from .render.names import BRIEF_LABELS
+    from .phrases import BRIEF_LABELS, EXERCISE_TEXT
 
     problems = []
     for section, english, entries in (("labels", BRIEF_LABELS, tj.labels), ("exercise", EXERCISE_TEXT, tj.exercise)):

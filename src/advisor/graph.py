@@ -52,7 +52,7 @@ class Graph:
 
     def say(self, key: str, **fields: str) -> str:
         """One of the picture's phrases (render.names.BRIEF_LABELS' graph_...) in the picture's language."""
-        from .render.names import BRIEF_LABELS
+        from .phrases import BRIEF_LABELS
 
         return (self.titles.get(key) or BRIEF_LABELS[key]).format(**fields)
 
