@@ -35,7 +35,7 @@ class Answer:
 
 
 @dataclass
-class Module:
+class PacketModule:
     """One module of the exercise: the starting situation (1) or an inject, as revealed to players,
     with the facilitator's answer key for that moment."""
 
@@ -94,7 +94,7 @@ class Packet:
     dates: str | None = None
     objectives: list[tuple[str, str]] = field(default_factory=list)
     players: list[tuple[str, str]] = field(default_factory=list)
-    modules: list[Module] = field(default_factory=list)
+    modules: list[PacketModule] = field(default_factory=list)
 
 
 DEFAULT_MARKING = "FOR EXERCISE USE ONLY"
@@ -195,7 +195,7 @@ def _quotes(data: dict[str, Any]) -> dict[str, str]:
 
 
 def _module_answers(
-    m: Module, data: dict[str, Any], new: dict[str, set[str] | None], tx: _Texts, names, as_of: str
+    m: PacketModule, data: dict[str, Any], new: dict[str, set[str] | None], tx: _Texts, names, as_of: str
 ) -> None:
     """Fill in a module's answer key from the assessment of its stage: in full what the stage adds
     (everything at the start), the agencies by role."""
@@ -356,7 +356,9 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
     objective_text = {o["id"]: o["text"] for o in ex.get("objectives", [])}
     start = a.to_data()
     titles = {0: lab("starting_situation", "Starting situation")}
-    modules = [Module(0, 0, titles[0], t.get("description"))]  # numbered as the MSEL numbers them: Start, Module 1..
+    modules = [
+        PacketModule(0, 0, titles[0], t.get("description"))
+    ]  # numbered as the MSEL numbers them: Start, Module 1..
     entering = [[r.number for r in a.recommendations]]
     datas = [start]
     news: list[dict[str, set[str] | None]] = [{k: None for k in ("frameworks", "agencies", "measures", "caveats")}]
@@ -364,7 +366,7 @@ def packet(a: Assessment, catalog, names, lang: str = "en", as_of: str = "2002")
         st = stage_out
         titles[st.stage] = st.title
         modules.append(
-            Module(
+            PacketModule(
                 st.stage,
                 st.stage,
                 st.title,

@@ -64,7 +64,7 @@ ENGLISH = Words()
 
 
 @dataclass
-class Expect:
+class ExpectedAction:
     """One expected player action: a conclusion of the rules, with what stands behind it."""
 
     kind: str  # frameworks | agencies | states | measures | caveats
@@ -92,14 +92,14 @@ class Module:
     to: str | None
     objectives: list[str]
     data: dict[str, Any]  # the whole answer at this module (every line of events in play)
-    added: list[Expect]  # what this module adds (at the start: everything)
+    added: list[ExpectedAction]  # what this module adds (at the start: everything)
     removed: list[tuple[str, str]]  # (kind, name) no longer in play
     in_play: list[int]
     kept: str  # what earlier lines keep in play, briefly
     extensions: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def expected(self) -> list[Expect]:
+    def expected(self) -> list[ExpectedAction]:
         """What the players are expected to decide (caveats are limits to weigh, not decisions)."""
         return [x for x in self.added if x.kind != "caveats"]
 
@@ -128,19 +128,19 @@ def _because(data: dict[str, Any], rulebase, rules: list[str]) -> str:
 
 def _expects(
     data: dict[str, Any], names, rulebase, only: dict[str, set[str]] | None, words: Words = ENGLISH
-) -> list[Expect]:
+) -> list[ExpectedAction]:
     """The conclusions of one answer as expected actions; `only`: per kind, the ids to keep (None: all)."""
 
     def keep(kind: str, ref: str) -> bool:
         return only is None or ref in only.get(kind, set())
 
-    out: list[Expect] = []
+    out: list[ExpectedAction] = []
     for f in data["frameworks"]:
         if keep("frameworks", f["id"]):
             name = names("frameworks", f["id"], f["name"])
             verb = "invoke" if f["status"] == "existing" else "propose"
             out.append(
-                Expect(
+                ExpectedAction(
                     "frameworks",
                     f["id"],
                     name,
@@ -157,7 +157,7 @@ def _expects(
             rules = [r["rule"] for r in g["roles"] if r["role"] == g["role"]] or g["rules"]
             action = words(f"role_{g['role']}", name=name) if f"role_{g['role']}" in words else f"{name} {g['role']}"
             out.append(
-                Expect(
+                ExpectedAction(
                     "agencies",
                     g["id"],
                     name,
@@ -173,7 +173,7 @@ def _expects(
         if s["code"] != HOME and keep("states", s["code"]):
             name = names("states", s["code"], s["name"])
             out.append(
-                Expect(
+                ExpectedAction(
                     "states",
                     s["code"],
                     name,
@@ -188,7 +188,7 @@ def _expects(
         if keep("measures", m["id"]):
             text = words.remark("measures", m["id"], m["text"])
             out.append(
-                Expect(
+                ExpectedAction(
                     "measures",
                     m["id"],
                     text,
@@ -202,7 +202,7 @@ def _expects(
     for c in data["caveats"]:
         if keep("caveats", c["id"]):
             out.append(
-                Expect(
+                ExpectedAction(
                     "caveats",
                     c["id"],
                     words.caveat_name(c["id"]),
@@ -407,7 +407,7 @@ class MselRow:
         ]
 
 
-def _action_line(x: Expect, words: Words = ENGLISH) -> str:
+def _action_line(x: ExpectedAction, words: Words = ENGLISH) -> str:
     return (
         words("with_recommendations", action=x.action, numbers=_nums(x.recommendations))
         if x.recommendations
@@ -492,7 +492,7 @@ class Guide:
     tasks: list[Task]
 
 
-def _task(m: Module, x: Expect, continuing: bool = False) -> Task:
+def _task(m: Module, x: ExpectedAction, continuing: bool = False) -> Task:
     return Task(m.label, m.title, x.action, x.recommendations, x.rules, x.basis, x.because, continuing)
 
 
@@ -822,12 +822,14 @@ class Unexpected:
 @dataclass
 class Score:
     module: Module
-    done: list[Expect]
-    missed: list[Expect]
+    done: list[ExpectedAction]
+    missed: list[ExpectedAction]
     unexpected: list[Unexpected]
     role_notes: list[str]
     notes: str | None = None
-    late: list[tuple[Expect, str]] = field(default_factory=list)  # expected here, decided only in a later module
+    late: list[tuple[ExpectedAction, str]] = field(
+        default_factory=list
+    )  # expected here, decided only in a later module
 
 
 @dataclass
@@ -967,12 +969,12 @@ def _report(a, scores: list[Score], catalog, names, players, words: Words = ENGL
     return Report(t.get("title") or t["id"], t.get("exercise") or {}, scores, strengths, improvements, plan)
 
 
-def _asks(x: Expect, words: Words = ENGLISH) -> str:
+def _asks(x: ExpectedAction, words: Words = ENGLISH) -> str:
     recs = x.recommendations
     return words("asks_one" if len(recs) == 1 else "asks_many", numbers=_nums(recs), rules=", ".join(x.rules[:2]))
 
 
-def _owner(x: Expect, m: Module, players, names, lead_text: str) -> str:
+def _owner(x: ExpectedAction, m: Module, players, names, lead_text: str) -> str:
     """The agency responsible for a missed action: one that the same rule gives a role, else the lead."""
     for g in m.data["agencies"]:
         if set(g["rules"]) & set(x.rules):
@@ -980,7 +982,7 @@ def _owner(x: Expect, m: Module, players, names, lead_text: str) -> str:
     return lead_text
 
 
-def _corrective(x: Expect, words: Words = ENGLISH) -> str:
+def _corrective(x: ExpectedAction, words: Words = ENGLISH) -> str:
     action = x.action[0].lower() + x.action[1:]
     if x.kind == "agencies":
         what = words(f"corrective_{x.role if f'corrective_{x.role}' in words else 'participate'}", name=x.name)

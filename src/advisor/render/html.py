@@ -15,7 +15,7 @@ from .rows import nums_or_dash
 from .safe import css_string, html_text
 
 if TYPE_CHECKING:
-    from ..brief import Answer, Module, Packet
+    from ..brief import Answer, Packet, PacketModule
     from ..exercise import Card, Guide, Report, Words
 
 BRIEF_PAPER = {"a4": "A4", "letter": "letter"}
@@ -200,7 +200,7 @@ def brief_html(p: Packet, svg: str | None, facilitator: bool, lang: str = "en", 
     return "\n".join(out) + "\n"
 
 
-def _brief_answers_html(p: Packet, m: Module, svg: str | None) -> list[str]:
+def _brief_answers_html(p: Packet, m: PacketModule, svg: str | None) -> list[str]:
     e = html_text
     L = lambda k: e(brief_label(p, k))  # noqa: E731
 

@@ -24,7 +24,7 @@ from .safe import Markdown, md_code, md_escape, printable
 from .text import stage_lines
 
 if TYPE_CHECKING:
-    from ..brief import Answer, MatrixRow, Module, Packet
+    from ..brief import Answer, MatrixRow, Packet, PacketModule
     from ..catalog import Catalog
     from ..exercise import Card, Guide, MselRow, Report, Words
     from ..models import Assessment
@@ -189,7 +189,7 @@ def brief_markdown(p: Packet, mermaid: str, facilitator: bool) -> str:
     return printable("\n".join(out))
 
 
-def _brief_answers_markdown(p: Packet, m: Module, mermaid: str, sep: str) -> list[str]:
+def _brief_answers_markdown(p: Packet, m: PacketModule, mermaid: str, sep: str) -> list[str]:
     e = md_escape
     L = lambda k: brief_label(p, k)  # noqa: E731
 

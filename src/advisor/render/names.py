@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ..phrases import BRIEF_LABELS
 
 if TYPE_CHECKING:
-    from ..brief import Module, Packet
+    from ..brief import Packet, PacketModule
     from ..catalog import Catalog
     from ..exercise import Words
 
@@ -54,19 +54,19 @@ def cover_facts(p: Packet) -> list[tuple[str, str]]:
     return facts + [(L(k), v) for k, v in (("sponsor", p.sponsor), ("dates", p.dates)) if v]
 
 
-def module_heading(p: Packet, m: Module) -> str:
+def module_heading(p: Packet, m: PacketModule) -> str:
     L = lambda k: brief_label(p, k)  # noqa: E731
     if m.stage == 0:
         return f"{L('start')}: {m.title}"
     return f"{L('module')} {m.number}: {m.title}"  # module N is inject N, as in the MSEL
 
 
-def module_number(p: Packet, m: Module) -> str:
+def module_number(p: Packet, m: PacketModule) -> str:
     """Start, then Module 1, 2, ...: the numbering of the MSEL, the evaluation guides and the hot wash."""
     return brief_label(p, "start") if m.stage == 0 else str(m.number)
 
 
-def header_facts(p: Packet, m: Module) -> list[tuple[str, str]]:
+def header_facts(p: Packet, m: PacketModule) -> list[tuple[str, str]]:
     """A module's time, delivery, sender and addressee, those it has, each with its label."""
     L = lambda k: brief_label(p, k)  # noqa: E731
     return [(L(k), v) for k, v in (("time", m.time), ("delivery", m.delivery), ("from", m.sender), ("to", m.to)) if v]
