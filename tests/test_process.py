@@ -42,7 +42,12 @@ def test_no_other_module_keeps_state_between_calls():
             empty = isinstance(value, (ast.Dict, ast.List, ast.Set)) and not (
                 getattr(value, "keys", None) or getattr(value, "elts", None)
             )
-            called = isinstance(value, ast.Call) and getattr(value.func, "id", "") in ("dict", "list", "set")
+            called = (
+                isinstance(value, ast.Call)
+                and getattr(value.func, "id", "") in ("dict", "list", "set")
+                and not value.args
+                and not value.keywords
+            )
             if empty or called:
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []

@@ -24,6 +24,11 @@ THREATS = ROOT / "threats"
 PIRACY = THREATS / "malacca_piracy.json"
 
 
+# A child under a file size limit (a full disk, as it sees it) could not write a coverage data
+# file either: it runs unmeasured when the suite is measured (pytest --cov).
+UNMEASURED = {"COVERAGE_PROCESS_CONFIG": ""}
+
+
 def cli(
     *args, input: bytes | None = None, env: dict | None = None, cwd=None, timeout: int = 120, preexec_fn=None
 ) -> subprocess.CompletedProcess:
@@ -158,7 +163,7 @@ def _file_size_limit(limit: int):
 @pytest.mark.slow
 def test_disk_full_in_batch_leaves_whole_lines(tmp_path):
     out = tmp_path / "out.jsonl"
-    run = cli("assess", THREATS, "-o", out, preexec_fn=_file_size_limit(60_000))
+    run = cli("assess", THREATS, "-o", out, env=UNMEASURED, preexec_fn=_file_size_limit(60_000))
     assert run.returncode == 2, run.stderr
     assert "the lines before this one are complete" in one_line_error(run)
     data = out.read_bytes()
@@ -170,7 +175,7 @@ def test_disk_full_in_batch_leaves_whole_lines(tmp_path):
 def test_disk_full_on_one_document_leaves_the_file_as_it_was(tmp_path):
     out = tmp_path / "brief.md"
     out.write_text("the previous brief\n")
-    run = cli("brief", PIRACY, "-o", out, preexec_fn=_file_size_limit(1_000))
+    run = cli("brief", PIRACY, "-o", out, env=UNMEASURED, preexec_fn=_file_size_limit(1_000))
     assert run.returncode == 2 and "the file was left as it was" in one_line_error(run)
     assert out.read_text() == "the previous brief\n"
     assert [p.name for p in tmp_path.iterdir()] == ["brief.md"]  # no temporary file left behind
@@ -594,6 +599,7 @@ def test_full_disk_on_standard_output_is_exit_2_and_taken_back(tmp_path):
                 [sys.executable, "-m", "advisor", *map(str, args)],
                 stdout=fh,
                 stderr=subprocess.PIPE,
+                env={**os.environ, **UNMEASURED},
                 preexec_fn=_file_size_limit(1_000),
                 timeout=120,
             )
