@@ -2,7 +2,7 @@
 
 A thin façade for library users and the CLI: it fills in the shipped rule base and accepts a
 threat as a dict or a path. The work is done in `advisor.stages` (scenarios), which advisor's
-own modules call directly; nothing inside advisor imports this module.
+own modules call directly: only the CLI imports this module.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .loading import load_rulebase, loaded_rulebase
+from .loading import load_rulebase, shared_rulebase
 from .models import Assessment, Descriptor, load_descriptor, parse_descriptor
 from .rules import Rulebase
 
@@ -21,12 +21,12 @@ def parse_threat(
     raw: Any, rulebase: Rulebase | None = None, *, path: str = "<input>", default_id: str = "threat"
 ) -> Descriptor:
     """Normalise a descriptor already parsed from JSON (default: against the shipped rule base)."""
-    return parse_descriptor(raw, (rulebase or loaded_rulebase()).catalog, path=path, default_id=default_id)
+    return parse_descriptor(raw, (rulebase or shared_rulebase()).catalog, path=path, default_id=default_id)
 
 
 def load_threat(path: str | Path, rulebase: Rulebase | None = None) -> Descriptor:
     """Read and normalise one descriptor file; its id defaults to the file's stem."""
-    return load_descriptor(path, (rulebase or loaded_rulebase()).catalog)
+    return load_descriptor(path, (rulebase or shared_rulebase()).catalog)
 
 
 def assess(
@@ -45,7 +45,7 @@ def assess(
     """
     from .stages import assess_threat
 
-    rulebase = rulebase if rulebase is not None else loaded_rulebase()
+    rulebase = rulebase if rulebase is not None else shared_rulebase()
     if isinstance(threat, (str, Path)):
         threat = load_threat(threat, rulebase)
     elif isinstance(threat, dict):

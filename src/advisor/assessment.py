@@ -104,7 +104,7 @@ def _parts(rulebase: Rulebase) -> Parts:
     def remark(kind: str) -> dict[str, dict[str, Any]]:
         out = {}
         for rid, r in getattr(catalog, kind).items():
-            number, item = catalog.citation(r.recommendation)
+            number, _ = catalog.citation(r.recommendation)
             out[rid] = {"id": rid, "text": r.text, "citation": r.recommendation, "recommendations": [number]}
         return out
 

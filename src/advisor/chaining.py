@@ -12,16 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import engine, process
+from . import engine, limits, process
 from .catalog import KINDS, word
-from .compiler import CATCH_ALL, Plan, compile_rulebase, conclusion_fact, tally_fact, threat_fact
-from .conditions import View
+from .compiler import CATCH_ALL, Plan, compile_rulebase, conclusion_fact, fact_key, tally_fact, threat_fact
+from .conditions import CONCLUSION_KINDS, AtLeast, Concluded, View
 from .errors import EngineError
 from .models import Descriptor
 from .process import MEMORY
 from .rules import Rule, Rulebase, states_of
-
-MAX_STEPS = 100
 
 
 @dataclass
@@ -58,8 +56,8 @@ def prepare(rulebase: Rulebase, *, register: bool = True) -> Prepared:
             joins = [j for c in plan.compiled.values() for j in c.joins]
             prepared = Prepared(
                 plan,
-                watched={(j.kind, j.ref) for j in joins if hasattr(j, "ref")},
-                tallied={j.of for j in joins if hasattr(j, "of")},
+                watched={j.fact_key() for j in joins if isinstance(j, Concluded)},
+                tallied={j.of for j in joins if isinstance(j, AtLeast)},
                 effects=_effects(rulebase),
                 wanted=_wanted(plan),
             )
@@ -134,14 +132,14 @@ def _chain(threat: Descriptor, rulebase: Rulebase, fire, prepared: Prepared | No
     facts = [fact]
     while facts:
         step += 1
-        if step > MAX_STEPS:
+        if step > limits.MAX_STEPS:
             raise EngineError("forward chaining did not settle")
         fired = fire("rest", facts, view, result.fired)
         facts = []
         counts_before = dict(view.counts)
         for rule_id in fired:
             new = _record(rule_id, step, threat, rulebase, plan, result, prepared)
-            facts.extend(f for f in new if (f["kind"], f["ref"]) in prepared.watched)
+            facts.extend(f for f in new if fact_key(f) in prepared.watched)
         for of, n in view.counts.items():
             if counts_before.get(of) != n and of in prepared.tallied:
                 facts.append(tally_fact(of, n))
@@ -199,8 +197,8 @@ def _effects(rulebase: Rulebase) -> dict[str, tuple]:
                 tuple(catalog.tally_keys(kind, ref)) if kind != "derived" else (),
                 catalog.agencies[ref].sector if kind == "agencies" else None,
             )
-            for kind, refs in (("derived", then.derive), ("frameworks", then.frameworks), ("agencies", then.agencies))
-            for ref in refs
+            for kind in CONCLUSION_KINDS
+            for ref in then.concluded(kind)
         )
     return out
 

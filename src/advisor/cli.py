@@ -73,10 +73,10 @@ def _quiet_broken_pipe() -> None:
     sys.exit(2)
 
 
-def _handled(ctx: click.Context, call):
-    """The one error handler at the CLI's edge, around every command: advisor's errors become a
-    message and their exit code, the machine's refusals exit 2, an interruption exits 130, and a
-    bug exits 3 (with its traceback only under --debug)."""
+def _handled(ctx: click.Context | None, call):
+    """The one error handler at the CLI's edge, around every command (and, from `run`, around click's
+    own parsing and help): advisor's errors become a message and their exit code, the machine's
+    refusals exit 2, an interruption exits 130, and a bug exits 3 (its traceback only under --debug)."""
     try:
         result = call()
         if sys.stdout is not None:
@@ -105,8 +105,8 @@ def _handled(ctx: click.Context, call):
         _settle_stdout()
         sys.exit(2)
     except Exception as exc:  # a bug: say so, show the traceback only with --debug
-        if ctx.find_root().params.get("debug"):
-            raise
+        if ctx is None or ctx.find_root().params.get("debug"):
+            raise  # --debug; or outside a command (from `run`), where the command's own handler has spoken
         click.echo(
             _printable(
                 f"internal error: {type(exc).__name__}: {exc}\n"
@@ -157,8 +157,8 @@ def run() -> None:
         sys.stdout = _Closed("output")
     if sys.stdin is None:
         sys.stdin = _Closed("input")
-    try:
-        code = main(standalone_mode=False)
+    try:  # the commands run inside _handled already; this covers click parsing and printing help
+        code = _handled(None, lambda: main(standalone_mode=False))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort as exc:
@@ -169,14 +169,6 @@ def run() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("advisor: interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-    except OSError as exc:  # stdout closed or full while click wrote its usage or help
-        click.echo(f"error: {exc.strerror or exc}", err=True)
-        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 
 

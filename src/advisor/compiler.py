@@ -23,6 +23,7 @@ from .catalog import Catalog
 from .conditions import (
     AtLeast,
     Concluded,
+    DescriptorCondition,
     Distinction,
     FlagsAll,
     FlagsAny,
@@ -87,6 +88,11 @@ def conclusion_fact(kind: str, ref: str) -> dict[str, Any]:
 
 def tally_fact(of: str, n: int) -> dict[str, Any]:
     return {"kind": "tally", "of": of, "n": n}
+
+
+def fact_key(fact: dict[str, Any]) -> tuple[str, str]:
+    """What a join waits for, of a conclusion or tally fact: as a join condition's `fact_key()` says it."""
+    return ("tally", fact["of"]) if fact["kind"] == "tally" else (fact["kind"], fact["ref"])
 
 
 # --- the shape of an expression ---------------------------------------------------
@@ -193,10 +199,10 @@ class Compiled:
     """A rule's tests: on the threat fact (all, any-branches, unless) and joins on conclusions."""
 
     rule: Rule
-    tests: tuple
-    branches: tuple[tuple, ...]
-    unless: tuple[tuple, ...]
-    joins: tuple
+    tests: tuple[DescriptorCondition, ...]
+    branches: tuple[tuple[DescriptorCondition, ...], ...]
+    unless: tuple[tuple[DescriptorCondition, ...], ...]
+    joins: tuple[Concluded | AtLeast, ...]  # each a JoinCondition
 
     def threat_expression(self) -> dict | None:
         exprs = [t.durable() for t in self.tests]
@@ -472,10 +478,6 @@ class Plan:
     rulesets: dict[str, dict]
     level_rulesets: list[list[str]]
     rest_rulesets: list[str]
-
-    @property
-    def first(self) -> list[str]:
-        return [rid for level in self.levels for rid in level]
 
 
 def compile_rulebase(rulebase: Rulebase) -> Plan:

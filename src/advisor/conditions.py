@@ -11,6 +11,7 @@ needs to know what a condition means asks the condition itself, so each kind is 
 | `evidence(view)`           | what satisfied it (the trace's `matched`)      | chaining (each firing)           |
 | `words(positive)`          | the condition in words                         | query, why-not, rules check      |
 | `now(view, threat)`        | the current value it looks at                  | why-not                          |
+| `plain_values(catalog)`    | the plain values it stands for (a category's types, a region's regions, a group's states) | analysis |
 | `narrow(space, positive)`  | the descriptors it allows (static analysis)    | analysis                         |
 
 Descriptor conditions (`DescriptorCondition`) test the threat fact; join conditions
@@ -72,7 +73,8 @@ class Space:
 class DescriptorCondition(Protocol):
     """A condition on the descriptor alone (the threat fact)."""
 
-    field: str
+    @property
+    def field(self) -> str: ...  # the descriptor's field it tests (`derived` for a distinction)
 
     def durable(self) -> dict: ...
     def negated(self) -> dict: ...
@@ -182,6 +184,11 @@ class _Flags:
     field: str
     prefix: str
     values: tuple[str, ...]
+    groups: frozenset[str] = frozenset()
+
+    def flag(self, value: str) -> str:
+        """The fact's flag for a value: `g_<group>` for a group of states (a member is named)."""
+        return f"g_{value}" if value in self.groups else self.prefix + value
 
     def plain_values(self, catalog: Catalog) -> frozenset:
         """A region stands for the regions within it; a group of states for its members."""
@@ -221,9 +228,6 @@ class FlagsAny(_Flags):
     prefix: str
     values: tuple[str, ...]
     groups: frozenset[str] = frozenset()
-
-    def flag(self, value: str) -> str:
-        return f"g_{value}" if value in self.groups else self.prefix + value
 
     def durable(self) -> dict:
         return either_of([_flag(self.flag(v)) for v in self.values])
@@ -294,9 +298,6 @@ class FlagsNone(_Flags):
     prefix: str
     values: tuple[str, ...]
     groups: frozenset[str] = frozenset()
-
-    def flag(self, value: str) -> str:
-        return f"g_{value}" if value in self.groups else self.prefix + value
 
     def durable(self) -> dict:
         return all_of([_no_flag(self.flag(v)) for v in self.values])

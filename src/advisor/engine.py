@@ -17,11 +17,12 @@ from collections.abc import Iterator
 
 import orjson
 
+from . import limits
+from .compiler import fact_key
 from .errors import EngineError, EngineUnavailable
 from .process import MEMORY
 
 SID = "assessment"
-MAX_ABANDONED = 500  # states left behind after an engine failure; a ruleset holds at most 1024
 ENGINE_ERRORS = {
     "302": "the threat has too many properties for the engine",
     "303": "too many rule conditions matched one fact at once",
@@ -91,10 +92,6 @@ def _action_name(message: str) -> str:
     return next(iter(json.loads(message)))
 
 
-def _fact_key(fact: dict) -> tuple[str, str]:
-    return ("tally", fact["of"]) if fact["kind"] == "tally" else (fact["kind"], fact["ref"])
-
-
 def assert_facts(names: list[str], facts: list[dict], dre, wanted: dict[str, frozenset] | None = None) -> list[str]:
     """Assert facts into rulesets and collect the rules whose actions the engine starts, in order.
 
@@ -108,7 +105,7 @@ def assert_facts(names: list[str], facts: list[dict], dre, wanted: dict[str, fro
     for name in names:
         chosen = facts
         if wanted is not None:  # a ruleset is given the threat, and only the conclusions it joins on
-            chosen = [f for f in facts if f["kind"] == "threat" or _fact_key(f) in wanted[name]]
+            chosen = [f for f in facts if f["kind"] == "threat" or fact_key(f) in wanted[name]]
             if not chosen:
                 continue
         sid = _sid(name)
@@ -146,7 +143,7 @@ def session(levels: list[list[str]], rest: list[str], wanted: dict[str, frozense
     names: dict[int | str, list[str]] = {i: level for i, level in enumerate(levels)}
     names["rest"] = rest
     with MEMORY.lock, _interrupts_held():
-        if len(MEMORY.abandoned) >= MAX_ABANDONED:
+        if len(MEMORY.abandoned) >= limits.MAX_ABANDONED:
             raise EngineError(f"the engine failed {len(MEMORY.abandoned)} times in this process; start it again")
         abandoned = len(MEMORY.abandoned)
         try:

@@ -8,7 +8,7 @@ from typing import Any
 from .analysis import Analyzer
 from .catalog import fold, kind_named
 from .compiler import Compiled, compile_rulebase
-from .conditions import Concluded, Distinction
+from .conditions import CONCLUSION_KINDS, Concluded, Distinction
 from .diff import diff_assessments
 from .errors import InputError, nearest
 from .models import Descriptor
@@ -117,7 +117,7 @@ def why(threat: Descriptor, rulebase: Rulebase) -> tuple[Any, Any]:
             return node
         seen = seen | {rule_id}
         for key, value in f.matched.items():
-            if key in ("derived", "frameworks", "agencies"):
+            if key in CONCLUSION_KINDS:
                 for ref, producers in value.items():
                     label = {"derived": "derived fact", "frameworks": "framework", "agencies": "agency"}[key]
                     node.needs.append((f"{label} {ref}", [chain(p, seen) for p in producers]))

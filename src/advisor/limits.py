@@ -17,5 +17,9 @@ MAX_GROUPS = 12  # $and/$or groups in one pattern: the 16th fails, error 113
 MAX_SHARED = 48  # tests of one ruleset pending at once for one fact (a stack of 64: 65 crash)
 MAX_NEXT = 384  # different tests after one test, in one ruleset (a table of 512; full: never returns)
 MAX_ABSENT = 96  # different absence tests after one test, in one ruleset (128: error 107)
-MAX_VALUES = 100  # alternatives in one test; the engine breaks at 512 (docs/durable-rules.md)
-MAX_CHAIN = 60  # rules each needing the one before; the engine stops forward chaining at 100 steps
+MAX_VALUES = (
+    100  # entries of one `then` list, and the numbers of `at_least`/`at_most` (a `when` list: MAX_ALTERNATIVES)
+)
+MAX_CHAIN = 60  # rules each needing the one before: refused at load, well within MAX_STEPS
+MAX_STEPS = 100  # advisor's own bound on forward chaining's steps ("did not settle" past it)
+MAX_ABANDONED = 500  # states left behind after engine failures, per process (a ruleset holds 1,024)

@@ -31,8 +31,9 @@ from .rules import (
 from .source import line_of, read_yaml
 
 
-def loaded_rulebase(directory: str | None = None) -> Rulebase:
-    """The rule base of a directory (None: the shipped one), loaded once per process."""
+def shared_rulebase(directory: str | None = None) -> Rulebase:
+    """The rule base of a directory (None: the shipped one), loaded once and shared for the life of the
+    process (`load_rulebase` loads afresh, through the cache)."""
     key = str(Path(directory).resolve()) if directory else ""
     if key not in MEMORY.rulebases:
         MEMORY.rulebases[key] = load_rulebase(directory)

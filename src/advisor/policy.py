@@ -32,7 +32,7 @@ from pydantic import ValidationError, ValidationInfo, field_validator, model_val
 
 from .catalog import Strict
 from .errors import AdvisorError, PolicyFileError, nearest
-from .loading import loaded_rulebase
+from .loading import shared_rulebase
 from .models import Assessment
 from .rules import Rulebase
 from .source import line_of, read_json, read_yaml
@@ -218,7 +218,7 @@ def load_cases(path: Path, rules_dir: str | None = None) -> list[Case]:
         ) from None
     if rules_dir is None and top.rules:
         rules_dir = str((path.parent / top.rules).resolve())
-    rulebase = loaded_rulebase(rules_dir)
+    rulebase = shared_rulebase(rules_dir)
     cases, problems = [], []
     for i, raw in enumerate(data["cases"]):
         line = getattr(raw, "line", None) or line_of(data, ("cases", i))

@@ -1,15 +1,19 @@
 """Everything advisor keeps for the life of a process, in one place.
 
 A rule base is compiled, registered with durable-rules and prepared for output once per
-process, and kept under its digest; the entries below are that memory. Nothing else in
-advisor holds state between calls (module constants aside), and `release` gives back what a
-rule base no longer needed holds: `forget` here, and `chaining.release`, which also deletes its
-rulesets from the engine (`advisor test --mutate` releases each mutant as soon as it is tried).
-This module imports nothing of advisor, so every module may use it.
+process, and kept under its digest; the entries below are that memory. What a rule base no
+longer needed holds is given back by `chaining.release` (which calls `forget` here and deletes
+its rulesets from the engine): `advisor test --mutate` releases each mutant as soon as it is
+tried. This module imports nothing of advisor, so every module may use it.
+
+Besides this memory, only bounded caches of pure functions last between calls:
+`document.load_fingerprint` (4 files), `rules._numbers_of` (citations to numbers) and
+`cache._builder` (one rebuilding function per type); and the CLI, a program, installs its warning
+printer.
 
 | entry        | owner                | what it holds                                                   |
 |--------------|----------------------|-----------------------------------------------------------------|
-| `lock`       | engine               | one assessment at a time uses the engine                        |
+| `lock`       | engine, chaining     | one assessment at a time uses the engine; one prepares a rule base |
 | `handles`    | engine               | ruleset name -> the engine's handle                             |
 | `sids`       | engine               | ruleset name -> its state id, when a failed one was left behind |
 | `abandoned`  | engine               | (ruleset, state) the engine failed on: deleting them crashes    |

@@ -10,7 +10,7 @@ change (the threat fact never changes within a stratum, and `unless` only tests 
 
 from __future__ import annotations
 
-from .compiler import compile_rulebase
+from .compiler import compile_rulebase, fact_key
 from .conditions import AtLeast
 from .rules import Rulebase
 
@@ -34,7 +34,7 @@ class ReferenceMatcher:
         if stratum != "rest" or any(f["kind"] == "threat" for f in facts):
             candidates = self.order[stratum]
         else:
-            keys = {(f["kind"], f["ref"]) if f["kind"] != "tally" else ("tally", f["of"]) for f in facts}
+            keys = {fact_key(f) for f in facts}
             candidates = sorted(
                 {rid for key in keys for rid in self.waiting.get(key, ())}, key=self.position.__getitem__
             )

@@ -5,7 +5,8 @@ changes the type to a new kind of event starts a new line of events beside the e
 which stay in play (their answers carried forward) until an inject `resolves` them; a change
 back to a kind in play updates that line, and any other change the latest line. Each stage
 records what it added and dropped. This is the one orchestration of stages; the public
-`advisor.assess` and every feature (batch, brief, explain, policy tests, rule diffs) call it.
+`advisor.assess` and every feature (brief, explain, policy tests, rule diffs, batch mode for a
+scenario) call it. Batch mode writes a plain descriptor's line straight from `assessment`.
 """
 
 from __future__ import annotations
