@@ -230,12 +230,31 @@ class LineList(list):
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: 10x faster
 
 
+MAX_YAML_DEPTH = 100  # mappings and lists inside one another (a rule file needs under ten)
+
+
+class _TooDeep(Exception):
+    """Nesting past MAX_YAML_DEPTH: the same refusal on every Python (where the interpreter's own
+    recursion limit lies differs from 3.11 to 3.12)."""
+
+
 class _Loader(_Base):  # type: ignore[valid-type,misc]  # a base chosen at import
-    """A safe loader (no object-building tags) that records lines and refuses duplicate keys."""
+    """A safe loader (no object-building tags) that records lines, refuses duplicate keys and
+    bounds nesting."""
 
     def __init__(self, stream: str, shown: str):
         super().__init__(stream)
         self.shown = shown
+        self.depth = 0
+
+    def construct_object(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise _TooDeep
+            return super().construct_object(node, deep)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
         if not isinstance(node, yaml.MappingNode):
@@ -310,7 +329,7 @@ def parse_yaml(text: str, shown: str, error=RuleFileError) -> Any:
         raise error(f"not valid YAML: {exc.problem or exc.context}", path=shown, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"not valid YAML: {exc}", path=shown) from None
-    except RecursionError:
+    except (RecursionError, _TooDeep):
         raise error("not valid YAML: nested too deeply", path=shown) from None
     finally:
         loader.dispose()
