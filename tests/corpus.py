@@ -59,3 +59,20 @@ def descriptors(rulebase, n: int, seed: int = 2002, rich: bool = False) -> list[
                 d["states"] = d["states"] + [rnd.choice(["Japan", "north korea", "ROK", "jp"])]
         out.append(d)
     return out
+
+
+def strategy(vocabulary, states: list[str], max_states: int):
+    """A hypothesis strategy of valid descriptors over the vocabulary (a type; the rest optional)."""
+    from hypothesis import strategies as st
+
+    return st.fixed_dictionaries(
+        {"type": st.sampled_from(sorted(vocabulary.types))},
+        optional={
+            "region": st.sampled_from(sorted(vocabulary.regions)),
+            "states": st.lists(st.sampled_from(states), max_size=max_states, unique=True),
+            "targets": st.lists(st.sampled_from(sorted(vocabulary.targets)), max_size=4, unique=True),
+            "actor": st.sampled_from(sorted(vocabulary.actors)),
+            "severity": st.sampled_from(sorted(vocabulary.severities)),
+            "attributes": st.dictionaries(st.sampled_from(sorted(vocabulary.attributes)), st.booleans(), max_size=5),
+        },
+    )

@@ -15,6 +15,7 @@ import advisor
 from advisor import assessment, chaining, compiler, reference
 from advisor.cli import main
 
+import corpus
 from conftest import DATA, SUPPORTS_THE_LEAD_OF
 
 RB = advisor.load_rulebase()
@@ -25,17 +26,7 @@ FUZZ = settings(
     max_examples=120, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
-descriptors = st.fixed_dictionaries(
-    {"type": st.sampled_from(sorted(V.types))},
-    optional={
-        "region": st.sampled_from(sorted(V.regions)),
-        "states": st.lists(st.sampled_from(STATES), max_size=6, unique=True),
-        "targets": st.lists(st.sampled_from(sorted(V.targets)), max_size=4, unique=True),
-        "actor": st.sampled_from(sorted(V.actors)),
-        "severity": st.sampled_from(sorted(V.severities)),
-        "attributes": st.dictionaries(st.sampled_from(sorted(V.attributes)), st.booleans(), max_size=5),
-    },
-)
+descriptors = corpus.strategy(V, STATES, max_states=6)
 
 odd_values = st.one_of(
     st.none(),

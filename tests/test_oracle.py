@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import advisor
 
+import corpus
 import oracle
 from conftest import DATA, ROOT, load_json, threat_files
 
@@ -86,17 +86,7 @@ def test_large_generated_corpus(rulebase):
 RB = advisor.load_rulebase()
 V = RB.catalog.vocabulary
 STATES = sorted(RB.catalog.state_groups["east_asia"]) + ["USA", "RUS", "AUS", "IND", "KAZ", "SOM", "IRN"]
-DESCRIPTORS = st.fixed_dictionaries(
-    {"type": st.sampled_from(sorted(V.types))},
-    optional={
-        "region": st.sampled_from(sorted(V.regions)),
-        "states": st.lists(st.sampled_from(STATES), max_size=5, unique=True),
-        "targets": st.lists(st.sampled_from(sorted(V.targets)), max_size=4, unique=True),
-        "actor": st.sampled_from(sorted(V.actors)),
-        "severity": st.sampled_from(sorted(V.severities)),
-        "attributes": st.dictionaries(st.sampled_from(sorted(V.attributes)), st.booleans(), max_size=5),
-    },
-)
+DESCRIPTORS = corpus.strategy(V, STATES, max_states=5)
 
 
 @settings(
