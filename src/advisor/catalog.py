@@ -187,6 +187,9 @@ class Vocabulary(Strict):
         return list(self.roles).index(role)
 
 
+# The lists of the knowledge base that `advisor catalog` and GET /v1/catalog/{kind} show.
+LISTS = ("recommendations", "frameworks", "agencies", "states", "types", "regions", "targets", "attributes", "derived")
+
 # The kinds of entry a rule concludes and an answer lists, spelled as the assessment's keys spell
 # them (the one spelling in code), with the word for one of each (the spelling people read and type).
 KINDS = {

@@ -17,6 +17,8 @@ from .errors import AdvisorError
 
 _python_showwarning = warnings.showwarning
 
+# catalog.LISTS, written out: importing the catalog would cost every start 130 ms (tests/test_architecture.py
+# checks that the two agree)
 CATALOG_LISTS = (
     "recommendations",
     "frameworks",
@@ -1346,6 +1348,52 @@ def new_command(output, force, then_assess, rules_dir):
         _out(render_assessment(assess(descriptor, rulebase), "table"), nl=False)
 
 
+@main.command("serve")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (not loopback: a token is needed)."
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes, each with its own rule base.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File holding the bearer token (else ADVISOR_TOKEN); needed off loopback and for POST /v1/reload.",
+)
+@click.option(
+    "--cors-origin",
+    "cors",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages of this origin call the API from a browser (repeatable; none by default).",
+)
+@rules_option
+def serve_command(host, port, workers, token_file, cors, rules_dir):
+    """Serve the HTTP API and the workbench, a page that walks a person from intake to brief.
+
+    Open the printed address in a browser. The API's OpenAPI document is at /openapi.json;
+    each endpoint is a CLI command (POST /v1/assess, /v1/explain, /v1/brief, /v1/msel,
+    /v1/graph; GET /v1/query, /v1/catalog/KIND, /v1/schema/WHAT), plus /healthz and /metrics.
+    SIGHUP, or POST /v1/reload with the token, reloads the rule base once `rules check`
+    passes; if it fails, the old one serves on. Access logs are JSON lines on stderr.
+
+    \b
+    Example:
+        advisor serve
+        advisor serve --port 9000 --workers 2
+        ADVISOR_TOKEN=$(openssl rand -hex 24) advisor serve --host 0.0.0.0
+    """
+    from .serving import serve, token_from
+
+    serve(host, port, rules_dir, workers, token_from(token_file), cors, announce=lambda text: click.echo(text))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 
@@ -1367,6 +1415,7 @@ SHORT_HELP = {
     "query": "From the rules alone: what leads to a framework, agency or recommendation.",
     "rolecards": "Write a role card per Japanese agency taking part.",
     "rules": "Work on rule bases: static checks.",
+    "serve": "Serve the HTTP API and the workbench (intake to brief in a browser).",
     "schema": "Print a JSON Schema: descriptor, rule files, policy cases, assessment.",
     "test": "Run policy test cases (YAML) against the rule base.",
     "validate": "Check threat descriptors without assessing them.",

@@ -1,0 +1,192 @@
+"""`advisor serve` as a person starts it: a real process on loopback, its signals, its workers,
+its refusals and its logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from live import live_server
+from test_server import PIRACY, TOKEN, copy_rules, drop_wpns
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(check, seconds: float = 60.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("the server did not get there in time")
+
+
+def frameworks(c: httpx.Client) -> set[str]:
+    """The frameworks for piracy, on a new connection (one connection stays with one worker)."""
+    r = httpx.post(f"{str(c.base_url).rstrip('/')}/v1/assess", content=PIRACY, headers=c.headers)
+    assert r.status_code == 200, r.text
+    return {f["id"] for f in r.json()["frameworks"]}
+
+
+def test_sighup_reloads_and_a_broken_rule_base_is_refused(tmp_path):
+    rules = copy_rules(tmp_path)
+    with live_server("--rules", str(rules)) as s, s.client() as c:
+        before = c.get("/healthz").json()["rulebase"]
+        assert "wpns" in frameworks(c)
+        drop_wpns(rules)
+        s.process.send_signal(signal.SIGHUP)
+        after = wait_for(lambda: (d := c.get("/healthz").json()["rulebase"]) != before and d)
+        assert "wpns" not in frameworks(c)
+
+        first = sorted(rules.glob("*.yaml"))[0]
+        first.write_text(first.read_text() + "\n  - id: broken\n")
+        s.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: '"result":"refused"' in s.stderr())
+        assert c.get("/healthz").json()["rulebase"] == after
+        assert "wpns" not in frameworks(c)  # the old rule base serves on
+        assert s.process.poll() is None
+
+
+def test_access_log_is_json_lines(tmp_path):
+    with live_server() as s, s.client() as c:
+        c.post("/v1/assess", content=PIRACY)
+        c.post("/v1/assess?lang=xx", content=b'{"type": "pirate"}')
+        def assessed():
+            found = [json.loads(x) for x in s.stderr().splitlines() if x.startswith("{")]
+            found = [r for r in found if r.get("path") == "/v1/assess"]
+            return found if len(found) == 2 else None
+
+        records = wait_for(assessed)
+    assert [r["status"] for r in records] == [200, 422]
+    for r in records:
+        assert {"ts", "id", "client", "method", "path", "route", "status", "bytes", "ms"} <= set(r)
+        assert r["route"] == "/v1/assess" and r["client"] == "127.0.0.1"
+    assert records[1]["query"] == "lang=xx"
+
+
+def test_two_workers_serve_and_all_reload(tmp_path):
+    rules = copy_rules(tmp_path)
+    with (
+        live_server("--rules", str(rules), "--workers", "2", env={"ADVISOR_TOKEN": TOKEN}) as s,
+        s.client(headers={"authorization": f"Bearer {TOKEN}"}) as c,
+    ):
+        pids = wait_for(lambda: _pids(c) if len(_pids(c)) == 2 else None)
+        assert os.getpid() not in pids and s.process.pid not in pids
+        drop_wpns(rules)
+        out = c.post("/v1/reload").json()
+        assert out["reloaded"]
+        # the supervisor passes the reload on: every worker ends up with the new rule base
+        wait_for(lambda: all("wpns" not in frameworks(c) for _ in range(8)))
+        assert {httpx.get(f"{s.url}/healthz").json()["rulebase"] for _ in range(8)} == {out["rulebase"]}
+
+
+def _pids(c: httpx.Client) -> set[str]:
+    """The workers' pids, each request on a new connection (one connection stays with one worker)."""
+    seen = set()
+    for _ in range(20):
+        for line in httpx.get(f"{str(c.base_url).rstrip('/')}/metrics", headers=c.headers).text.splitlines():
+            if line.startswith("advisor_worker_info"):
+                seen.add(line.split('pid="')[1].split('"')[0])
+    return seen
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path):
+    with live_server("--workers", "2") as s, s.client() as c:
+        pids = wait_for(lambda: _pids(c) if len(_pids(c)) == 2 else None)
+        os.kill(int(sorted(pids)[0]), signal.SIGKILL)
+        wait_for(lambda: len(p := _pids(c)) == 2 and p != pids)
+        assert c.post("/v1/assess", content=PIRACY).status_code == 200
+
+
+def test_not_loopback_without_a_token_is_refused():
+    r = subprocess.run(
+        [sys.executable, "-m", "advisor", "serve", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "ADVISOR_TOKEN"},
+    )
+    assert r.returncode == 2, r
+    assert r.stderr.startswith("error: --host: serving on 0.0.0.0 (not loopback) needs a bearer token")
+    assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_a_short_token_is_refused(tmp_path):
+    (tmp_path / "token").write_text("short\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "advisor", "serve", "--token-file", str(tmp_path / "token"), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "at least 16 printable characters" in r.stderr and str(tmp_path) in r.stderr
+
+
+def test_not_loopback_with_a_token_serves_and_guards(tmp_path):
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    with live_server("--host", "0.0.0.0", "--token-file", str(tmp_path / "token")) as s:
+        url = s.url.replace("0.0.0.0", "127.0.0.1")
+        assert httpx.post(url + "/v1/assess", content=PIRACY).status_code == 401
+        r = httpx.post(url + "/v1/assess", content=PIRACY, headers={"authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200
+
+
+def test_a_bad_rule_base_is_refused_before_listening(tmp_path):
+    rules = copy_rules(tmp_path)
+    first = sorted(rules.glob("*.yaml"))[0]
+    first.write_text(first.read_text() + "\n  - id: broken\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "advisor", "serve", "--rules", str(rules), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "broken" in r.stderr and r.stdout == "" and "Traceback" not in r.stderr
+
+
+def test_port_in_use_is_a_clear_error():
+    with live_server() as s:
+        port = s.url.rsplit(":", 1)[1]
+        r = subprocess.run(
+            [sys.executable, "-m", "advisor", "serve", "--port", port], capture_output=True, text=True, timeout=60
+        )
+    assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_cors_only_when_configured():
+    origin = {"origin": "http://example.org"}
+    with live_server() as s:
+        r = httpx.post(s.url + "/v1/assess", content=PIRACY, headers=origin)
+        assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    with live_server("--cors-origin", "http://example.org") as s:
+        r = httpx.post(s.url + "/v1/assess", content=PIRACY, headers=origin)
+        assert r.headers["access-control-allow-origin"] == "http://example.org"
+        other = httpx.post(s.url + "/v1/assess", content=PIRACY, headers={"origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_slow_body_is_cut_off(tmp_path):
+    """A client that sends its body slower than the time limit gets a 4xx, and the server goes on."""
+    import socket
+
+    with live_server(env={"ADVISOR_SERVE_TIMEOUT": "1"}) as s:
+        host, port = s.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /v1/assess HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            sock.settimeout(10)
+            answer = b""
+            while b"did not arrive" not in answer:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            answer = answer.decode()
+        assert answer.startswith("HTTP/1.1 400") and "did not arrive within 1 s" in answer
+        assert httpx.get(s.url + "/healthz").status_code == 200
