@@ -118,3 +118,11 @@ def test_every_module_is_on_the_architecture_page():
     ]
     assert missing == []
     assert "`render/`" in page
+
+
+def test_the_cli_lists_the_catalog_as_the_catalog_does():
+    """The CLI writes the catalog's lists out (importing the catalog would slow every start): they agree."""
+    from advisor.catalog import LISTS
+    from advisor.cli import CATALOG_LISTS
+
+    assert CATALOG_LISTS == LISTS

@@ -270,3 +270,10 @@ def test_svg_title_is_text(invoke, evil):
     svg = invoke(["graph", evil, "--format", "svg"]).stdout
     assert_no_raw_controls(svg)
     assert "<script" not in svg and "&lt;script&gt;alert(1)" in svg
+
+
+def test_docx_text_shows_what_xml_cannot_hold():
+    """U+FFFE and U+FFFF are not XML 1.0 characters: python-docx refuses them, so they are shown escaped."""
+    from advisor.render.safe import docx_text
+
+    assert docx_text("a\uffff\ufffe\x07b") == "a\\xffff\\xfffe\\x07b"

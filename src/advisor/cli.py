@@ -918,7 +918,7 @@ def _assessed(threat: str, rulebase, as_of: str = "2002"):
 
 @main.command("brief")
 @click.argument("threat", metavar="FILE|-")
-@format_option(["markdown", "html"], "markdown")
+@format_option(["markdown", "html", "docx"], "markdown")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @click.option(
     "--facilitator",
@@ -948,7 +948,7 @@ def brief_command(threat, fmt, output, facilitator, handout, paper, as_of, lang,
     and discussion questions, no answers).
 
     --facilitator writes the Facilitator/Controller guide instead (the same modules, each with its
-    answer key); --handout the one-page handout. HTML prints on A4 or Letter (--paper) with the
+    answer key); --handout the one-page handout. DOCX needs -o FILE or a pipe. HTML prints on A4 or Letter (--paper) with the
     marking and page numbers on every page; --lang ja writes the whole packet in Japanese.
 
     \b
@@ -968,6 +968,17 @@ def brief_command(threat, fmt, output, facilitator, handout, paper, as_of, lang,
     a = _assessed(threat, rulebase, as_of)
     names = Names(rulebase.catalog, lang, as_of)
     p = packet(a, rulebase.catalog, names, lang, as_of)
+    if fmt == "docx":  # the same packet for a word processor; the picture's parties in words
+        from .brief import parties
+        from .render.docx import brief_docx, brief_handout_docx
+
+        data = (
+            brief_handout_docx(p)
+            if handout
+            else brief_docx(p, facilitator, parties(a, rulebase.catalog, names, "markdown"))
+        )
+        _write_binary(data, output, [threat], "DOCX")
+        return
     if handout:
         text = brief_handout_html(p, paper) if fmt == "html" else brief_handout_markdown(p)
     else:  # the facilitator sees the network of the answer; the participants only the parties

@@ -110,8 +110,8 @@ def cell_text(value: Any) -> str:
 
 
 def docx_text(value: Any) -> str:
-    """Text for Word: controls visible (XML cannot hold most of them anyway)."""
-    return printable(_lines(value))
+    """Text for Word: controls visible, and what XML 1.0 cannot hold at all (U+FFFE, U+FFFF) too."""
+    return xml_text(printable(_lines(value)))
 
 
 def xml_text(text: str) -> str:
