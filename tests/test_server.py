@@ -415,3 +415,10 @@ def test_a_batch_under_way_keeps_its_rule_base(tmp_path):
         assert all("wpns" in {f["id"] for f in x["frameworks"]} for x in [first, *rest])
         after = c.post("/v1/assess", content=PIRACY, headers=auth).json()
         assert "wpns" not in {f["id"] for f in after["frameworks"]}
+
+
+def test_unknown_path_and_method_in_the_usual_shape(client):
+    e = error_of(client.get("/v1/nothing"), 404)
+    assert e["problems"][0]["field"] == "path" and "/openapi.json" in e["message"]
+    e = error_of(client.get("/v1/assess"), 405)
+    assert "GET is not allowed" in e["message"]

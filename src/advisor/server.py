@@ -30,6 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .catalog import LISTS
@@ -422,6 +423,18 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
             ),
             500,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """A path or method the API does not have, in the usual shape."""
+        what = {
+            404: f"there is no {request.url.path} (see /openapi.json)",
+            405: f"{request.method} is not allowed here",
+        }
+        error = InputError(what.get(exc.status_code, str(exc.detail)), loc="path")
+        response = error_response(error, exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
