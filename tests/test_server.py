@@ -422,3 +422,15 @@ def test_unknown_path_and_method_in_the_usual_shape(client):
     assert e["problems"][0]["field"] == "path" and "/openapi.json" in e["message"]
     e = error_of(client.get("/v1/assess"), 405)
     assert "GET is not allowed" in e["message"]
+
+
+def test_catalog_in_japanese_labels_every_list(client):
+    for kind, key in (
+        ("types", "label_ja"),
+        ("regions", "label_ja"),
+        ("recommendations", "title_ja"),
+        ("derived", "meaning_ja"),
+    ):
+        entries = client.get(f"/v1/catalog/{kind}", params={"lang": "ja"}).json()
+        assert all(key in e for e in entries), kind
+    assert all("label_ja" not in e for e in client.get("/v1/catalog/types").json())

@@ -589,7 +589,8 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
     @app.get(
         "/v1/catalog/{kind}",
         tags=["catalog"],
-        summary="One list of the knowledge base (`advisor catalog`); with lang=ja, Japanese names beside",
+        summary="One list of the knowledge base (`advisor catalog`); with lang=ja, the Japanese beside "
+        "(name_ja, title_ja, label_ja, meaning_ja) where the catalog has it",
         response_model=list[dict[str, Any]],
         responses={k: v for k, v in ERRORS.items() if k in (422,)},
     )
@@ -829,11 +830,21 @@ def _catalog(rb: Rulebase, kind: str, lang: str) -> list[dict[str, Any]]:
     from .render.json import catalog_data
 
     data = catalog_data(rb.catalog, kind)
-    if lang == "ja" and kind in ("frameworks", "agencies", "states"):
-        for entry in data:
-            ja = rb.catalog.name_ja(kind, entry["id"])
+    if lang != "ja":
+        return data
+    cat = rb.catalog
+    words = cat.text_ja.vocabulary.get(kind, {})
+    for entry in data:
+        if kind in ("frameworks", "agencies", "states"):
+            ja = cat.name_ja(kind, entry["id"])
             if ja:
                 entry["name_ja"] = ja
+        elif kind == "recommendations" and entry.get("number") in cat.text_ja.recommendations:
+            entry["title_ja"] = cat.text_ja.recommendations[entry["number"]]
+        elif kind == "derived" and cat.vocabulary.derived[entry["id"]].text_ja:
+            entry["meaning_ja"] = cat.vocabulary.derived[entry["id"]].text_ja
+        elif entry["id"] in words:
+            entry["label_ja"] = words[entry["id"]]
     return data
 
 

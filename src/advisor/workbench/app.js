@@ -30,7 +30,22 @@ const aliases = {}; // field -> Map(folded name -> id)
 let schema = null;
 let enums = { actor: [], severity: [] };
 
+/** In Japanese, the catalog's Japanese labels shown (label_ja, title_ja), the English kept as aliases. */
+function japanese() {
+  if (LANG !== "ja") return;
+  for (const kind of ["types", "regions", "targets", "attributes"]) {
+    for (const e of catalog[kind]) {
+      if (!e.label_ja) continue;
+      e.aliases = [...(e.label ? [e.label] : []), ...(e.aliases || [])];
+      if (kind === "attributes") e.meaning = e.label_ja;
+      else e.label = e.label_ja;
+    }
+  }
+  for (const e of catalog.recommendations) if (e.title_ja) e.title = e.title_ja;
+}
+
 function buildAliases() {
+  japanese();
   const table = (entries, names) => {
     const map = new Map();
     for (const e of entries) map.set(fold(e.id), e.id);
@@ -1096,7 +1111,7 @@ function renderAssessment(a) {
     section(
       t("recommendations"),
       ulOf(a.recommendations, (r) =>
-        whyButton(String(r.number), `${r.number}. ${r.title}`, `${basisText(r.basis)} · ${r.citations.join(", ")}`),
+        whyButton(String(r.number), `${r.number}. ${(byId.recommendations.get(String(r.number)) || r).title}`, `${basisText(r.basis)} · ${r.citations.join(", ")}`),
       ),
       a.recommendations.length,
     ),
