@@ -434,3 +434,48 @@ def test_catalog_in_japanese_labels_every_list(client):
         entries = client.get(f"/v1/catalog/{kind}", params={"lang": "ja"}).json()
         assert all(key in e for e in entries), kind
     assert all("label_ja" not in e for e in client.get("/v1/catalog/types").json())
+
+
+# --- settings of advisor serve ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("[::1]", True), ("localhost", True)]
+    + [("0.0.0.0", False), ("::", False), ("192.168.1.4", False), ("example.org", False)],
+)
+def test_what_counts_as_loopback(host, expected):
+    from advisor.serving import loopback
+
+    assert loopback(host) is expected
+
+
+def test_token_from_a_file_or_the_environment(tmp_path, monkeypatch):
+    from advisor.errors import SettingError
+    from advisor.serving import token_from
+
+    monkeypatch.delenv("ADVISOR_TOKEN", raising=False)
+    assert token_from(None) is None
+    monkeypatch.setenv("ADVISOR_TOKEN", f"  {TOKEN}\n")
+    assert token_from(None) == TOKEN
+    monkeypatch.setenv("ADVISOR_TOKEN", "has a space in it 0123456789")
+    with pytest.raises(SettingError, match="ADVISOR_TOKEN: a token is at least 16"):
+        token_from(None)
+    (tmp_path / "t").write_text("x" * 20 + "\n")
+    assert token_from(str(tmp_path / "t")) == "x" * 20
+    (tmp_path / "short").write_text("abc")
+    with pytest.raises(SettingError, match="short: a token is at least 16"):
+        token_from(str(tmp_path / "short"))
+
+
+def test_time_limit_setting(monkeypatch):
+    from advisor.errors import SettingError
+    from advisor.serving import timeout_setting
+
+    monkeypatch.delenv("ADVISOR_SERVE_TIMEOUT", raising=False)
+    assert timeout_setting() == 30
+    monkeypatch.setenv("ADVISOR_SERVE_TIMEOUT", "5")
+    assert timeout_setting() == 5
+    monkeypatch.setenv("ADVISOR_SERVE_TIMEOUT", "soon")
+    with pytest.raises(SettingError, match="ADVISOR_SERVE_TIMEOUT: not a positive whole number of seconds"):
+        timeout_setting()

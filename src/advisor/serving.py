@@ -57,7 +57,7 @@ def timeout_setting() -> float:
     """ADVISOR_SERVE_TIMEOUT: seconds a request may take (default 30)."""
     from .source import setting
 
-    return float(setting("ADVISOR_SERVE_TIMEOUT", int(TIMEOUT)))
+    return float(setting("ADVISOR_SERVE_TIMEOUT", int(TIMEOUT), "seconds"))
 
 
 def serve(

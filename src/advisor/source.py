@@ -19,7 +19,7 @@ MAX_RULE_FILE_BYTES = 2_000_000
 MAX_YAML_ALIASES = 100
 
 
-def setting(name: str, default: int) -> int:
+def setting(name: str, default: int, unit: str = "bytes") -> int:
     """A limit from the environment, read when it is used: a positive whole number, else a clear error."""
     value = os.environ.get(name)
     if value is None or value == "":
@@ -27,7 +27,7 @@ def setting(name: str, default: int) -> int:
     number = int(value) if re.fullmatch(r"[1-9][0-9]{0,17}", value) else 0  # plain ASCII digits only
     if number <= 0:
         raise SettingError(
-            f"not a positive whole number of bytes: '{clip(value)}' (the default is {default})", loc=name
+            f"not a positive whole number of {unit}: '{clip(value)}' (the default is {default})", loc=name
         )
     return number
 
