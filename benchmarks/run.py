@@ -468,12 +468,18 @@ def report(rows: list[tuple[str, str, str, str]], readme: bool) -> None:
         "|---|---|---|---|",
     ]
     table += [f"| {area} | {what.strip()} | {figure} | {note} |" for area, what, figure, note in rows]
+    write_readme(table, README_START, README_END)
+
+
+def write_readme(lines: list[str], start: str, end: str) -> None:
+    """Put `lines` in README.md in place of what is between the markers `start` and `end`
+    (benchmarks/serve.py writes its own table this way)."""
     path = ROOT / "README.md"
     text = path.read_text(encoding="utf-8")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    path.write_text(head + README_START + "\n" + "\n".join(table) + "\n" + README_END + tail, encoding="utf-8")
-    print(f"README.md: table written between {README_START} and {README_END}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(head + start + "\n" + "\n".join(lines) + "\n" + end + tail, encoding="utf-8")
+    print(f"README.md: table written between {start} and {end}")
 
 
 if __name__ == "__main__":

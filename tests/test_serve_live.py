@@ -200,3 +200,19 @@ def test_slow_body_is_cut_off(tmp_path):
             answer = answer.decode()
         assert answer.startswith("HTTP/1.1 400") and "did not arrive within 1 s" in answer
         assert httpx.get(s.url + "/healthz").status_code == 200
+
+
+def test_workers_share_the_connections():
+    """Each worker has its own socket on the port: new connections reach both."""
+    with live_server("--workers", "2") as s:
+        wait_for(
+            lambda: len({httpx.get(f"{s.url}/healthz").headers["x-request-id"].split("-")[0] for _ in range(30)}) == 2
+        )
+        port = s.url.rsplit(":", 1)[1]
+        r = subprocess.run(
+            [sys.executable, "-m", "advisor", "serve", "--port", port, "--workers", "2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 2 and "cannot listen" in r.stderr  # a second server cannot join the first

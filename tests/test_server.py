@@ -277,7 +277,7 @@ def test_a_bug_is_a_500_without_its_traceback(monkeypatch, client):
     def broken(*args):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(server, "_assess_one", broken)
+    monkeypatch.setattr(server, "_assess_plain", broken)
     e = error_of(client.post("/v1/assess", content=PIRACY), 500)
     assert "bug in advisor" in e["message"] and "secret detail" not in e["message"]
 

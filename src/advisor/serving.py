@@ -1,7 +1,8 @@
 """Running the server (`advisor serve`): checks before binding, uvicorn in one process or several.
 
-With `--workers N` (N > 1) this process binds the socket, then forks N workers that each run
-uvicorn on it with their own rule base, and stays to watch them: it passes SIGHUP on (each
+With `--workers N` (N > 1) this process binds N sockets on the port (SO_REUSEPORT, so the kernel
+spreads connections evenly), then forks N workers that each run uvicorn on one with their own
+rule base, and stays to watch them: it passes SIGHUP on (each
 worker reloads), restarts a worker that dies, and stops them all on SIGTERM or SIGINT.
 uvicorn's own `--workers` is not used: its supervisor restarts every worker on SIGHUP, which
 would leave no worker serving when the new rules do not load.
@@ -80,8 +81,16 @@ def serve(
         )
     settings = Settings(rules_dir=rules_dir, token=token, cors=tuple(cors), timeout=timeout_setting())
     load_rulebase(rules_dir)  # a bad rule base is refused here, before anything listens
-    sock = _bind(host, port)
+    shared = workers > 1 and hasattr(socket, "SO_REUSEPORT")
+    if shared:  # a port in use is refused, even by a group that would let these sockets join it
+        probe = _bind(host, port)
+        port = probe.getsockname()[1]
+        probe.close()
+    sock = _bind(host, port, shared)
     bound = sock.getsockname()[1]
+    # each worker its own socket on the port, so that the kernel spreads connections evenly (one shared
+    # socket left most keep-alive connections with whichever worker accepted first: 4:1 measured)
+    sockets = [sock] + [_bind(host, bound, shared) for _ in range(workers - 1)] if shared else [sock] * workers
     shown = f"[{host}]" if ":" in host else host
     _logging()
     announce(f"advisor serve: the workbench is at http://{shown}:{bound}/ (API under /v1, OpenAPI at /openapi.json)")
@@ -91,13 +100,16 @@ def serve(
     if workers == 1:
         _run(sock, settings)
         return
-    _supervise(sock, settings, workers)
+    _supervise(sockets, settings)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, shared: bool = False) -> socket.socket:
+    """A listening socket; `shared`: with SO_REUSEPORT, so that several may listen on one port."""
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host.strip("[]"), port))
     except OSError as exc:
@@ -143,8 +155,11 @@ def _run(sock: socket.socket, settings: Settings) -> None:
     server.run(sockets=[sock])
 
 
-def _supervise(sock: socket.socket, settings: Settings, workers: int) -> None:
-    """Fork `workers` processes serving `sock`; pass SIGHUP on; restart the dead; stop on TERM/INT."""
+def _supervise(sockets: list[socket.socket], settings: Settings) -> None:
+    """Fork one worker per socket; pass SIGHUP on; restart the dead; stop on TERM/INT.
+
+    The sockets stay open here, so a worker's replacement takes over its socket and the
+    connections waiting on it."""
     from dataclasses import replace
 
     settings = replace(settings, supervisor=os.getpid())
@@ -157,7 +172,7 @@ def _supervise(sock: socket.socket, settings: Settings, workers: int) -> None:
             for s in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
                 signal.signal(s, signal.SIG_DFL)
             try:
-                _run(sock, settings)
+                _run(sockets[slot], settings)
             finally:
                 os._exit(0)
         children[pid] = slot
@@ -175,7 +190,7 @@ def _supervise(sock: socket.socket, settings: Settings, workers: int) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, hangup)
-    for number in range(workers):
+    for number in range(len(sockets)):
         spawn(number)
     while children:
         try:
@@ -190,7 +205,8 @@ def _supervise(sock: socket.socket, settings: Settings, workers: int) -> None:
             time.sleep(0.5)  # a worker that cannot start is not restarted in a tight loop
             spawn(slot)
         children.pop(pid, None)
-    sock.close()
+    for sock in set(sockets):
+        sock.close()
 
 
 def _signal(pid: int, signum: int) -> None:
