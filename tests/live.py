@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,8 +12,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+
+from advisor.loading import default_rules_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "s3cret-token-for-tests-0123456789"
+PIRACY = (ROOT / "threats" / "malacca_piracy.json").read_bytes()
 
 
 @dataclass
@@ -77,3 +85,17 @@ def live_server(*args: str, env: dict[str, str] | None = None, tmp_path=None, wa
         if process.stdout:
             process.stdout.close()
         os.unlink(err.name)
+
+
+def copy_rules(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    return target
+
+
+def drop_wpns(rules: Path) -> None:
+    """Change the rule base: WPNS is no longer concluded for piracy."""
+    for f in rules.glob("*.yaml"):
+        text = f.read_text()
+        if "wpns" in text:
+            f.write_text(text.replace("frameworks: [wpns]", "frameworks: [arf]"))

@@ -12,8 +12,8 @@ import time
 
 import httpx
 import pytest
-from live import live_server
-from test_server import PIRACY, TOKEN, copy_rules, drop_wpns
+
+from live import PIRACY, TOKEN, copy_rules, drop_wpns, live_server
 
 pytestmark = pytest.mark.slow
 

@@ -7,18 +7,15 @@ import io
 import json
 import shutil
 import zipfile
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from advisor.loading import default_rules_dir
 from advisor.server import Settings, create_app
 
 from conftest import THREATS, load_json
+from live import PIRACY, TOKEN, copy_rules, drop_wpns
 
-TOKEN = "s3cret-token-for-tests-0123456789"
-PIRACY = (THREATS / "malacca_piracy.json").read_bytes()
 EXERCISE = (THREATS / "korean_peninsula_exercise.json").read_bytes()
 
 
@@ -356,20 +353,6 @@ def test_reload_over_http_needs_a_configured_token(client):
 
 
 # --- reloading ----------------------------------------------------------------------------------------------------
-
-
-def copy_rules(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(default_rules_dir(), target)
-    return target
-
-
-def drop_wpns(rules: Path) -> None:
-    """Change the rule base: WPNS is no longer concluded for piracy."""
-    for f in rules.glob("*.yaml"):
-        text = f.read_text()
-        if "wpns" in text:
-            f.write_text(text.replace("frameworks: [wpns]", "frameworks: [arf]"))
 
 
 def test_reload_after_check_and_old_serves_on_failure(tmp_path):
