@@ -169,8 +169,8 @@ def _supervise(sockets: list[socket.socket], settings: Settings) -> None:
     def spawn(slot: int) -> None:
         pid = os.fork()
         if pid == 0:
-            for s in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
-                signal.signal(s, signal.SIG_DFL)
+            for signum, handler in original.items():  # the handlers the process had before supervising
+                signal.signal(signum, handler)
             try:
                 _run(sockets[slot], settings)
             finally:
@@ -187,6 +187,7 @@ def _supervise(sockets: list[socket.socket], settings: Settings) -> None:
         for pid in list(children):
             _signal(pid, signal.SIGHUP)
 
+    original = {s: signal.getsignal(s) for s in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, hangup)
