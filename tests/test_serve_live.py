@@ -189,7 +189,7 @@ def test_slow_body_is_cut_off(tmp_path):
     with live_server(env={"ADVISOR_SERVE_TIMEOUT": "1"}) as s:
         host, port = s.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as sock:
-            sock.sendall(b"POST /v1/assess HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            sock.sendall(b"POST /v1/assess HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
             sock.settimeout(10)
             answer = b""
             while b"did not arrive" not in answer:
@@ -216,3 +216,84 @@ def test_workers_share_the_connections():
             timeout=60,
         )
     assert r.returncode == 2 and "cannot listen" in r.stderr  # a second server cannot join the first
+
+
+def _raw(url: str, data: bytes, wait: float = 15) -> str:
+    """Send raw bytes, return what comes back until the server closes or `wait` passes."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.settimeout(wait)
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return answer.decode("latin-1")
+
+
+def test_request_heads_are_bounded_in_size_and_time():
+    with live_server() as s:
+        big = _raw(s.url, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n")
+        assert big.startswith("HTTP/1.1 431") and "over 16 KB" in big
+        started = time.monotonic()
+        idle = _raw(s.url, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", wait=30)
+        assert idle.startswith("HTTP/1.1 408") and 9 < time.monotonic() - started < 20
+        assert httpx.get(s.url + "/healthz").status_code == 200
+
+
+def test_only_this_machines_names_on_loopback():
+    """DNS rebinding: a page of another site, resolved to 127.0.0.1, must not read the API."""
+    with live_server() as s:
+        r = httpx.post(s.url + "/v1/assess", content=PIRACY, headers={"host": "evil.example"})
+        assert r.status_code == 421 and r.json()["error"]["problems"][0]["field"] == "host"
+        for name in ("localhost", "127.0.0.1", "[::1]"):
+            port = s.url.rsplit(":", 1)[1]
+            assert httpx.get(s.url + "/healthz", headers={"host": f"{name}:{port}"}).status_code == 200
+
+
+def test_a_client_gone_mid_body_is_a_499_without_traceback():
+    with live_server() as s:
+        _raw(s.url, b"POST /v1/assess HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{", wait=0.3)
+        line = wait_for(lambda: [x for x in s.stderr().splitlines() if '"path":"/v1/assess"' in x])
+        assert '"status":499' in line[0] and "Traceback" not in s.stderr()
+        assert 'status="500"' not in httpx.get(s.url + "/metrics").text
+
+
+def test_workers_end_with_their_supervisor():
+    with live_server("--workers", "2") as s:
+        pids = wait_for(lambda: _pids_of(s.url) if len(_pids_of(s.url)) == 2 else None)
+        os.kill(s.process.pid, signal.SIGKILL)
+        s.process.wait()
+        wait_for(lambda: not any(_alive(int(p, 16)) for p in pids), 20)
+
+
+def _pids_of(url: str) -> set[str]:
+    return {httpx.get(f"{url}/healthz").headers["x-request-id"].split("-")[0] for _ in range(30)}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_replacement_worker_never_serves_rules_that_fail_the_check(tmp_path):
+    rules = copy_rules(tmp_path)
+    with live_server("--rules", str(rules), "--workers", "2") as s:
+        before = httpx.get(s.url + "/healthz").json()["rulebase"]
+        pids = wait_for(lambda: _pids_of(s.url) if len(_pids_of(s.url)) == 2 else None)
+        first = sorted(rules.glob("*.yaml"))[0]
+        first.write_text(first.read_text() + "\n  - id: broken\n")
+        os.kill(int(sorted(pids)[0], 16), signal.SIGKILL)
+        wait_for(lambda: "cannot serve" in s.stderr(), 90)
+        for _ in range(10):  # the other worker serves on, the old rule base, and no connection hangs
+            assert httpx.get(s.url + "/healthz", timeout=5).json()["rulebase"] == before

@@ -376,7 +376,7 @@ def test_reload_after_check_and_old_serves_on_failure(tmp_path):
         assert c.get("/healthz").json()["rulebase"] == changed["rulebase"]
         assert c.post("/v1/assess", content=PIRACY, headers=auth).status_code == 200
         metrics = c.get("/metrics", headers=auth).text
-        assert 'advisor_rulebase_reloads{result="refused"} 1.0' in metrics
+        assert 'advisor_rulebase_reloads_total{result="refused"} 1.0' in metrics
 
 
 def test_a_batch_under_way_keeps_its_rule_base(tmp_path):
@@ -462,3 +462,49 @@ def test_time_limit_setting(monkeypatch):
     monkeypatch.setenv("ADVISOR_SERVE_TIMEOUT", "soon")
     with pytest.raises(SettingError, match="ADVISOR_SERVE_TIMEOUT: not a positive whole number of seconds"):
         timeout_setting()
+
+
+def test_bearer_scheme_in_any_case(guarded):
+    for header in (f"bearer {TOKEN}", f"BEARER  {TOKEN} ", f"Bearer {TOKEN}"):
+        assert guarded.get("/v1/catalog/types", headers={"authorization": header}).status_code == 200, header
+    assert guarded.get("/v1/catalog/types", headers={"authorization": f"Basic {TOKEN}"}).status_code == 401
+
+
+def test_head_on_health_and_the_page(client):
+    for path in ("/healthz", "/"):
+        r = client.head(path)
+        assert r.status_code == 200 and r.content == b""
+
+
+def test_what_if_skips_changes_the_descriptor_cannot_hold(client):
+    """60 states is the most a descriptor holds: 'one more state' is no what-if, not the user's error."""
+    states = [s["id"] for s in client.get("/v1/catalog/states").json()][:60]
+    body = json.dumps({"type": "piracy", "region": "malacca_strait", "states": states})
+    r = client.post("/v1/explain", params={"what_if": "true"}, content=body)
+    assert r.status_code == 200, r.text
+    assert not any(row["if"].startswith("states +") for row in r.json()["what_if"])
+
+
+def test_batch_over_the_limit_names_the_batch_limit(client, monkeypatch):
+    monkeypatch.setenv("ADVISOR_MAX_BATCH_BYTES", "5000")
+    monkeypatch.setenv("ADVISOR_MAX_DESCRIPTOR_BYTES", "1000")
+    body = json.dumps([{"type": "piracy"}] * 400)
+    e = error_of(client.post("/v1/assess", content=body), 413)
+    assert "ADVISOR_MAX_BATCH_BYTES" in e["message"] and "5,000 bytes in all" in e["message"]
+
+
+def test_rules_check_reports_the_digest_it_checked(invoke, client):
+    report = json.loads(invoke(["rules", "check", "--format", "json"]).stdout)
+    assert report["rulebase"] == client.get("/healthz").json()["rulebase"]
+
+
+def test_a_check_of_other_files_than_those_loaded_refuses_the_reload():
+    """The files changed between loading and checking: the digests differ, and the reload is refused."""
+    import asyncio
+
+    from advisor.errors import InputError
+
+    engine = create_app(Settings()).state.engine
+    with pytest.raises(InputError, match="changed while they were being checked"):
+        asyncio.run(engine._check("0" * 64))
+    asyncio.run(engine._check(engine.rulebase.digest))  # the same files: no refusal

@@ -424,6 +424,12 @@ class Finding:
 
 def check_directory(directory: str | None) -> list[Finding]:
     """Load a rule base and check it; load errors become findings with their file and line."""
+    return check_loaded(directory)[0]
+
+
+def check_loaded(directory: str | None) -> tuple[list[Finding], str | None]:
+    """`check_directory`, with the digest of the rule base checked (None when it did not load): what a
+    reload compares with the rule base it is about to put in use."""
     from .errors import AuthoringError
     from .loading import load_rulebase
 
@@ -437,8 +443,8 @@ def check_directory(directory: str | None) -> list[Finding]:
             findings.append(
                 Finding("E100", "error", f"{field_}: {text}" if field_ else text, p.path or "", p.line, rule)
             )
-        return findings
-    return check(rulebase)
+        return findings, None
+    return check(rulebase), rulebase.digest
 
 
 def check(rulebase: Rulebase) -> list[Finding]:

@@ -679,11 +679,11 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
         advisor rules check
         advisor rules check ./my-rules --strict
     """
-    from .analysis import check_directory
+    from .analysis import check_loaded
     from .render.ci import findings_github, findings_sarif
     from .render.json import to_json
 
-    findings = check_directory(directory)
+    findings, digest = check_loaded(directory)
     errors = [f for f in findings if f.level == "error"]
     warnings = [f for f in findings if f.level == "warning"]
     if fmt == "sarif":
@@ -692,7 +692,14 @@ def rules_check(directory: str | None, strict: bool, fmt: str) -> None:
         _out(findings_github(findings), nl=False)
     elif fmt == "json":
         _out(
-            to_json({"findings": [f.to_dict() for f in findings], "errors": len(errors), "warnings": len(warnings)}),
+            to_json(
+                {
+                    "findings": [f.to_dict() for f in findings],
+                    "errors": len(errors),
+                    "warnings": len(warnings),
+                    "rulebase": digest,  # the digest of the rule base checked (null: it did not load)
+                }
+            ),
             nl=False,
         )
     else:

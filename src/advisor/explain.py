@@ -261,13 +261,19 @@ def variants(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str
 
 def what_if(threat: Descriptor, rulebase: Rulebase) -> list[tuple[str, dict[str, Any]]]:
     """For each one-value change that alters the answer: the change and what it adds or removes."""
+    from .errors import DescriptorError
     from .models import parse_descriptor
     from .stages import assess_threat
 
+    # the starting situation: the injects' stages would multiply the work, not change the changes
+    threat = threat.model_copy(update={"injects": []})
     base = assess_threat(threat, rulebase).model_dump(mode="json")
     out = []
     for label, raw in variants(threat, rulebase):
-        changed = parse_descriptor(raw, rulebase.catalog, path="what-if", default_id="threat")
+        try:
+            changed = parse_descriptor(raw, rulebase.catalog, path="what-if", default_id="threat")
+        except DescriptorError:  # a change the descriptor cannot hold (a 61st state): not a what-if
+            continue
         changes = diff_assessments(base, assess_threat(changed, rulebase).model_dump(mode="json"))
         for kind in ("states", "measures", "caveats"):
             changes.pop(kind, None)  # keep the answer to frameworks, agencies and recommendations

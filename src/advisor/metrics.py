@@ -42,9 +42,10 @@ class Metrics:
             "advisor_rulebase_info", "The rule base in use (value 1), by digest", ("digest",), registry=self.registry
         )
         self.rules = Gauge("advisor_rulebase_rules", "Rules in the rule base in use", registry=self.registry)
-        self.reloads = Gauge(
+        self.reloads = Counter(
             "advisor_rulebase_reloads", "Reloads asked for since start, by result", ("result",), registry=self.registry
         )
+        self.counted: dict[str, int] = {}
         Gauge("advisor_worker_info", "This worker process (value 1)", ("pid",), registry=self.registry).labels(
             str(os.getpid())
         ).set(1)
@@ -59,6 +60,7 @@ class Metrics:
         self.rulebase.clear()
         self.rulebase.labels(rb.digest).set(1)
         self.rules.set(len(rb.rules))
-        for result, count in engine.reloads.items():
-            self.reloads.labels(result).set(count)
+        for result, count in engine.reloads.items():  # the engine counts; the counter catches up
+            self.reloads.labels(result).inc(count - self.counted.get(result, 0))
+            self.counted[result] = count
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

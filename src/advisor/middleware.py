@@ -46,7 +46,7 @@ class Edge:
 
     def __init__(self, app: Any, settings: Settings, metrics: Metrics) -> None:
         self.app, self.settings, self.metrics = app, settings, metrics
-        self.expected = f"Bearer {settings.token}".encode() if settings.token else None
+        self.expected = settings.token.encode() if settings.token else None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -72,9 +72,16 @@ class Edge:
 
         self.metrics.in_flight.inc()
         try:
+            headers = dict(scope["headers"])
+            if self.settings.local and not _this_machine(headers.get(b"host", b"")):
+                await _refuse(
+                    sending, 421, "host", "a server on loopback answers only to localhost, 127.0.0.1 or [::1]"
+                )
+                return
             if self.expected is not None and scope["method"] != "OPTIONS" and protected(scope["path"]):
-                given = dict(scope["headers"]).get(b"authorization", b"")
-                if not hmac.compare_digest(given, self.expected):
+                given = headers.get(b"authorization", b"")
+                scheme, _, value = given.strip().partition(b" ")
+                if scheme.lower() != b"bearer" or not hmac.compare_digest(value.strip(), self.expected):
                     await _unauthorised(sending, bool(given))
                     return
             await self.app(scope, receive, sending)
@@ -105,34 +112,35 @@ class Edge:
                 )
 
 
+def _this_machine(host: bytes) -> bool:
+    """Whether a Host header names this machine (a loopback name or address, any port)."""
+    name = host.decode("latin-1").strip().lower()
+    name = name[1 : name.find("]")] if name.startswith("[") else name.rsplit(":", 1)[0]
+    return name in ("localhost", "::1") or name.startswith("127.")
+
+
 async def _unauthorised(send: Any, given: bool) -> None:
     message = (
         "the bearer token is wrong"
         if given
         else "a bearer token is needed: send the header 'Authorization: Bearer TOKEN'"
     )
+    await _refuse(send, 401, "authorization", message, [(b"www-authenticate", b'Bearer realm="advisor"')])
+
+
+async def _refuse(send: Any, status: int, field: str, message: str, extra: list | None = None) -> None:
+    """An answer in the API's error shape, before the request reaches the application."""
     body = orjson.dumps(
         {
             "error": {
-                "status": 401,
-                "message": f"authorization: {message}",
-                "problems": [
-                    {"field": "authorization", "message": message, "nearest": [], "line": None, "text": message}
-                ],
+                "status": status,
+                "message": f"{field}: {message}",
+                "problems": [{"field": field, "message": message, "nearest": [], "line": None, "text": message}],
             }
         }
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer realm="advisor"'),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +34,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from . import __version__
 from .catalog import LISTS
@@ -129,10 +131,16 @@ class Settings:
     cors: tuple[str, ...] = ()
     timeout: float = TIMEOUT
     supervisor: int | None = None  # the pid of the process that forked the workers, told of reloads
+    local: bool = False  # bound to loopback: only Host names of this machine are answered (DNS rebinding)
+    check_first: bool = False  # a replacement worker: `rules check` before serving what is on disk
 
 
 class Fault(AdvisorError):
     """A request advisor could not finish through no fault of the input (a 5xx)."""
+
+
+class Gone(InputError):
+    """The client closed the connection before its request was read: logged as 499, answered to no one."""
 
 
 @dataclass
@@ -199,7 +207,7 @@ class Engine:
             try:
                 new = await asyncio.to_thread(load_rulebase, self.settings.rules_dir)
                 if new.digest != old.digest:
-                    await self._check()
+                    await self._check(new.digest)
                     await self.run(prepare, new, limited=False)  # registered on the engine's thread
                     self._swap(new)
             except AdvisorError as exc:
@@ -216,8 +224,9 @@ class Engine:
             log.warning(_line({"event": "reload", "result": "ok" if changed else "unchanged", "rulebase": new.digest}))
             return ReloadOut(reloaded=changed, rulebase=new.digest, previous=old.digest, rules=len(new.rules))
 
-    async def _check(self) -> None:
-        """`advisor rules check DIR --format json` in a child process; its errors refuse the reload."""
+    async def _check(self, digest: str) -> None:
+        """`advisor rules check DIR --format json` in a child process; its errors refuse the reload, and
+        so does a check of other files than those loaded (`digest`: they changed in between)."""
         import sys
 
         where = [self.settings.rules_dir] if self.settings.rules_dir else []
@@ -234,17 +243,22 @@ class Engine:
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await child.communicate()
-        if child.returncode == 0:
-            return
         try:
-            findings = [f for f in json.loads(out)["findings"] if f["level"] == "error"]
+            report = json.loads(out)
+            findings = [f for f in report["findings"] if f["level"] == "error"]
         except (ValueError, KeyError, TypeError):  # it could not load the rule base: its message says why
             text = err.decode("utf-8", "replace").strip().removeprefix("error: ")
             raise InputError(text or f"`advisor rules check` ended with exit code {child.returncode}") from None
-        raise InputError(
-            "the rule base was not reloaded: `advisor rules check` found errors; the old one serves on",
-            problems=[InputError(_finding(f)) for f in findings],
-        )
+        if findings:
+            raise InputError(
+                "the rule base was not reloaded: `advisor rules check` found errors; the old one serves on",
+                problems=[InputError(_finding(f)) for f in findings],
+            )
+        if report.get("rulebase") != digest:  # the files changed between loading them and checking them
+            raise InputError(
+                "the rule base was not reloaded: its files changed while they were being checked; "
+                "the old one serves on (reload again once they are saved)"
+            )
 
     def _swap(self, new: Rulebase) -> None:
         """Put a registered rule base in use, on the event loop's thread, so never in the middle of an
@@ -290,6 +304,8 @@ def _problem(exc: AdvisorError) -> Problem:
 
 
 def _status(exc: AdvisorError) -> int:
+    if isinstance(exc, Gone):
+        return 499
     if isinstance(exc, Fault):
         return 503
     if isinstance(exc, EngineError) and exc.exit_code != 2:
@@ -329,14 +345,14 @@ def _invalid(exc: RequestValidationError) -> Response:
 # --- reading bodies, bounded --------------------------------------------------------------------------
 
 
-async def _read(request: Request, limit: int, timeout: float, sink=None) -> bytes:
+async def _read(request: Request, limit: int, timeout: float, sink=None, batch: bool = False) -> bytes:
     """The body, up to `limit` bytes (413 past it, before more is read) within the time limit.
 
     With `sink` (a file), the body is written there instead of kept in memory.
     """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise FileReadError(_over(limit), path=BODY)
+        raise FileReadError(_over(limit, batch), path=BODY)
     chunks: list[bytes] = []
     size = 0
 
@@ -345,7 +361,7 @@ async def _read(request: Request, limit: int, timeout: float, sink=None) -> byte
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise FileReadError(_over(limit), path=BODY)
+                raise FileReadError(_over(limit, batch), path=BODY)
             if sink is not None:
                 sink.write(chunk)
             else:
@@ -355,10 +371,14 @@ async def _read(request: Request, limit: int, timeout: float, sink=None) -> byte
         await asyncio.wait_for(collect(), timeout)
     except asyncio.TimeoutError:
         raise InputError(f"the body did not arrive within {timeout:g} s", path=BODY) from None
+    except ClientDisconnect:
+        raise Gone("the client went away before its body arrived", path=BODY) from None
     return b"".join(chunks)
 
 
-def _over(limit: int) -> str:
+def _over(limit: int, batch: bool = False) -> str:
+    if batch:
+        return f"input is over the limit of {limit:,} bytes in all (ADVISOR_MAX_BATCH_BYTES)"
     return f"input is over the limit of {limit:,} bytes for one descriptor (ADVISOR_MAX_DESCRIPTOR_BYTES)"
 
 
@@ -389,6 +409,12 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.check_first:  # a replacement worker never serves a rule base that fails the check
+            try:
+                await engine._check(engine.rulebase.digest)
+            except AdvisorError as exc:
+                print(f"advisor serve: worker {os.getpid()} cannot serve: {exc.render()}", file=sys.stderr, flush=True)
+                os._exit(2)
         await engine.run(_warm, engine.rulebase, limited=False)  # registered and warmed before the first request
         gc.collect()
         gc.freeze()  # what start-up built is never collected again: shorter pauses under load (p99)
@@ -490,7 +516,8 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
         if kind in ("application/x-ndjson", "application/jsonl", "application/json-lines"):
             return await _batch(request, lines=True, as_of=as_of)
-        body = await _read(request, batch_limit(), settings.timeout)
+        limit = descriptor_limit()
+        body = await _read(request, max(batch_limit(), limit), settings.timeout, batch=batch_limit() > limit)
         if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":
             return await _batch(request, lines=False, as_of=as_of, body=body)
         if len(body) > descriptor_limit():
@@ -507,7 +534,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         spool = tempfile.TemporaryFile()  # a batch may be large: on disk, not in memory, while it is read
         try:
             if body is None:
-                await _read(request, batch_limit(), settings.timeout, sink=spool)
+                await _read(request, batch_limit(), settings.timeout, sink=spool, batch=True)
             else:
                 spool.write(body)
             spool.seek(0)
@@ -725,7 +752,13 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
             os.kill(settings.supervisor, signal.SIGHUP)  # the other workers reload too
         return Response(out.model_dump_json().encode(), media_type="application/json")
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and the rule base in use", response_model=HealthOut)
+    @app.api_route(
+        "/healthz",
+        methods=["GET", "HEAD"],
+        tags=["operations"],
+        summary="Liveness and the rule base in use",
+        response_model=HealthOut,
+    )
     async def healthz() -> Response:
         rb = engine.rulebase
         out = HealthOut(status="ok", version=__version__, rulebase=rb.digest, rules=len(rb.rules))
@@ -744,11 +777,11 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
 
     # --- the workbench -------------------------------------------------------------------------------
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> Response:
         return _static("index.html")
 
-    @app.get("/workbench/{name}", include_in_schema=False)
+    @app.api_route("/workbench/{name}", methods=["GET", "HEAD"], include_in_schema=False)
     async def workbench_file(name: str) -> Response:
         return _static(name)
 
