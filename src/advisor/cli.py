@@ -964,44 +964,16 @@ def brief_command(threat, fmt, output, facilitator, handout, paper, as_of, lang,
         advisor brief threats/korean_peninsula_exercise.json --facilitator --as-of today -o guide.md
         advisor brief threats/korean_peninsula_exercise.json --handout --format html --paper letter -o handout.html
     """
-    from .brief import packet
-    from .render.html import brief_handout_html, brief_html
-    from .render.markdown import brief_handout_markdown, brief_markdown
-    from .render.names import Names
+    from .render import render_brief
 
     if handout and facilitator:
         raise click.UsageError("--handout and --facilitator are different documents: choose one")
     rulebase = _rulebase(rules_dir)
     a = _assessed(threat, rulebase, as_of)
-    names = Names(rulebase.catalog, lang, as_of)
-    p = packet(a, rulebase.catalog, names, lang, as_of)
-    if fmt == "docx":  # the same packet for a word processor; the picture's parties in words
-        from .brief import parties
-        from .render.docx import brief_docx, brief_handout_docx
-
-        data = (
-            brief_handout_docx(p)
-            if handout
-            else brief_docx(p, facilitator, parties(a, rulebase.catalog, names, "markdown"))
-        )
-        _write_binary(data, output, [threat], "DOCX")
+    text = render_brief(a, rulebase, fmt, facilitator=facilitator, handout=handout, paper=paper, lang=lang, as_of=as_of)
+    if isinstance(text, bytes):
+        _write_binary(text, output, [threat], "DOCX")
         return
-    if handout:
-        text = brief_handout_html(p, paper) if fmt == "html" else brief_handout_markdown(p)
-    else:  # the facilitator sees the network of the answer; the participants only the parties
-        from .brief import parties
-        from .graph import network, to_mermaid, to_svg
-
-        if not facilitator:
-            text = (
-                brief_html(p, parties(a, rulebase.catalog, names, fmt), False, lang, paper)
-                if fmt == "html"
-                else brief_markdown(p, parties(a, rulebase.catalog, names, fmt) or "", False)
-            )
-        elif fmt == "html":
-            text = brief_html(p, to_svg(network(a, names)), True, lang, paper)
-        else:
-            text = brief_markdown(p, to_mermaid(network(a, names)), True)
     write_output(text, output, [threat])
 
 
@@ -1068,7 +1040,7 @@ def graph_command(threat, fmt, output, stage, every_stage, states, layers, group
         advisor graph threats/north_korea_nuclear_crisis.json --format matrix
     """
     from .errors import InputError
-    from .graph import DENSE, filters, pictures, render
+    from .graph import DENSE, draw, filters
     from .render.names import Names
 
     if stage is not None and every_stage:
@@ -1077,25 +1049,15 @@ def graph_command(threat, fmt, output, stage, every_stage, states, layers, group
     cat = rulebase.catalog
     codes, layer_ids = filters(cat, states, layers)
     a = _assessed(threat, rulebase)
-    pics = pictures(
-        a,
-        Names(cat, lang),
-        stage=stage,
-        every=every_stage,
-        states=codes,
-        layers=layer_ids,
-        group=False if fmt == "matrix" else group,
-        title=a.threat.get("title") or a.threat["id"],
+    text, pics = draw(
+        a, cat, Names(cat, lang), fmt, stage=stage, every=every_stage, states=codes, layers=layer_ids, group=group
     )
-    text = render(pics, fmt, {ref: x.short for ref, x in cat.agencies.items() if x.short})
     if text is None:
         raise InputError(
             "SVG needs Graphviz's dot program, which is not installed "
             "(apt-get install graphviz); --format dot or mermaid work without it",
             loc="--format",
         )
-    if fmt == "svg":
-        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
     dense = max(p.graph.per_node for p in pics)
     if fmt != "matrix" and dense > DENSE:
         click.echo(
@@ -1125,23 +1087,14 @@ def msel_command(threat, fmt, output, lang, rules_dir):
         advisor msel threats/korean_peninsula_exercise.json
         advisor msel threats/korean_peninsula_exercise.json --format xlsx -o msel.xlsx
     """
-    from .exercise import Words, msel_rows
-    from .render.csv import msel_csv
-    from .render.markdown import msel_markdown
-    from .render.names import Names
-    from .render.xlsx import msel_xlsx
+    from .render import render_msel
 
     rulebase = _rulebase(rules_dir)
-    a = _assessed(threat, rulebase)
-    rows = msel_rows(a, rulebase.catalog, Names(rulebase.catalog, lang), rulebase, lang)
-    words = Words(rulebase.catalog, lang)
-    exercise, title = a.threat.get("exercise") or {}, a.threat.get("title") or a.threat["id"]
-    if fmt == "xlsx":
-        _write_binary(msel_xlsx(rows, exercise, title, words), output, [threat], "XLSX")
+    out = render_msel(_assessed(threat, rulebase), rulebase, fmt, lang)
+    if isinstance(out, bytes):
+        _write_binary(out, output, [threat], "XLSX")
     else:
-        write_output(
-            msel_csv(rows, words) if fmt == "csv" else msel_markdown(rows, exercise, title, words), output, [threat]
-        )
+        write_output(out, output, [threat])
 
 
 def _split(values: tuple[str, ...]) -> list[str]:

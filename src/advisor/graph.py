@@ -588,6 +588,27 @@ def filters(catalog, states=(), layers=()) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(codes)), list(dict.fromkeys(ids))
 
 
+def draw(
+    a: Assessment, catalog, names, fmt: str, *, stage=None, every=False, states=(), layers=(), group=None
+) -> tuple[str | None, list[Picture]]:
+    """The network of an assessment in `fmt` (`advisor graph`, POST /v1/graph), with the pictures drawn;
+    the text is None when SVG is asked for and Graphviz is not installed."""
+    pics = pictures(
+        a,
+        names,
+        stage=stage,
+        every=every,
+        states=states,
+        layers=layers,
+        group=False if fmt == "matrix" else group,
+        title=a.threat.get("title") or a.threat["id"],
+    )
+    text = render(pics, fmt, {ref: x.short for ref, x in catalog.agencies.items() if x.short})
+    if text is not None and fmt == "svg":
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
+    return text, pics
+
+
 def render(pics: list[Picture], fmt: str, short: dict[str, str] | None = None) -> str | None:
     """The pictures in one output: DOT graphs one after another, Mermaid diagrams each in its own
     ```mermaid block under a heading (when more than one), SVG pictures stacked in one document,

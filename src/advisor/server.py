@@ -950,90 +950,36 @@ def _file_stem(threat_id: str, what: str) -> str:
 
 
 def _brief(rb: Rulebase, body: bytes, fmt: str, facilitator: bool, handout: bool, paper: str, as_of: str, lang: str):
-    from .brief import packet, parties
-    from .render.names import Names
+    from .render import render_brief
     from .stages import assess_threat
 
     threat = _descriptor(body, rb)
     a = assess_threat(threat, rb, as_of)
-    names = Names(rb.catalog, lang, as_of)
-    p = packet(a, rb.catalog, names, lang, as_of)
+    out = render_brief(a, rb, fmt, facilitator=facilitator, handout=handout, paper=paper, lang=lang, as_of=as_of)
     what = "handout" if handout else "facilitator-guide" if facilitator else "situation-manual"
-    if fmt == "docx":
-        from .render.docx import brief_docx, brief_handout_docx
-
-        if handout:
-            return brief_handout_docx(p), _file_stem(threat.id, what)
-        return brief_docx(p, facilitator, parties(a, rb.catalog, names, "markdown")), _file_stem(threat.id, what)
-    if handout:
-        from .render.html import brief_handout_html
-        from .render.markdown import brief_handout_markdown
-
-        text = brief_handout_html(p, paper) if fmt == "html" else brief_handout_markdown(p)
-    elif not facilitator:
-        from .render.html import brief_html
-        from .render.markdown import brief_markdown
-
-        text = (
-            brief_html(p, parties(a, rb.catalog, names, fmt), False, lang, paper)
-            if fmt == "html"
-            else brief_markdown(p, parties(a, rb.catalog, names, fmt) or "", False)
-        )
-    else:
-        from .graph import network, to_mermaid, to_svg
-        from .render.html import brief_html
-        from .render.markdown import brief_markdown
-
-        if fmt == "html":
-            text = brief_html(p, to_svg(network(a, names)), True, lang, paper)
-        else:
-            text = brief_markdown(p, to_mermaid(network(a, names)), True)
-    return text, _file_stem(threat.id, what)
+    return out, _file_stem(threat.id, what)
 
 
 def _msel(rb: Rulebase, body: bytes, fmt: str, lang: str):
-    from .exercise import Words, msel_rows
-    from .render.csv import msel_csv
-    from .render.markdown import msel_markdown
-    from .render.names import Names
-    from .render.xlsx import msel_xlsx
+    from .render import render_msel
     from .stages import assess_threat
 
     threat = _descriptor(body, rb)
-    a = assess_threat(threat, rb)
-    rows = msel_rows(a, rb.catalog, Names(rb.catalog, lang), rb, lang)
-    words = Words(rb.catalog, lang)
-    exercise, title = a.threat.get("exercise") or {}, a.threat.get("title") or a.threat["id"]
-    stem = _file_stem(threat.id, "msel")
-    if fmt == "xlsx":
-        return msel_xlsx(rows, exercise, title, words), stem
-    return (msel_csv(rows, words) if fmt == "csv" else msel_markdown(rows, exercise, title, words)), stem
+    return render_msel(assess_threat(threat, rb), rb, fmt, lang), _file_stem(threat.id, "msel")
 
 
 def _graph(rb: Rulebase, body: bytes, fmt: str, stage: int | None, every: bool, lang: str):
-    from .graph import pictures, render
+    from .graph import draw
     from .render.names import Names
     from .stages import assess_threat
 
     threat = _descriptor(body, rb)
-    a = assess_threat(threat, rb)
-    cat = rb.catalog
-    pics = pictures(
-        a,
-        Names(cat, lang),
-        stage=stage,
-        every=every,
-        group=False if fmt == "matrix" else None,
-        title=a.threat.get("title") or a.threat["id"],
-    )
-    text = render(pics, fmt, {ref: x.short for ref, x in cat.agencies.items() if x.short})
+    text, _ = draw(assess_threat(threat, rb), rb.catalog, Names(rb.catalog, lang), fmt, stage=stage, every=every)
     if text is None:
         raise EngineError(
             "SVG needs Graphviz's dot program, which is not installed on the server (apt-get install graphviz); "
             "format=dot or mermaid work without it"
         )
-    if fmt == "svg":
-        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
     return text, _file_stem(threat.id, "network")
 
 

@@ -11,7 +11,7 @@
     html      brief and handout (self-contained, printable), the exercise documents
     csv       the matrix, the MSEL, rows of any table
     json      `to_json`, and the data of catalog listings, policy tests, explain and query
-    docx      the exercise documents as Word files
+    docx      the brief and the exercise documents as Word files
     xlsx      the MSEL as an Excel workbook
     ci        JUnit XML, SARIF and GitHub annotations
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..brief import MatrixRow
     from ..catalog import Catalog
     from ..models import Assessment
+    from ..rules import Rulebase
     from .names import Names
 
 
@@ -79,3 +80,68 @@ def render_matrix(rows: list[MatrixRow], catalog: Catalog, names: Names, fmt: st
     from .text import matrix_table
 
     return matrix_table(rows, catalog, names)
+
+
+def render_brief(
+    a: Assessment,
+    rulebase: Rulebase,
+    fmt: str,
+    *,
+    facilitator: bool = False,
+    handout: bool = False,
+    paper: str = "a4",
+    lang: str = "en",
+    as_of: str = "2002",
+) -> str | bytes:
+    """The exercise packet (`advisor brief`, POST /v1/brief) as `markdown`, `html` or `docx` (bytes):
+    the participants' manual (the parties only), the facilitator's guide (the network of the
+    answer too) or the handout."""
+    from ..brief import packet, parties
+    from .names import Names
+
+    catalog = rulebase.catalog
+    names = Names(catalog, lang, as_of)
+    p = packet(a, catalog, names, lang, as_of)
+    if fmt == "docx":  # the picture's parties in words
+        from .docx import brief_docx, brief_handout_docx
+
+        return brief_handout_docx(p) if handout else brief_docx(p, facilitator, parties(a, catalog, names, "markdown"))
+    if handout:
+        from .html import brief_handout_html
+        from .markdown import brief_handout_markdown
+
+        return brief_handout_html(p, paper) if fmt == "html" else brief_handout_markdown(p)
+    from .html import brief_html
+    from .markdown import brief_markdown
+
+    if not facilitator:
+        if fmt == "html":
+            return brief_html(p, parties(a, catalog, names, fmt), False, lang, paper)
+        return brief_markdown(p, parties(a, catalog, names, fmt) or "", False)
+    from ..graph import network, to_mermaid, to_svg
+
+    if fmt == "html":
+        return brief_html(p, to_svg(network(a, names)), True, lang, paper)
+    return brief_markdown(p, to_mermaid(network(a, names)), True)
+
+
+def render_msel(a: Assessment, rulebase: Rulebase, fmt: str, lang: str = "en") -> str | bytes:
+    """The master scenario events list (`advisor msel`, POST /v1/msel) as `markdown`, `csv` or `xlsx` (bytes)."""
+    from ..exercise import Words, msel_rows
+    from .names import Names
+
+    catalog = rulebase.catalog
+    rows = msel_rows(a, catalog, Names(catalog, lang), rulebase, lang)
+    words = Words(catalog, lang)
+    exercise, title = a.threat.get("exercise") or {}, a.threat.get("title") or a.threat["id"]
+    if fmt == "xlsx":
+        from .xlsx import msel_xlsx
+
+        return msel_xlsx(rows, exercise, title, words)
+    if fmt == "csv":
+        from .csv import msel_csv
+
+        return msel_csv(rows, words)
+    from .markdown import msel_markdown
+
+    return msel_markdown(rows, exercise, title, words)
