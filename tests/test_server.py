@@ -508,3 +508,25 @@ def test_a_check_of_other_files_than_those_loaded_refuses_the_reload():
     with pytest.raises(InputError, match="changed while they were being checked"):
         asyncio.run(engine._check("0" * 64))
     asyncio.run(engine._check(engine.rulebase.digest))  # the same files: no refusal
+
+
+def test_one_descriptor_is_held_to_its_own_limit_not_the_batchs(client, monkeypatch):
+    """Only an array may be as large as a batch: an object over the descriptor limit is refused while
+    it arrives, never read whole into memory."""
+    monkeypatch.setenv("ADVISOR_MAX_DESCRIPTOR_BYTES", "1000")
+
+    def chunks():
+        yield b"  \n"
+        yield b'{"type": "piracy", "title": "'
+        for _ in range(100):
+            yield b"x" * 1000
+
+    e = error_of(client.post("/v1/assess", content=chunks()), 413)
+    assert "ADVISOR_MAX_DESCRIPTOR_BYTES" in e["message"]
+
+    def array():
+        yield b"\n  "
+        yield b'[{"type": "piracy"}, {"type": "terrorism"}]'
+
+    lines = client.post("/v1/assess", content=array()).text.splitlines()
+    assert [json.loads(x)["threat"]["type"] for x in lines] == ["piracy", "terrorism"]

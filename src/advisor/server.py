@@ -345,20 +345,30 @@ def _invalid(exc: RequestValidationError) -> Response:
 # --- reading bodies, bounded --------------------------------------------------------------------------
 
 
-async def _read(request: Request, limit: int, timeout: float, sink=None, batch: bool = False) -> bytes:
+async def _read(
+    request: Request, limit: int, timeout: float, sink=None, batch: bool = False, head: Body | None = None
+) -> bytes:
     """The body, up to `limit` bytes (413 past it, before more is read) within the time limit.
 
-    With `sink` (a file), the body is written there instead of kept in memory.
+    With `sink` (a file), the body is written there instead of kept in memory; `head` is what
+    `_head` already read of it.
     """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise FileReadError(_over(limit, batch), path=BODY)
     chunks: list[bytes] = []
     size = 0
+    first = [head.first] if head is not None else []
+    rest = head.rest if head is not None else request.stream()
 
     async def collect() -> None:
         nonlocal size
-        async for chunk in request.stream():
+        for chunk in first:
+            size += len(chunk)
+            if size > limit:
+                raise FileReadError(_over(limit, batch), path=BODY)
+            (sink.write if sink is not None else chunks.append)(chunk)
+        async for chunk in rest:
             size += len(chunk)
             if size > limit:
                 raise FileReadError(_over(limit, batch), path=BODY)
@@ -374,6 +384,38 @@ async def _read(request: Request, limit: int, timeout: float, sink=None, batch: 
     except ClientDisconnect:
         raise Gone("the client went away before its body arrived", path=BODY) from None
     return b"".join(chunks)
+
+
+@dataclass
+class Body:
+    """The start of a body, read to its first character that is not white space, and the rest to come."""
+
+    first: bytes
+    rest: AsyncIterator[bytes]
+
+    def starts_with(self, char: bytes) -> bool:
+        return self.first.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == char
+
+
+async def _head(request: Request, timeout: float) -> Body:
+    """Enough of the body to see how it starts (a JSON array or an object), within the time limit."""
+    rest = request.stream()
+    first = b""
+
+    async def peek() -> None:
+        nonlocal first
+        async for chunk in rest:
+            first += chunk
+            if first.lstrip(b"\xef\xbb\xbf \t\r\n") or len(first) > 65536:
+                return
+
+    try:
+        await asyncio.wait_for(peek(), timeout)
+    except asyncio.TimeoutError:
+        raise InputError(f"the body did not arrive within {timeout:g} s", path=BODY) from None
+    except ClientDisconnect:
+        raise Gone("the client went away before its body arrived", path=BODY) from None
+    return Body(first, rest)
 
 
 def _over(limit: int, batch: bool = False) -> str:
@@ -516,27 +558,22 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
         if kind in ("application/x-ndjson", "application/jsonl", "application/json-lines"):
             return await _batch(request, lines=True, as_of=as_of)
-        limit = descriptor_limit()
-        body = await _read(request, max(batch_limit(), limit), settings.timeout, batch=batch_limit() > limit)
-        if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":
-            return await _batch(request, lines=False, as_of=as_of, body=body)
-        if len(body) > descriptor_limit():
-            raise FileReadError(_over(descriptor_limit()), path=BODY)
+        head = await _head(request, settings.timeout)
+        if head.starts_with(b"["):  # a batch: spooled to disk while it arrives, up to the batch limit
+            return await _batch(request, lines=False, as_of=as_of, head=head)
+        body = await _read(request, descriptor_limit(), settings.timeout, head=head)
         if as_of == "2002" and lang == "en":  # the common case, on the event loop: see `_assess_plain`
             plain = _assess_plain(engine.rulebase, body)
             if plain is not None:
                 return Response(plain, media_type="application/json")
         return Response(await held(_assess_one, body, as_of, lang), media_type="application/json")
 
-    async def _batch(request: Request, *, lines: bool, as_of: str, body: bytes | None = None) -> Response:
+    async def _batch(request: Request, *, lines: bool, as_of: str, head: Body | None = None) -> Response:
         from . import batch
 
         spool = tempfile.TemporaryFile()  # a batch may be large: on disk, not in memory, while it is read
         try:
-            if body is None:
-                await _read(request, batch_limit(), settings.timeout, sink=spool, batch=True)
-            else:
-                spool.write(body)
+            await _read(request, batch_limit(), settings.timeout, sink=spool, batch=True, head=head)
             spool.seek(0)
         except BaseException:
             spool.close()
