@@ -277,3 +277,16 @@ def test_docx_text_shows_what_xml_cannot_hold():
     from advisor.render.safe import docx_text
 
     assert docx_text("a\uffff\ufffe\x07b") == "a\\xffff\\xfffe\\x07b"
+
+
+@pytest.mark.parametrize("text", [" =1+1", "\n=cmd|' /C calc'!A0", "\r\n@SUM(A1)", "＝1+1", "＋1", "－1", "＠SUM(A1)"])
+def test_cell_text_guards_formulas_behind_spaces_and_full_width(text):
+    from advisor.render.safe import cell_text
+
+    assert cell_text(text).startswith("'")
+
+
+def test_cell_text_leaves_plain_text():
+    from advisor.render.safe import cell_text
+
+    assert cell_text(" a = b") == " a = b" and cell_text("Sea of Japan") == "Sea of Japan"

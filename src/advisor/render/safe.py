@@ -94,7 +94,7 @@ def md_code(text: str) -> Markdown:
 # --- spreadsheets, Word, XML ------------------------------------------------------------------------
 
 _CELL_BREAK = re.compile("\r\n?")
-FORMULA_START = ("=", "+", "-", "@", "\t")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
 
 
 def _lines(value: Any) -> str:
@@ -106,7 +106,8 @@ def cell_text(value: Any) -> str:
     """A spreadsheet cell's text (CSV or XLSX): controls visible, CR/CRLF as LF (a bare CR would end the
     row for some readers, and the csv module quotes only LF), never the start of a formula."""
     text = printable(_CELL_BREAK.sub("\n", _lines(value)))
-    return "'" + text if text.startswith(FORMULA_START) else text
+    # a spreadsheet may skip leading spaces and line breaks before it sees the formula
+    return "'" + text if text.lstrip(" \n").startswith(FORMULA_START) else text
 
 
 def docx_text(value: Any) -> str:
