@@ -530,3 +530,11 @@ def test_one_descriptor_is_held_to_its_own_limit_not_the_batchs(client, monkeypa
 
     lines = client.post("/v1/assess", content=array()).text.splitlines()
     assert [json.loads(x)["threat"]["type"] for x in lines] == ["piracy", "terrorism"]
+
+
+def test_unknown_or_repeated_parameters_are_refused_with_the_nearest(client):
+    e = error_of(client.post("/v1/brief", params={"facilitatr": "true"}, content=EXERCISE), 422)
+    assert e["problems"][0]["field"] == "facilitatr" and e["problems"][0]["nearest"] == ["facilitator"]
+    e = error_of(client.post("/v1/brief?format=html&format=docx", content=EXERCISE), 422)
+    assert e["problems"][0]["field"] == "format" and "more than once" in e["message"]
+    assert client.get("/", params={"lang": "ja"}).status_code == 200  # the workbench's own page is not the API

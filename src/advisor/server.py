@@ -28,7 +28,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -38,7 +38,7 @@ from starlette.requests import ClientDisconnect
 
 from . import __version__
 from .catalog import LISTS
-from .errors import AdvisorError, DescriptorError, EngineError, FileReadError, InputError, clip, nearest
+from .errors import AdvisorError, DescriptorError, EngineError, FileReadError, InputError, clip, nearest, suggest
 from .models import Assessment
 from .rules import Rulebase
 
@@ -342,6 +342,24 @@ def _invalid(exc: RequestValidationError) -> Response:
     return error_response(InputError("invalid request", problems=problems), 422)
 
 
+async def _known_parameters(request: Request) -> None:
+    """An unknown or repeated query parameter of the API is an error naming the nearest one, as the
+    CLI refuses an unknown option: `facilitatr=true` must not quietly give the participants' manual."""
+    if not request.url.path.startswith("/v1/"):
+        return
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    known = sorted({p.alias for p in getattr(dependant, "query_params", [])})
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name not in known:
+            hint = suggest(name, known)
+            listed = ", ".join(known) if known else "none"
+            raise InputError(f"unknown parameter (this endpoint takes: {listed})", loc=name, suggestion=hint)
+        if name in seen:
+            raise InputError("given more than once: give it once", loc=name)
+        seen.add(name)
+
+
 # --- reading bodies, bounded --------------------------------------------------------------------------
 
 
@@ -475,6 +493,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
             pass  # logged by reload; the old rule base serves on
 
     app = FastAPI(
+        dependencies=[Depends(_known_parameters)],
         title="advisor",
         version=__version__,
         summary="Rule-based decision support for East Asian security policy, traced to the JFIR 2002 recommendations.",
