@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import advisor
+
 from conftest import ROOT
 
 POLICY = ROOT / "tests" / "policy"
@@ -248,6 +250,7 @@ def test_check_warnings_fail_only_when_strict(invoke, tmp_path):
     invoke(["rules", "check", d, "--strict"], exit_code=1)
     data = json.loads(invoke(["rules", "check", d, "--format", "json"]).stdout)
     assert data["errors"] == 0 and data["warnings"] > 0
+    assert data["rulebase"] == advisor.load_rulebase(d).digest  # what was checked (advisor serve compares it)
 
 
 def test_check_sees_through_distinctions(invoke, tmp_path):
