@@ -1,10 +1,12 @@
 """The HTTP API and the workbench: one FastAPI application per worker process (`advisor serve`).
 
 Every endpoint is a thin layer over the same library calls as the CLI command of its name, so an
-answer over HTTP is the CLI's answer. The engine is driven from one thread per process (`Engine`):
-durable-rules runs one assessment at a time anyway, and one thread lets a reload swap the rule
-base between two requests, never under one. Bad input is a 4xx with the CLI's error (file, field,
-message, nearest valid value); only faults are 5xx.
+answer over HTTP is the CLI's answer. A plain assessment (about a millisecond) runs on the event
+loop; longer work (scenarios, explain, documents, batches) on one engine thread per process
+(`Engine`), within the time limit. durable-rules runs one assessment at a time anyway, and a
+reload puts the new rule base in use on the event loop, between two requests, never under one.
+Bad input is a 4xx with the CLI's error (file, field, message, nearest valid value); only
+faults are 5xx.
 """
 
 from __future__ import annotations
