@@ -194,6 +194,8 @@ def test_health_metrics_and_openapi(client):
     paths = {"/v1/assess", "/v1/explain", "/v1/query", "/v1/catalog/{kind}", "/v1/schema/{what}", "/v1/brief"}
     paths |= {"/v1/msel", "/v1/graph", "/v1/reload", "/healthz", "/metrics"}
     assert paths <= set(doc["paths"])
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))  # HEAD /healthz is answered, not documented twice
     schemas = doc["components"]["schemas"]
     assert {"Assessment", "Descriptor", "ErrorOut", "ExplainOut"} <= set(schemas)
     assert "piracy" in json.dumps(schemas["Descriptor"]["properties"]["type"])
