@@ -121,6 +121,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entries of these error statuses."""
+    return {code: ERRORS[code] for code in codes}
+
+
 # --- settings and the rule base in use -------------------------------------------------------------
 
 
@@ -507,7 +512,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN; the workbench makes no outside request
         redoc_url=None,
         lifespan=lifespan,
-        responses={k: v for k, v in ERRORS.items() if k in (400, 401, 500)},
+        responses=_errors(400, 401, 500),
     )
     app.state.engine = engine
     app.state.metrics = metrics
@@ -571,7 +576,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
                 '(application/x-ndjson), a bad input as an error record `{"error": {...}}`.',
                 "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
             },
-            **{k: v for k, v in ERRORS.items() if k in (413, 422, 503)},
+            **_errors(413, 422, 503),
         },
         openapi_extra=_body_doc(batch=True),
     )
@@ -642,7 +647,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         summary="Why, why not, and what if, for one descriptor (`advisor explain`)",
         response_model=ExplainOut,
         response_model_exclude_none=True,
-        responses={k: v for k, v in ERRORS.items() if k in (413, 422, 503)},
+        responses=_errors(413, 422, 503),
         openapi_extra=_body_doc(),
     )
     async def explain(
@@ -664,7 +669,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         tags=["explain"],
         summary="From the rules alone: which types, regions and conditions lead to a conclusion (`advisor query`)",
         response_model=QueryOut,
-        responses={k: v for k, v in ERRORS.items() if k in (422,)},
+        responses=_errors(422),
     )
     async def query(
         framework: str | None = None,
@@ -695,7 +700,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         summary="One list of the knowledge base (`advisor catalog`); with lang=ja, the Japanese beside "
         "(name_ja, title_ja, label_ja, meaning_ja) where the catalog has it",
         response_model=list[dict[str, Any]],
-        responses={k: v for k, v in ERRORS.items() if k in (422,)},
+        responses=_errors(422),
     )
     async def catalog(kind: Literal[LISTS], lang: Lang = "en") -> Response:  # type: ignore[valid-type]
         data = _catalog(engine.rulebase, kind, lang)
@@ -706,7 +711,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         tags=["catalog"],
         summary="A JSON Schema 2020-12 (`advisor schema --what`): vocabularies are enums",
         response_model=dict[str, Any],
-        responses={k: v for k, v in ERRORS.items() if k in (422,)},
+        responses=_errors(422),
     )
     async def schema(what: Literal["descriptor", "rules", "cases", "assessment"]) -> Response:
         from .schema import schema_of
@@ -726,7 +731,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
                 "description": "The document, as an attachment",
                 "content": {m: {} for m in _MEDIA.values()},
             },
-            **{k: v for k, v in ERRORS.items() if k in (413, 422, 503)},
+            **_errors(413, 422, 503),
         },
         openapi_extra=_body_doc(),
     )
@@ -752,7 +757,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         response_class=Response,
         responses={
             200: {"description": "The MSEL, as an attachment", "content": {m: {} for m in _MEDIA.values()}},
-            **{k: v for k, v in ERRORS.items() if k in (413, 422, 503)},
+            **_errors(413, 422, 503),
         },
         openapi_extra=_body_doc(),
     )
@@ -770,7 +775,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         response_class=Response,
         responses={
             200: {"description": "The picture, as an attachment", "content": {m: {} for m in _MEDIA.values()}},
-            **{k: v for k, v in ERRORS.items() if k in (413, 422, 503)},
+            **_errors(413, 422, 503),
         },
         openapi_extra=_body_doc(),
     )
@@ -795,7 +800,7 @@ def create_app(settings: Settings | None = None, rulebase: Rulebase | None = Non
         summary="Reload the rule base after `rules check` passes; the old one serves on if it fails "
         "(needs the bearer token)",
         response_model=ReloadOut,
-        responses={k: v for k, v in ERRORS.items() if k in (401, 403, 422)},
+        responses=_errors(401, 403, 422),
     )
     async def reload(request: Request) -> Response:
         if settings.token is None:
